@@ -1,0 +1,162 @@
+"""Settings from the environment and `.env`, checked once at start-up.
+
+Every setting is listed, with its default, in `.env.example`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+BACKENDS = ("auto", "openai", "local")
+STYLES = ("chat", "completion")
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message says which and why."""
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything AutoMuse can be told from outside."""
+
+    backend: str = "auto"
+    openai_api_key: Secret = field(default_factory=lambda: Secret(""))
+    openai_base_url: str = ""
+    model: str = ""
+    summary_model: str = ""
+    style: str = "chat"
+    gguf_path: str = ""
+    threads: int = 0
+    db_path: Path = Path("automuse.db")
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 300
+    context_tokens: int = 1200
+    timeout: float = 120.0
+    max_retries: int = 2
+    seed: int | None = None
+    discord_token: Secret = field(default_factory=lambda: Secret(""))
+    dev_guild_id: int | None = None
+    next_cooldown: float = 10.0
+    daily_tokens: int = 200_000
+    log_level: str = "INFO"
+
+    @property
+    def resolved_backend(self) -> str:
+        """`openai` or `local`: an explicit choice wins, else a key or base URL picks OpenAI."""
+        if self.backend != "auto":
+            return self.backend
+        return "openai" if (self.openai_api_key or self.openai_base_url) else "local"
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return value
+
+
+class _Reader:
+    """Reads raw strings by name and turns them into checked values."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def text(self, name: str, default: str = "") -> str:
+        return self._values.get(name, default).strip()
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        return _choice(name, self.text(name, default), choices)
+
+    def number(self, name: str, default: T, low: float, high: float) -> T:
+        """An int or float (the type of `default`) between `low` and `high`."""
+        raw = self.text(name, str(default))
+        kind = type(default)
+        try:
+            value = kind(raw)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise ConfigError(f"{name} must be {what}, not {raw!r}.") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {raw}.")
+        return value
+
+    def optional_id(self, name: str) -> int | None:
+        raw = self.text(name)
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}.")
+        return int(raw)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> Settings:
+    """Read settings from `environ` (default: the process environment) over `env_file`.
+
+    Real environment variables win over `.env`. Raises ConfigError on the first bad value.
+    """
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    env = _Reader(values)
+    d = Settings()
+    return Settings(
+        backend=env.choice("AUTOMUSE_BACKEND", d.backend, BACKENDS),
+        openai_api_key=Secret(env.text("OPENAI_API_KEY")),
+        openai_base_url=env.text("OPENAI_BASE_URL"),
+        model=env.text("AUTOMUSE_MODEL"),
+        summary_model=env.text("AUTOMUSE_SUMMARY_MODEL"),
+        style=env.choice("AUTOMUSE_STYLE", d.style, STYLES),
+        gguf_path=env.text("AUTOMUSE_GGUF_PATH"),
+        threads=env.number("AUTOMUSE_THREADS", d.threads, 0, 256),
+        db_path=Path(env.text("AUTOMUSE_DB", str(d.db_path))),
+        temperature=env.number("AUTOMUSE_TEMPERATURE", d.temperature, 0, 2),
+        top_p=env.number("AUTOMUSE_TOP_P", d.top_p, 0.01, 1),
+        max_tokens=env.number("AUTOMUSE_MAX_TOKENS", d.max_tokens, 16, 4000),
+        context_tokens=env.number("AUTOMUSE_CONTEXT_TOKENS", d.context_tokens, 200, 100_000),
+        timeout=env.number("AUTOMUSE_TIMEOUT", d.timeout, 1, 3600),
+        max_retries=env.number("AUTOMUSE_MAX_RETRIES", d.max_retries, 0, 10),
+        seed=env.optional_id("AUTOMUSE_SEED"),
+        discord_token=Secret(env.text("DISCORD_TOKEN")),
+        dev_guild_id=env.optional_id("AUTOMUSE_DEV_GUILD"),
+        next_cooldown=env.number("AUTOMUSE_NEXT_COOLDOWN", d.next_cooldown, 0, 86_400),
+        daily_tokens=env.number("AUTOMUSE_DAILY_TOKENS", d.daily_tokens, 0, 10**12),
+        log_level=env.choice(
+            "AUTOMUSE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+        ).upper(),
+    )

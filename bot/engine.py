@@ -1,0 +1,695 @@
+"""The AutoMuse chain: a story's operations, with no knowledge of Discord.
+
+Each step assembles a labelled context (rolling summary, memory, lore, note or direction,
+the last passage or two) within a token budget, renders it in chat or completion style,
+generates, checks the result with the loop guard, and stores the passage with its new
+rolling summary and the model calls in one transaction.
+
+Concurrency: one story writes one thing at a time. A second writing operation on a story
+that is already writing is refused at once with `Busy`; the store's head check also
+refuses a change prepared against a head that has since moved (another process).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot import loops
+from bot.llm import ModelError, Models, Prompt, Sampling
+from bot.llm.scripted import prompt_text
+from bot.prompts import (
+    COMPLETION_STOP,
+    Context,
+    fill,
+    fit,
+    relevant_lore,
+    render,
+    shorten,
+    template,
+    words_for,
+)
+from bot.store import LoreEntry, ModelCall, NewPassage, Passage, StaleHead, Store, Story
+
+LORE_KINDS = ("character", "place", "thing", "event")
+STYLES = ("chat", "completion")
+CHAINS = ("automuse", "original")
+
+
+class StoryError(Exception):
+    """Something a member asked for cannot be done; the message says why in one sentence."""
+
+
+class NotFound(StoryError):
+    pass
+
+
+class Busy(StoryError):
+    pass
+
+
+class InvalidInput(StoryError):
+    pass
+
+
+class GenerationFailed(StoryError):
+    """The model failed; the story is unchanged."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Longest accepted inputs, in characters."""
+
+    opening: int = 4000
+    premise: int = 1000
+    direction: int = 300
+    title: int = 100
+    memory: int = 2000
+    note: int = 500
+    lore_name: int = 80
+    lore_keywords: int = 200
+    lore_text: int = 1000
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    """Per-story choices, stored with the story.
+
+    `chain` "original" reproduces the first AutoMuse experiment exactly (completion style,
+    summary + previous passage, no loop guard), as a baseline.
+    """
+
+    style: str = "chat"
+    length: int = 300
+    temperature: float = 0.8
+    chain: str = "automuse"
+
+    def validated(self) -> StorySettings:
+        if self.style not in STYLES:
+            raise InvalidInput(f"Style must be one of: {', '.join(STYLES)}.")
+        if self.chain not in CHAINS:
+            raise InvalidInput(f"Chain must be one of: {', '.join(CHAINS)}.")
+        if not 50 <= self.length <= 1000:
+            raise InvalidInput("Length must be between 50 and 1000 tokens.")
+        if not 0 <= self.temperature <= 2:
+            raise InvalidInput("Temperature must be between 0 and 2.")
+        return self
+
+    @classmethod
+    def of(cls, story: Story) -> StorySettings:
+        known = {name: story.settings[name] for name in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in known.items() if k in story.settings})
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine-wide knobs; defaults for new stories come from `story_defaults`."""
+
+    story_defaults: StorySettings = field(default_factory=StorySettings)
+    context_tokens: int = 1200
+    top_p: float = 0.95
+    seed: int | None = None
+    summary_words: int = 120
+    attempts: int = 3
+    """Loop-guard attempts per passage: the first try plus regenerations."""
+    empty_retries: int = 2
+    recent_passages: int = 2
+    """How many of the latest passages go into the context."""
+
+
+@dataclass
+class Draft:
+    """A generated passage before it is stored."""
+
+    text: str
+    context: Context
+    model: str
+    looped: bool
+    check: loops.LoopCheck
+
+
+@dataclass
+class CallLog:
+    """The model calls of one operation, kept to be stored with its result or its failure."""
+
+    calls: list[ModelCall] = field(default_factory=list)
+
+    def add(self, purpose: str, model: str, prompt: Prompt, **details: Any) -> None:
+        self.calls.append(
+            ModelCall(purpose=purpose, model=model, prompt=prompt_text(prompt), **details)
+        )
+
+
+def clean(text: str) -> str:
+    """Model output without surrounding space, a trailing END or a repeated marker."""
+    text = text.split("NEXT PARAGRAPH:")[0].strip()
+    text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()
+    return "" if text == COMPLETION_STOP else text
+
+
+def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
+    """`text` stripped, or InvalidInput if it is empty (when required) or too long."""
+    text = (text or "").strip()
+    if required and not text:
+        raise InvalidInput(f"The {what} is empty.")
+    if len(text) > limit:
+        raise InvalidInput(f"The {what} is {len(text):,} characters; the limit is {limit:,}.")
+    return text
+
+
+def parse_keywords(keywords: str | Sequence[str]) -> tuple[str, ...]:
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    return tuple(dict.fromkeys(k.strip().lower() for k in keywords if k.strip()))
+
+
+def numbered_items(text: str) -> list[str]:
+    """The items of a numbered or bulleted list, one per line."""
+    items = []
+    for line in text.splitlines():
+        match = re.match(r"^\s*(?:\d+[.)]|[-*•])\s+(.+)$", line)
+        if match:
+            items.append(match.group(1).strip())
+    return items
+
+
+class Engine:
+    """Story operations over a Store and the models. Ids are plain ints."""
+
+    def __init__(self, store: Store, models: Models, config: EngineConfig | None = None) -> None:
+        self.store = store
+        self.models = models
+        self.config = config or EngineConfig()
+        self._writing_now: set[int] = set()
+
+    # Lookups
+
+    async def story(self, story_id: int) -> Story:
+        story = await self.store.story(story_id)
+        if story is None:
+            raise NotFound(f"There is no story with id {story_id}.")
+        return story
+
+    async def active_story(self, guild_id: int, channel_id: int) -> Story:
+        story = await self.store.active_story(guild_id, channel_id)
+        if story is None:
+            raise NotFound("There is no story here yet.")
+        return story
+
+    async def line(self, story_id: int, last: int | None = None) -> list[Passage]:
+        """The story's passages from its opening to its head (or only the `last` few)."""
+        story = await self.story(story_id)
+        return await self.store.line(story.head_id, last)
+
+    async def _active(self, story_id: int) -> tuple[Story, list[Passage]]:
+        story = await self.story(story_id)
+        if story.status != "active":
+            raise InvalidInput("This story has ended.")
+        return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
+
+    @asynccontextmanager
+    async def _writing(self, story_id: int) -> AsyncIterator[None]:
+        """Refuse at once if the story is already writing; otherwise hold it while we write."""
+        if story_id in self._writing_now:
+            raise Busy("A passage is already being written for this story.")
+        self._writing_now.add(story_id)
+        try:
+            yield
+        except StaleHead:
+            raise Busy(
+                "The story changed while this passage was written; nothing was added."
+            ) from None
+        finally:
+            self._writing_now.discard(story_id)
+
+    # Starting and ending
+
+    async def start(
+        self,
+        *,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        opening: str = "",
+        premise: str = "",
+        title: str = "",
+        started_by: int | None = None,
+        settings: StorySettings | None = None,
+    ) -> Story:
+        """Start a story from an opening, or from a premise the model writes the opening for.
+
+        With both, the opening starts the story and the premise becomes its memory.
+        """
+        opening = checked(opening, "opening", LIMITS.opening, required=False)
+        premise = checked(premise, "premise", LIMITS.premise, required=False)
+        title = checked(title, "title", LIMITS.title, required=False)
+        if not opening and not premise:
+            raise InvalidInput("Give an opening or a premise to start a story.")
+        settings = (settings or self.config.story_defaults).validated()
+        if guild_id is not None and await self.store.active_story(guild_id, channel_id or 0):
+            raise InvalidInput("This channel already has a story; end it before starting another.")
+        log = CallLog()
+        author: int | None = started_by
+        model_name = ""
+        try:
+            if not opening:
+                opening = await self._write_opening(premise, settings, log)
+                author, model_name = None, self.models.passage.name
+            summary = await self._summarize("", opening, settings, log)
+        except ModelError as error:
+            await self.store.log_calls(None, log.calls)
+            raise GenerationFailed(str(error)) from None
+        try:
+            return await self.store.create_story(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                title=title or self._title_from(premise or opening),
+                started_by=started_by,
+                settings=settings.__dict__,
+                opening=NewPassage(
+                    text=opening,
+                    summary=summary,
+                    author_id=author,
+                    model=model_name,
+                    requested_by=started_by,
+                ),
+                calls=log.calls,
+                memory=premise if author is not None else "",
+            )
+        except sqlite3.IntegrityError:
+            raise InvalidInput(
+                "This channel already has a story; end it before starting another."
+            ) from None
+
+    @staticmethod
+    def _title_from(text: str) -> str:
+        words = text.split()
+        title = " ".join(words[:6])
+        return title + ("…" if len(words) > 6 else "")
+
+    async def end(self, story_id: int) -> Story:
+        story = await self.story(story_id)
+        if story.status != "active":
+            raise InvalidInput("This story has already ended.")
+        await self.store.update_story(story_id, status="ended")
+        return await self.story(story_id)
+
+    # Writing
+
+    async def next(
+        self, story_id: int, *, direction: str = "", requested_by: int | None = None
+    ) -> Passage:
+        """Write the next passage, optionally steered by a direction, and append it."""
+        direction = checked(direction, "direction", LIMITS.direction, required=False)
+        async with self._writing(story_id):
+            story, line = await self._active(story_id)
+            log = CallLog()
+            try:
+                draft = await self._draft(story, line, direction, log)
+                summary = await self._summarize(
+                    line[-1].summary or "", draft.text, StorySettings.of(story), log
+                )
+            except ModelError as error:
+                await self.store.log_calls(story_id, log.calls)
+                raise GenerationFailed(str(error)) from None
+            return await self.store.append_passage(
+                story.id,
+                story.head_id,
+                self._new_passage(draft, summary, direction, requested_by),
+                log.calls,
+            )
+
+    async def retry(self, story_id: int, *, requested_by: int | None = None) -> Passage:
+        """Write the latest passage again; the old one stays in the tree as a branch."""
+        async with self._writing(story_id):
+            story, line = await self._active(story_id)
+            if len(line) < 2:
+                raise InvalidInput("The opening cannot be retried.")
+            rejected, before = line[-1], line[:-1]
+            log = CallLog()
+            try:
+                draft = await self._draft(
+                    story, before, rejected.direction, log, avoid=[rejected.text]
+                )
+                summary = await self._summarize(
+                    before[-1].summary or "", draft.text, StorySettings.of(story), log
+                )
+            except ModelError as error:
+                await self.store.log_calls(story_id, log.calls)
+                raise GenerationFailed(str(error)) from None
+            return await self.store.append_passage(
+                story.id,
+                story.head_id,
+                self._new_passage(draft, summary, rejected.direction, requested_by),
+                log.calls,
+                parent_id=before[-1].id,
+            )
+
+    async def undo(self, story_id: int) -> Passage:
+        """Step back one passage. The undone passage is kept in the tree. Returns the new head."""
+        async with self._writing(story_id):
+            story, line = await self._active(story_id)
+            if len(line) < 2:
+                raise InvalidInput("There is nothing to undo: the story is at its opening.")
+            await self.store.move_head(story.id, line[-1].id, line[-2].id)
+            return line[-2]
+
+    async def candidates(
+        self, story_id: int, k: int, *, direction: str = "", requested_by: int | None = None
+    ) -> list[Passage]:
+        """Write k alternative next passages and store them as branches, not committed."""
+        if not 1 <= k <= 5:
+            raise InvalidInput("Ask for between 1 and 5 candidates.")
+        direction = checked(direction, "direction", LIMITS.direction, required=False)
+        async with self._writing(story_id):
+            story, line = await self._active(story_id)
+            log = CallLog()
+            drafts: list[Draft] = []
+            try:
+                for index in range(k):
+                    avoid = [draft.text for draft in drafts]
+                    drafts.append(
+                        await self._draft(story, line, direction, log, avoid=avoid, variant=index)
+                    )
+            except ModelError as error:
+                await self.store.log_calls(story_id, log.calls)
+                raise GenerationFailed(str(error)) from None
+            return await self.store.add_branches(
+                story.id,
+                story.head_id,
+                [self._new_passage(d, None, direction, requested_by) for d in drafts],
+                log.calls,
+            )
+
+    async def commit(self, story_id: int, candidate_id: int) -> Passage:
+        """Make a candidate the story's next passage, writing its rolling summary."""
+        async with self._writing(story_id):
+            story, line = await self._active(story_id)
+            candidate = await self.store.passage(candidate_id)
+            if candidate is None or candidate.story_id != story_id:
+                raise NotFound(f"There is no candidate with id {candidate_id} in this story.")
+            if candidate.parent_id != story.head_id:
+                raise InvalidInput("That candidate no longer follows the end of the story.")
+            log = CallLog()
+            try:
+                summary = await self._summarize(
+                    line[-1].summary or "", candidate.text, StorySettings.of(story), log
+                )
+            except ModelError as error:
+                await self.store.log_calls(story_id, log.calls)
+                raise GenerationFailed(str(error)) from None
+            return await self.store.choose_branch(
+                story.id, story.head_id, candidate.id, summary, log.calls
+            )
+
+    def _new_passage(
+        self, draft: Draft, summary: str | None, direction: str, requested_by: int | None
+    ) -> NewPassage:
+        return NewPassage(
+            text=draft.text,
+            summary=summary,
+            direction=direction,
+            model=draft.model,
+            context=draft.context.as_dict(),
+            requested_by=requested_by,
+            looped=draft.looped,
+        )
+
+    # Reading aids
+
+    async def recap(self, story_id: int) -> str:
+        """A short "previously on…" of the story so far."""
+        story = await self.story(story_id)
+        head = (await self.store.line(story.head_id, 1))[0]
+        prompt = [
+            {
+                "role": "user",
+                "content": fill(
+                    "recap", summary=head.summary or "", passage=head.text, title=story.title
+                ),
+            }
+        ]
+        return await self._aside(story, "recap", prompt, 200)
+
+    async def directions(self, story_id: int, k: int = 3) -> list[str]:
+        """k short, different plot options for what could happen next."""
+        if not 2 <= k <= 5:
+            raise InvalidInput("Ask for between 2 and 5 directions.")
+        story = await self.story(story_id)
+        head = (await self.store.line(story.head_id, 1))[0]
+        prompt = [
+            {
+                "role": "user",
+                "content": fill(
+                    "directions", summary=head.summary or "", passage=head.text, count=k
+                ),
+            }
+        ]
+        for _ in range(2):
+            items = [
+                item[: LIMITS.direction]
+                for item in numbered_items(await self._aside(story, "directions", prompt, 60 * k))
+            ]
+            if len(items) >= 2:
+                return items[:k]
+        raise GenerationFailed("The model did not suggest any usable directions.")
+
+    async def _aside(self, story: Story, purpose: str, prompt: Prompt, max_tokens: int) -> str:
+        """One logged call whose answer is shown but not stored in the story."""
+        log = CallLog()
+        sampling = Sampling(
+            temperature=0.7, top_p=self.config.top_p, max_tokens=max_tokens, seed=self.config.seed
+        )
+        try:
+            return await self._generate(self.models.summary, purpose, prompt, sampling, log)
+        except ModelError as error:
+            raise GenerationFailed(str(error)) from None
+        finally:
+            await self.store.log_calls(story.id, log.calls)
+
+    # Memory, note, lore, settings
+
+    async def set_memory(self, story_id: int, text: str) -> Story:
+        await self.story(story_id)
+        await self.store.update_story(
+            story_id, memory=checked(text, "memory", LIMITS.memory, required=False)
+        )
+        return await self.story(story_id)
+
+    async def set_note(self, story_id: int, text: str) -> Story:
+        await self.story(story_id)
+        await self.store.update_story(
+            story_id, note=checked(text, "author's note", LIMITS.note, required=False)
+        )
+        return await self.story(story_id)
+
+    async def update_settings(self, story_id: int, **changes: Any) -> StorySettings:
+        story = await self.story(story_id)
+        unknown = set(changes) - set(StorySettings.__dataclass_fields__)
+        if unknown:
+            raise InvalidInput(f"Unknown setting: {', '.join(sorted(unknown))}.")
+        settings = replace(StorySettings.of(story), **changes).validated()
+        await self.store.update_story(story_id, settings={**story.settings, **settings.__dict__})
+        return settings
+
+    async def add_lore(
+        self, story_id: int, kind: str, name: str, keywords: str | Sequence[str], text: str
+    ) -> LoreEntry:
+        await self.story(story_id)
+        kind = kind.strip().lower()
+        if kind not in LORE_KINDS:
+            raise InvalidInput(f"A lore entry's kind must be one of: {', '.join(LORE_KINDS)}.")
+        name = checked(name, "name", LIMITS.lore_name)
+        words = parse_keywords(keywords)
+        if not words:
+            words = (name.lower(),)
+        if len(",".join(words)) > LIMITS.lore_keywords:
+            raise InvalidInput(
+                f"The keywords are too long; the limit is {LIMITS.lore_keywords} characters."
+            )
+        text = checked(text, "lore text", LIMITS.lore_text)
+        try:
+            return await self.store.add_lore(story_id, kind, name, words, text)
+        except sqlite3.IntegrityError:
+            raise InvalidInput(f"This story already has a lore entry named {name}.") from None
+
+    async def remove_lore(self, story_id: int, name: str) -> None:
+        await self.story(story_id)
+        if not await self.store.remove_lore(story_id, name.strip()):
+            raise NotFound(f"This story has no lore entry named {name.strip()}.")
+
+    async def lore(self, story_id: int) -> list[LoreEntry]:
+        await self.story(story_id)
+        return await self.store.lore(story_id)
+
+    # The chain
+
+    async def context(self, story: Story, line: Sequence[Passage], direction: str = "") -> Context:
+        """The labelled context for the passage after `line[-1]`, fitted to the budget."""
+        settings = StorySettings.of(story)
+        recent = tuple(p.text for p in line[-self.config.recent_passages :])
+        summary = line[-1].summary or ""
+        if settings.chain == "original":
+            return Context(passages=recent[-1:], summary=summary)
+        entries = [(e.kind, e.name, e.keywords, e.text) for e in await self.store.lore(story.id)]
+        lore = relevant_lore(entries, " ".join((*recent, direction, story.note)))
+        context = Context(
+            passages=recent,
+            summary=summary,
+            memory=story.memory,
+            lore=lore,
+            note=story.note,
+            direction=direction,
+        )
+        return fit(context, self.config.context_tokens)
+
+    async def _draft(
+        self,
+        story: Story,
+        line: Sequence[Passage],
+        direction: str,
+        log: CallLog,
+        *,
+        avoid: Sequence[str] = (),
+        variant: int = 0,
+    ) -> Draft:
+        """Generate one passage after `line[-1]`, regenerating with counter-measures while it
+        loops; keep the least repetitive attempt."""
+        settings = StorySettings.of(story)
+        base = await self.context(story, line, direction)
+        recent = [p.text for p in line[-loops.RECENT :]] + [line[-1].summary or "", *avoid]
+        sampling = self._passage_sampling(settings, variant)
+        attempts = 1 if settings.chain == "original" else self.config.attempts
+        drafts: list[Draft] = []
+        context = base
+        for attempt in range(attempts):
+            prompt = render(context, settings.style, words_for(settings.length))
+            text = await self._generate(self.models.passage, "passage", prompt, sampling, log)
+            verdict = loops.check(text, recent)
+            drafts.append(Draft(text, context, self.models.passage.name, verdict.loops, verdict))
+            if not verdict.loops or attempt + 1 == attempts:
+                break
+            context, sampling = await self._counter_measures(
+                story, base, text, recent, sampling, attempt + 1
+            )
+        return min(drafts, key=lambda d: d.check.badness)
+
+    def _passage_sampling(self, settings: StorySettings, variant: int) -> Sampling:
+        seed = None if self.config.seed is None else self.config.seed + variant
+        if settings.chain == "original":
+            return Sampling(
+                temperature=0.7, max_tokens=settings.length, stop=(COMPLETION_STOP,), seed=seed
+            )
+        return Sampling(
+            temperature=settings.temperature,
+            top_p=self.config.top_p,
+            max_tokens=settings.length,
+            frequency_penalty=0.2,
+            presence_penalty=0.2,
+            stop=(COMPLETION_STOP,) if settings.style == "completion" else (),
+            seed=seed,
+        )
+
+    async def _counter_measures(
+        self,
+        story: Story,
+        base: Context,
+        looping_text: str,
+        recent: Sequence[str],
+        sampling: Sampling,
+        round_: int,
+    ) -> tuple[Context, Sampling]:
+        """Say what was repeated and raise temperature and penalties; from the second round
+        also bring in something new: an unused lore entry, or else an unexpected event."""
+        phrase = " ".join(loops.repeated_phrase(looping_text, recent).split()[:20])
+        warning = fill("counter_repeat", phrase=phrase) if phrase else ""
+        if round_ >= 2:
+            twist = await self._twist(story, base)
+            warning = " ".join(filter(None, [warning, fill("counter_twist", twist=twist)]))
+        context = fit(replace(base, warning=warning), self.config.context_tokens)
+        sampling = sampling.but(
+            temperature=min(1.5, sampling.temperature + 0.2 * round_),
+            frequency_penalty=min(2.0, sampling.frequency_penalty + 0.5 * round_),
+            presence_penalty=min(2.0, sampling.presence_penalty + 0.3 * round_),
+            seed=None if sampling.seed is None else sampling.seed + 1000 * round_,
+        )
+        return context, sampling
+
+    async def _twist(self, story: Story, context: Context) -> str:
+        used = {note.name for note in context.lore}
+        for entry in await self.store.lore(story.id):
+            if entry.name not in used:
+                return fill("twist_lore", kind=entry.kind, name=entry.name, text=entry.text)
+        return template("twist_event")
+
+    async def _write_opening(self, premise: str, settings: StorySettings, log: CallLog) -> str:
+        words = words_for(settings.length)
+        if settings.style == "chat":
+            prompt: Prompt = [
+                {"role": "user", "content": fill("opening_chat", premise=premise, words=words)}
+            ]
+        else:
+            prompt = fill("opening_completion", premise=premise)
+        sampling = self._passage_sampling(settings, 0)
+        return await self._generate(self.models.passage, "opening", prompt, sampling, log)
+
+    async def _summarize(
+        self, summary: str, passage: str, settings: StorySettings, log: CallLog
+    ) -> str:
+        """The rolling summary after `passage`, given the summary before it."""
+        words = self.config.summary_words
+        values = {
+            "summary": summary,
+            "passage": passage,
+            "words": words,
+            "text": " ".join(filter(None, (summary, passage))),
+        }
+        if settings.style == "chat" and settings.chain != "original":
+            prompt: Prompt = [{"role": "user", "content": fill("summary_chat", **values)}]
+        else:
+            prompt = fill("summary_completion", **values)
+        sampling = Sampling(
+            temperature=0.3, top_p=self.config.top_p, max_tokens=words * 3 // 2, seed=self.config.seed
+        )
+        text = await self._generate(self.models.summary, "summary", prompt, sampling, log)
+        text = loops.drop_repeated_sentences(text)
+        return shorten(text, words * 2, keep_end=False) or text
+
+    async def _generate(
+        self, model: Any, purpose: str, prompt: Prompt, sampling: Sampling, log: CallLog
+    ) -> str:
+        """One text from `model`, retrying empty answers; every call goes into `log`."""
+        for attempt in range(1 + self.config.empty_retries):
+            started = time.perf_counter()
+            try:
+                generation = await model.generate(prompt, sampling)
+            except ModelError as error:
+                log.add(purpose, model.name, prompt, error=str(error), latency_ms=self._ms(started))
+                raise
+            text = clean(generation.text)
+            log.add(
+                purpose,
+                generation.model,
+                prompt,
+                response=generation.text,
+                prompt_tokens=generation.prompt_tokens,
+                completion_tokens=generation.completion_tokens,
+                latency_ms=self._ms(started),
+                error="" if text else "empty answer",
+            )
+            if text:
+                return text
+            if sampling.seed is not None:
+                sampling = sampling.but(seed=sampling.seed + attempt + 1)
+        raise ModelError("The model returned no text.")
+
+    @staticmethod
+    def _ms(started: float) -> int:
+        return round((time.perf_counter() - started) * 1000)

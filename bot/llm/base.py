@@ -1,0 +1,58 @@
+"""The one small interface every model backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol, TypedDict
+
+
+class Message(TypedDict):
+    role: str
+    content: str
+
+
+Prompt = str | Sequence[Message]
+"""A plain string is sent as a completion; a list of messages as a chat."""
+
+
+class ModelError(Exception):
+    """Any failure to get text from a model, told in one plain sentence."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How to sample one generation."""
+
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 300
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    seed: int | None = None
+    stop: tuple[str, ...] = field(default_factory=tuple)
+
+    def but(self, **changes: object) -> Sampling:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One model answer and what it cost."""
+
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""
+
+
+class Model(Protocol):
+    """A text generator. `name` is what gets logged with each call."""
+
+    name: str
+
+    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+        """Generate one text; raise ModelError on any failure."""
+        ...

@@ -1,0 +1,189 @@
+"""Prompt files, and the context of one step: assembled, fitted to a budget, rendered.
+
+Every prompt is a file in `prompts/`, filled with `str.format`. `context.txt` holds the
+labels of the context sections as `[name]` blocks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bot.llm.base import Message, Prompt
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+COMPLETION_MARKER = "\n\nNEXT PARAGRAPH:"
+COMPLETION_STOP = "END"
+SENTENCE_END = re.compile(r"(?<=[.!?\u2026\"'\u201d\u2019])\s+")
+
+
+@cache
+def template(name: str) -> str:
+    """The text of `prompts/NAME.txt`, without its final newline."""
+    return (PROMPTS_DIR / f"{name}.txt").read_text(encoding="utf-8").removesuffix("\n")
+
+
+def fill(name: str, **values: Any) -> str:
+    return template(name).format(**values)
+
+
+@cache
+def labels() -> dict[str, str]:
+    """The `[name]` blocks of `prompts/context.txt`."""
+    names = re.findall(r"^\[(\w+)\]$", template("context"), flags=re.M)
+    bodies = re.split(r"^\[\w+\]\n", template("context"), flags=re.M)[1:]
+    return {name: body.strip("\n") for name, body in zip(names, bodies, strict=True)}
+
+
+def estimate_tokens(text: str) -> int:
+    """A backend-independent token estimate: one token per four characters, rounded up."""
+    return math.ceil(len(text) / 4)
+
+
+def words_for(tokens: int) -> int:
+    """About how many English words fit in `tokens` tokens."""
+    return max(10, tokens * 3 // 4)
+
+
+@dataclass(frozen=True)
+class LoreNote:
+    kind: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything one step is generated from. `passages` is oldest first; the last is never
+    trimmed."""
+
+    passages: tuple[str, ...]
+    summary: str = ""
+    memory: str = ""
+    lore: tuple[LoreNote, ...] = ()
+    note: str = ""
+    direction: str = ""
+    nudges: str = ""
+    warning: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Context:
+        lore = tuple(LoreNote(**entry) for entry in data.get("lore", ()))
+        return cls(**{**data, "passages": tuple(data["passages"]), "lore": lore})
+
+
+def _labelled(name: str, **values: str) -> str:
+    return labels()[name].format(**values)
+
+
+def _sections(context: Context) -> list[str]:
+    """The non-story sections, labelled, in the order they are shown."""
+    sections = []
+    if context.memory:
+        sections.append(_labelled("memory", text=context.memory))
+    sections += [
+        _labelled("lore", kind=entry.kind, name=entry.name, text=entry.text)
+        for entry in context.lore
+    ]
+    for name in ("note", "direction", "nudges", "warning"):
+        if getattr(context, name):
+            sections.append(_labelled(name, text=getattr(context, name)))
+    return sections
+
+
+def render_chat(context: Context, words: int) -> list[Message]:
+    """A system message and one user message with the labelled context."""
+    parts = []
+    if context.summary:
+        parts.append(_labelled("summary", text=context.summary))
+    parts += _sections(context)
+    parts.append(_labelled("passages", text="\n\n".join(context.passages)))
+    user = fill("chat_passage", context="\n\n".join(parts), words=words)
+    return [
+        {"role": "system", "content": template("chat_system")},
+        {"role": "user", "content": user},
+    ]
+
+
+def render_completion(context: Context) -> str:
+    """The fine-tuning format: story text, then `\\n\\nNEXT PARAGRAPH:`.
+
+    Non-story sections come first, each in square brackets; without them the prompt is
+    exactly `summary + " " + passages + "\\n\\nNEXT PARAGRAPH:"`, as the model was trained.
+    """
+    notes = "".join(f"[{section}]\n" for section in _sections(context))
+    story = " ".join(part for part in (context.summary, *context.passages) if part)
+    return fill("completion_passage", context=notes + story)
+
+
+def render(context: Context, style: str, words: int) -> Prompt:
+    return render_chat(context, words) if style == "chat" else render_completion(context)
+
+
+def size(context: Context) -> int:
+    """The estimated token size of a context's text, whichever style renders it."""
+    texts = [
+        context.summary,
+        context.memory,
+        context.note,
+        context.direction,
+        context.nudges,
+        context.warning,
+        *context.passages,
+        *(entry.text for entry in context.lore),
+    ]
+    return sum(estimate_tokens(text) for text in texts)
+
+
+def shorten(text: str, tokens: int, keep_end: bool) -> str:
+    """Drop whole sentences (from the start if `keep_end`) until `text` fits `tokens`."""
+    sentences = SENTENCE_END.split(text.strip())
+    while sentences and estimate_tokens(" ".join(sentences)) > tokens:
+        sentences.pop(0 if keep_end else -1)
+    return " ".join(sentences)
+
+
+def fit(context: Context, budget: int) -> Context:
+    """Trim `context` to fit `budget` estimated tokens, in this order:
+
+    1. the older passages, oldest first;
+    2. lore entries, last (least relevant) first;
+    3. the summary, oldest sentences first;
+    4. the memory, last sentences first.
+
+    The last passage, the author's note, the direction and the nudges are never trimmed.
+    """
+    while size(context) > budget and len(context.passages) > 1:
+        context = replace(context, passages=context.passages[1:])
+    while size(context) > budget and context.lore:
+        context = replace(context, lore=context.lore[:-1])
+    for name, keep_end in (("summary", True), ("memory", False)):
+        over = size(context) - budget
+        if over > 0:
+            text = getattr(context, name)
+            room = max(0, estimate_tokens(text) - over)
+            context = replace(context, **{name: shorten(text, room, keep_end)})
+    return context
+
+
+def relevant_lore(
+    entries: list[tuple[str, str, tuple[str, ...], str]], recent_text: str
+) -> tuple[LoreNote, ...]:
+    """Lore entries (kind, name, keywords, text) whose keywords occur in `recent_text`,
+    most mentioned first."""
+    lowered = recent_text.lower()
+    scored = []
+    for kind, name, keywords, text in entries:
+        hits = sum(
+            len(re.findall(rf"\b{re.escape(word.lower())}\b", lowered)) for word in keywords if word
+        )
+        if hits:
+            scored.append((-hits, name.lower(), LoreNote(kind, name, text)))
+    return tuple(note for *_, note in sorted(scored, key=lambda item: item[:2]))

@@ -1,0 +1,522 @@
+"""SQLite storage through aiosqlite: numbered migrations, and the only place with SQL.
+
+Passages form a tree through `parent_id`; a story's `head_id` is the passage the story
+currently ends at. Undo, retry and unchosen candidates move the head and never delete text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: stories, the passage tree, lore.
+    """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER,
+        channel_id INTEGER,
+        title TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'ended')),
+        head_id INTEGER REFERENCES passages (id),
+        started_by INTEGER,
+        memory TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_active_story_per_channel
+        ON stories (guild_id, channel_id) WHERE status = 'active';
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        parent_id INTEGER REFERENCES passages (id),
+        text TEXT NOT NULL CHECK (length(trim(text)) > 0),
+        summary TEXT,
+        author_id INTEGER,
+        direction TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX passages_by_parent ON passages (parent_id);
+    CREATE TABLE lore (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        kind TEXT NOT NULL CHECK (kind IN ('character', 'place', 'thing', 'event')),
+        name TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        text TEXT NOT NULL,
+        UNIQUE (story_id, name COLLATE NOCASE)
+    );
+    """,
+    # 2: the model-call log, and what each passage was generated from.
+    """
+    CREATE TABLE model_calls (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER REFERENCES stories (id),
+        passage_id INTEGER REFERENCES passages (id),
+        purpose TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        response TEXT NOT NULL DEFAULT '',
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        latency_ms INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX model_calls_by_story ON model_calls (story_id);
+    ALTER TABLE passages ADD COLUMN context TEXT;
+    ALTER TABLE passages ADD COLUMN requested_by INTEGER;
+    ALTER TABLE passages ADD COLUMN looped INTEGER NOT NULL DEFAULT 0;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class StaleHead(Exception):
+    """The story moved on while a change was being prepared; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Story:
+    id: int
+    guild_id: int | None
+    channel_id: int | None
+    title: str
+    status: str
+    head_id: int | None
+    started_by: int | None
+    memory: str
+    note: str
+    settings: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: int
+    story_id: int
+    parent_id: int | None
+    text: str
+    summary: str | None
+    author_id: int | None
+    """The member who wrote it, or None when the model did."""
+    direction: str
+    model: str
+    created_at: str
+    context: dict[str, Any] | None = None
+    """The labelled context the passage was generated from, for exports."""
+    requested_by: int | None = None
+    looped: bool = False
+    """True when every attempt looped and the least repetitive one was kept."""
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    """A passage about to be stored."""
+
+    text: str
+    summary: str | None = None
+    author_id: int | None = None
+    direction: str = ""
+    model: str = ""
+    context: dict[str, Any] | None = None
+    requested_by: int | None = None
+    looped: bool = False
+
+
+@dataclass(frozen=True)
+class LoreEntry:
+    id: int
+    story_id: int
+    kind: str
+    name: str
+    keywords: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One call to a model, as logged."""
+
+    purpose: str
+    model: str
+    prompt: str
+    response: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: int = 0
+    error: str = ""
+    created_at: str = field(default_factory=now)
+
+
+STORY_COLUMNS = (
+    "id, guild_id, channel_id, title, status, head_id, started_by, memory, note, settings,"
+    " created_at"
+)
+PASSAGE_COLUMNS = (
+    "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
+    " requested_by, looped"
+)
+
+
+def _story(row: Sequence[Any]) -> Story:
+    return Story(*row[:9], json.loads(row[9]), row[10])
+
+
+def _passage(row: Sequence[Any]) -> Passage:
+    context = json.loads(row[9]) if row[9] else None
+    return Passage(*row[:9], context, row[10], bool(row[11]))
+
+
+def _lore(row: Sequence[Any]) -> LoreEntry:
+    keywords = tuple(k for k in row[4].split("\n") if k)
+    return LoreEntry(row[0], row[1], row[2], row[3], keywords, row[5])
+
+
+class Store:
+    """One SQLite database. Every operation is serialised through one lock, so a multi-row
+    change is always one transaction that no other coroutine can see half-done."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, *, version: int = SCHEMA_VERSION) -> Store:
+        """Open (creating if needed) and migrate the database up to `version`."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA busy_timeout = 5000")
+        store = cls(db)
+        await store.migrate(version)
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, version: int = SCHEMA_VERSION) -> None:
+        """Apply the numbered migrations after the current one, each in its own transaction."""
+        current = await self.schema_version()
+        for number in range(current + 1, version + 1):
+            script = MIGRATIONS[number - 1]
+            await self._db.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
+            )
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._lock, self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    # Stories
+
+    async def create_story(
+        self,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        title: str,
+        started_by: int | None,
+        settings: dict[str, Any],
+        opening: NewPassage,
+        memory: str = "",
+        calls: Sequence[ModelCall] = (),
+    ) -> Story:
+        """Store a new active story with its opening passage as head.
+
+        Raises sqlite3.IntegrityError if the channel already has an active story.
+        """
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO stories (guild_id, channel_id, title, started_by, memory, settings,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (guild_id, channel_id, title, started_by, memory, json.dumps(settings), now()),
+            )
+            story_id = cursor.lastrowid
+            passage_id = await self._insert_passage(db, story_id, None, opening)
+            await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (passage_id, story_id))
+            await self._insert_calls(db, story_id, passage_id, calls)
+        story = await self.story(story_id)
+        assert story is not None
+        return story
+
+    async def story(self, story_id: int) -> Story | None:
+        row = await self._one(f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ?", (story_id,))
+        return _story(row) if row else None
+
+    async def active_story(self, guild_id: int, channel_id: int) -> Story | None:
+        row = await self._one(
+            f"SELECT {STORY_COLUMNS} FROM stories"
+            " WHERE guild_id = ? AND channel_id = ? AND status = 'active'",
+            (guild_id, channel_id),
+        )
+        return _story(row) if row else None
+
+    async def stories(self) -> list[tuple[Story, int]]:
+        """Every story, newest first, with the number of passages on its current line."""
+        rows = await self._all(
+            f"SELECT {STORY_COLUMNS} FROM stories ORDER BY id DESC",
+        )
+        result = []
+        for row in rows:
+            story = _story(row)
+            result.append((story, len(await self.line(story.head_id))))
+        return result
+
+    async def update_story(self, story_id: int, **changes: Any) -> None:
+        """Set some of: title, status, memory, note, settings."""
+        allowed = {"title", "status", "memory", "note", "settings"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"cannot update {', '.join(sorted(unknown))}")
+        if "settings" in changes:
+            changes["settings"] = json.dumps(changes["settings"])
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        async with self._transaction() as db:
+            await db.execute(
+                f"UPDATE stories SET {assignments} WHERE id = ?", (*changes.values(), story_id)
+            )
+
+    # Passages
+
+    async def _insert_passage(
+        self, db: aiosqlite.Connection, story_id: int, parent_id: int | None, new: NewPassage
+    ) -> int:
+        cursor = await db.execute(
+            "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
+            " model, created_at, context, requested_by, looped)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                story_id,
+                parent_id,
+                new.text,
+                new.summary,
+                new.author_id,
+                new.direction,
+                new.model,
+                now(),
+                json.dumps(new.context) if new.context is not None else None,
+                new.requested_by,
+                int(new.looped),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def _check_head(self, db: aiosqlite.Connection, story_id: int, head_id: int) -> None:
+        async with db.execute(
+            "SELECT head_id FROM stories WHERE id = ? AND status = 'active'", (story_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] != head_id:
+            raise StaleHead(story_id)
+
+    async def append_passage(
+        self,
+        story_id: int,
+        head_id: int,
+        new: NewPassage,
+        calls: Sequence[ModelCall] = (),
+        *,
+        parent_id: int | None = None,
+    ) -> Passage:
+        """Add `new` after `parent_id` (default: the head) and make it the head, with its
+        calls, in one transaction.
+
+        Raises StaleHead, writing nothing, if the head is no longer `head_id`.
+        """
+        async with self._transaction() as db:
+            await self._check_head(db, story_id, head_id)
+            parent = head_id if parent_id is None else parent_id
+            passage_id = await self._insert_passage(db, story_id, parent, new)
+            await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (passage_id, story_id))
+            await self._insert_calls(db, story_id, passage_id, calls)
+        passage = await self.passage(passage_id)
+        assert passage is not None
+        return passage
+
+    async def add_branches(
+        self,
+        story_id: int,
+        head_id: int,
+        news: Sequence[NewPassage],
+        calls: Sequence[ModelCall] = (),
+    ) -> list[Passage]:
+        """Store alternatives after `head_id` without moving the head."""
+        async with self._transaction() as db:
+            await self._check_head(db, story_id, head_id)
+            ids = [await self._insert_passage(db, story_id, head_id, new) for new in news]
+            await self._insert_calls(db, story_id, None, calls)
+        return [p for p in [await self.passage(i) for i in ids] if p is not None]
+
+    async def choose_branch(
+        self,
+        story_id: int,
+        head_id: int,
+        passage_id: int,
+        summary: str,
+        calls: Sequence[ModelCall] = (),
+    ) -> Passage:
+        """Make a stored alternative the head, recording its rolling summary."""
+        async with self._transaction() as db:
+            await self._check_head(db, story_id, head_id)
+            await db.execute(
+                "UPDATE passages SET summary = ? WHERE id = ? AND parent_id = ?",
+                (summary, passage_id, head_id),
+            )
+            await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (passage_id, story_id))
+            await self._insert_calls(db, story_id, passage_id, calls)
+        passage = await self.passage(passage_id)
+        assert passage is not None
+        return passage
+
+    async def move_head(self, story_id: int, head_id: int, new_head_id: int) -> None:
+        """Point the story at another passage it already has (undo)."""
+        async with self._transaction() as db:
+            await self._check_head(db, story_id, head_id)
+            await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (new_head_id, story_id))
+
+    async def passage(self, passage_id: int) -> Passage | None:
+        row = await self._one(f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id = ?", (passage_id,))
+        return _passage(row) if row else None
+
+    async def line(self, head_id: int | None, last: int | None = None) -> list[Passage]:
+        """The passages from the story's opening to `head_id`, oldest first.
+
+        With `last`, only that many passages ending at the head.
+        """
+        if head_id is None:
+            return []
+        limit = -1 if last is None else last
+        rows = await self._all(
+            f"""
+            WITH RECURSIVE line (id, depth) AS (
+                SELECT ?, 0
+                UNION ALL
+                SELECT passages.parent_id, line.depth + 1
+                FROM passages JOIN line ON passages.id = line.id
+                WHERE passages.parent_id IS NOT NULL
+            )
+            SELECT {", ".join("p." + c.strip() for c in PASSAGE_COLUMNS.split(","))}
+            FROM line JOIN passages p ON p.id = line.id
+            ORDER BY line.depth LIMIT ?
+            """,
+            (head_id, limit),
+        )
+        return [_passage(row) for row in reversed(rows)]
+
+    async def children(self, passage_id: int) -> list[Passage]:
+        rows = await self._all(
+            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE parent_id = ? ORDER BY id",
+            (passage_id,),
+        )
+        return [_passage(row) for row in rows]
+
+    # Lore
+
+    async def add_lore(
+        self, story_id: int, kind: str, name: str, keywords: Sequence[str], text: str
+    ) -> LoreEntry:
+        """Add an entry. Raises sqlite3.IntegrityError if the name is taken in this story."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO lore (story_id, kind, name, keywords, text) VALUES (?, ?, ?, ?, ?)",
+                (story_id, kind, name, "\n".join(keywords), text),
+            )
+            lore_id = cursor.lastrowid
+        return LoreEntry(lore_id, story_id, kind, name, tuple(keywords), text)  # type: ignore[arg-type]
+
+    async def remove_lore(self, story_id: int, name: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM lore WHERE story_id = ? AND name = ? COLLATE NOCASE", (story_id, name)
+            )
+            return cursor.rowcount > 0
+
+    async def lore(self, story_id: int) -> list[LoreEntry]:
+        rows = await self._all(
+            "SELECT id, story_id, kind, name, keywords, text FROM lore"
+            " WHERE story_id = ? ORDER BY kind, name",
+            (story_id,),
+        )
+        return [_lore(row) for row in rows]
+
+    # Model calls
+
+    async def _insert_calls(
+        self,
+        db: aiosqlite.Connection,
+        story_id: int | None,
+        passage_id: int | None,
+        calls: Sequence[ModelCall],
+    ) -> None:
+        await db.executemany(
+            "INSERT INTO model_calls (story_id, passage_id, purpose, model, prompt, response,"
+            " prompt_tokens, completion_tokens, latency_ms, error, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    story_id,
+                    passage_id,
+                    call.purpose,
+                    call.model,
+                    call.prompt,
+                    call.response,
+                    call.prompt_tokens,
+                    call.completion_tokens,
+                    call.latency_ms,
+                    call.error,
+                    call.created_at,
+                )
+                for call in calls
+            ],
+        )
+
+    async def log_calls(self, story_id: int | None, calls: Sequence[ModelCall]) -> None:
+        """Log calls that produced nothing stored, such as failed attempts or recaps."""
+        async with self._transaction() as db:
+            await self._insert_calls(db, story_id, None, calls)
+
+    async def calls(self, story_id: int) -> list[ModelCall]:
+        rows = await self._all(
+            "SELECT purpose, model, prompt, response, prompt_tokens, completion_tokens,"
+            " latency_ms, error, created_at FROM model_calls WHERE story_id = ? ORDER BY id",
+            (story_id,),
+        )
+        return [ModelCall(*row) for row in rows]
