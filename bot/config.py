@@ -147,7 +147,7 @@ def load_settings(
         db_path=Path(env.text("AUTOMUSE_DB", str(d.db_path))),
         temperature=env.number("AUTOMUSE_TEMPERATURE", d.temperature, 0, 2),
         top_p=env.number("AUTOMUSE_TOP_P", d.top_p, 0.01, 1),
-        max_tokens=env.number("AUTOMUSE_MAX_TOKENS", d.max_tokens, 16, 4000),
+        max_tokens=env.number("AUTOMUSE_MAX_TOKENS", d.max_tokens, 50, 1000),
         context_tokens=env.number("AUTOMUSE_CONTEXT_TOKENS", d.context_tokens, 200, 100_000),
         timeout=env.number("AUTOMUSE_TIMEOUT", d.timeout, 1, 3600),
         max_retries=env.number("AUTOMUSE_MAX_RETRIES", d.max_retries, 0, 10),

@@ -181,6 +181,14 @@ def numbered_items(text: str) -> list[str]:
     return items
 
 
+async def find_story(store: Store, story_id: int) -> Story:
+    """The story with this id, or NotFound."""
+    story = await store.story(story_id)
+    if story is None:
+        raise NotFound(f"There is no story with id {story_id}.")
+    return story
+
+
 class Engine:
     """Story operations over a Store and the models. Ids are plain ints."""
 
@@ -193,10 +201,7 @@ class Engine:
     # Lookups
 
     async def story(self, story_id: int) -> Story:
-        story = await self.store.story(story_id)
-        if story is None:
-            raise NotFound(f"There is no story with id {story_id}.")
-        return story
+        return await find_story(self.store, story_id)
 
     async def active_story(self, guild_id: int, channel_id: int) -> Story:
         story = await self.store.active_story(guild_id, channel_id)
@@ -656,7 +661,10 @@ class Engine:
         else:
             prompt = fill("summary_completion", **values)
         sampling = Sampling(
-            temperature=0.3, top_p=self.config.top_p, max_tokens=words * 3 // 2, seed=self.config.seed
+            temperature=0.3,
+            top_p=self.config.top_p,
+            max_tokens=words * 3 // 2,
+            seed=self.config.seed,
         )
         text = await self._generate(self.models.summary, "summary", prompt, sampling, log)
         text = loops.drop_repeated_sentences(text)

@@ -22,13 +22,13 @@ SENTENCE_END = re.compile(r"(?<=[.!?\u2026\"'\u201d\u2019])\s+")
 
 
 @cache
-def template(name: str) -> str:
-    """The text of `prompts/NAME.txt`, without its final newline."""
-    return (PROMPTS_DIR / f"{name}.txt").read_text(encoding="utf-8").removesuffix("\n")
+def template(prompt: str) -> str:
+    """The text of `prompts/PROMPT.txt`, without its final newline."""
+    return (PROMPTS_DIR / f"{prompt}.txt").read_text(encoding="utf-8").removesuffix("\n")
 
 
-def fill(name: str, **values: Any) -> str:
-    return template(name).format(**values)
+def fill(prompt: str, **values: Any) -> str:
+    return template(prompt).format(**values)
 
 
 @cache
@@ -79,8 +79,8 @@ class Context:
         return cls(**{**data, "passages": tuple(data["passages"]), "lore": lore})
 
 
-def _labelled(name: str, **values: str) -> str:
-    return labels()[name].format(**values)
+def _labelled(section: str, **values: str) -> str:
+    return labels()[section].format(**values)
 
 
 def _sections(context: Context) -> list[str]:

@@ -1,0 +1,228 @@
+"""The `automuse` command: run the bot, write a story in the terminal, list, show, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, find_story
+from bot.export import finetune_rows, jsonl, markdown
+from bot.llm import ModelError, open_models
+from bot.prompts import template
+from bot.store import Store
+
+DEMO_PASSAGES = 5
+
+
+def engine_config(settings: Settings, style: str | None = None) -> EngineConfig:
+    return EngineConfig(
+        story_defaults=StorySettings(
+            style=style or settings.style,
+            length=settings.max_tokens,
+            temperature=settings.temperature,
+        ),
+        context_tokens=settings.context_tokens,
+        top_p=settings.top_p,
+        seed=settings.seed,
+    )
+
+
+def read_text_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StoryError(f"There is no file {path}.") from None
+    except UnicodeDecodeError:
+        raise StoryError(f"The file {path} is not UTF-8 text.") from None
+    except OSError as error:
+        raise StoryError(f"The file {path} cannot be read ({error.strerror}).") from None
+
+
+class Terminal:
+    """What the terminal commands share: settings, the store, the models when needed."""
+
+    def __init__(self, settings: Settings, out: TextIO, err: TextIO) -> None:
+        self.settings = settings
+        self.out = out
+        self.err = err
+
+    async def write(
+        self,
+        *,
+        opening: str,
+        premise: str,
+        title: str,
+        passages: int,
+        style: str | None,
+    ) -> int:
+        """Start a story and write `passages` more, printing each as soon as it is written."""
+        models = open_models(self.settings)
+        store = await Store.open(self.settings.db_path)
+        try:
+            engine = Engine(store, models, engine_config(self.settings, style))
+            self.progress(f"model: {models.passage.name}; database: {self.settings.db_path}")
+            started = time.perf_counter()
+            self.progress("writing the opening…" if not opening else "reading the opening…")
+            story = await engine.start(opening=opening, premise=premise, title=title)
+            self.progress(f"story {story.id}: {story.title}")
+            self.print_passage(0, (await engine.line(story.id))[-1].text)
+            for number in range(1, passages + 1):
+                self.progress(f"[{number}/{passages}] writing…")
+                passage = await engine.next(story.id)
+                self.print_passage(number, passage.text)
+            seconds = time.perf_counter() - started
+            self.progress(
+                f"done in {seconds:.0f} s: story {story.id} has {passages + 1} passages."
+                f" Show it with `automuse show {story.id}`."
+            )
+            return story.id
+        finally:
+            await models.close()
+            await store.close()
+
+    def print_passage(self, number: int, text: str) -> None:
+        print(f"\n§{number}\n{text}", file=self.out, flush=True)
+
+    def progress(self, message: str) -> None:
+        print(f"· {message}", file=self.err, flush=True)
+
+    async def stories(self) -> None:
+        store = await Store.open(self.settings.db_path)
+        try:
+            rows = await store.stories()
+        finally:
+            await store.close()
+        if not rows:
+            print("No stories yet. Write one with `automuse write`.", file=self.out)
+            return
+        print(f"{'id':>4}  {'passages':>8}  {'status':<6}  title", file=self.out)
+        for story, count in rows:
+            print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {story.title}", file=self.out)
+
+    async def export(self, story_id: int, form: str, chat: bool, output: str | None) -> None:
+        store = await Store.open(self.settings.db_path)
+        try:
+            story = await find_story(store, story_id)
+            line = await store.line(story.head_id)
+        finally:
+            await store.close()
+        if form == "md":
+            text = markdown(story, line)
+        else:
+            settings = StorySettings.of(story)
+            style = "chat" if chat else "completion"
+            text = jsonl(finetune_rows(line, style, settings.length))
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            self.progress(f"wrote {output}")
+        else:
+            self.out.write(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automuse",
+        description="AutoMuse co-writes fiction: a Discord bot and a terminal story writer.",
+    )
+    parser.add_argument("--db", help="the SQLite database (default: AUTOMUSE_DB or automuse.db)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        help="run the Discord bot, or write a demo story when no DISCORD_TOKEN is set",
+    )
+    write = commands.add_parser("write", help="write a story in the terminal")
+    source = write.add_mutually_exclusive_group()
+    source.add_argument("--opening", help=f"the opening text (at most {LIMITS.opening} characters)")
+    source.add_argument("--opening-file", metavar="PATH", help="read the opening from a UTF-8 file")
+    write.add_argument(
+        "--premise",
+        default="",
+        help=f"a premise (at most {LIMITS.premise} characters); alone, the model writes an opening",
+    )
+    write.add_argument(
+        "-n", "--passages", type=int, default=5, help="passages to write (default 5)"
+    )
+    write.add_argument("--title", default="", help="the story's title")
+    write.add_argument("--style", choices=("chat", "completion"), help="prompt style")
+    commands.add_parser("stories", help="list the stories in the database")
+    show = commands.add_parser("show", help="print a story")
+    show.add_argument("id", type=int)
+    export = commands.add_parser("export", help="export a story as Markdown or fine-tuning JSONL")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=("md", "finetune"), default="md", dest="form")
+    export.add_argument(
+        "--chat", action="store_true", help="finetune: chat messages instead of prompt/completion"
+    )
+    export.add_argument("-o", "--output", help="write to this file instead of standard output")
+    return parser
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> None:
+    terminal = Terminal(settings, out, err)
+    if args.command == "run":
+        if settings.discord_token:
+            from bot.client import run_bot
+
+            await run_bot(settings)
+            return
+        print(
+            "No DISCORD_TOKEN is set, so here is a demo story in the terminal;"
+            " set DISCORD_TOKEN in .env to run the Discord bot (see README).",
+            file=err,
+        )
+        await terminal.write(
+            opening="",
+            premise=template("demo_premise"),
+            title="",
+            passages=DEMO_PASSAGES,
+            style=None,
+        )
+    elif args.command == "write":
+        opening = read_text_file(args.opening_file) if args.opening_file else args.opening or ""
+        if args.opening_file and not opening.strip():
+            raise StoryError(f"The file {args.opening_file} is empty.")
+        if args.passages < 1 or args.passages > 100:
+            raise StoryError("Write between 1 and 100 passages.")
+        await terminal.write(
+            opening=opening,
+            premise=args.premise,
+            title=args.title,
+            passages=args.passages,
+            style=args.style,
+        )
+    elif args.command == "stories":
+        await terminal.stories()
+    elif args.command == "show":
+        await terminal.export(args.id, "md", False, None)
+    elif args.command == "export":
+        await terminal.export(args.id, args.form, args.chat, args.output)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.db:
+            settings = Settings(**{**settings.__dict__, "db_path": Path(args.db)})
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        asyncio.run(dispatch(args, settings, sys.stdout, sys.stderr))
+    except ConfigError as error:
+        print(f"automuse: configuration error: {error}", file=sys.stderr)
+        return 2
+    except (StoryError, ModelError) as error:
+        print(f"automuse: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The `automuse` command end to end, as a user runs it, with the embedded model."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FAST = {"AUTOMUSE_MAX_TOKENS": "50", "AUTOMUSE_SEED": "7", "AUTOMUSE_LOG_LEVEL": "warning"}
+
+
+def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTOMUSE_", "OPENAI_", "DISCORD_"))
+    }
+    environ |= {"AUTOMUSE_DB": str(tmp_path / "cli.db"), **FAST, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, scenesim):
+    tmp_path = tmp_path_factory.mktemp("cli")
+    opening = scenesim / "story_run" / "00_opening.txt"
+    result = automuse(
+        tmp_path, "write", "--opening-file", str(opening), "-n", "2", "--title", "Sylas"
+    )
+    return tmp_path, result, opening.read_text()
+
+
+def test_write_streams_each_passage_with_progress_and_stores_the_story(written):
+    _, result, opening = written
+    assert result.returncode == 0, result.stderr
+    assert "[1/2] writing…" in result.stderr and "[2/2] writing…" in result.stderr
+    assert "story 1: Sylas" in result.stderr
+    sections = result.stdout.split("\n§")
+    assert len(sections) == 4 and opening.strip() in sections[1]
+    assert all(len(section.split()) > 5 for section in sections[2:])
+
+
+def test_stories_and_show_read_the_database(written):
+    tmp_path, result, opening = written
+    listing = automuse(tmp_path, "stories")
+    assert listing.returncode == 0 and "Sylas" in listing.stdout
+    assert listing.stdout.splitlines()[1].split()[:3] == ["1", "3", "active"]
+    shown = automuse(tmp_path, "show", "1")
+    assert shown.stdout.startswith("# Sylas\n\n") and opening.strip() in shown.stdout
+    for passage in result.stdout.split("\n§")[2:]:
+        assert passage.split("\n", 1)[1].strip() in shown.stdout
+
+
+def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
+    tmp_path, *_ = written
+    completion = automuse(tmp_path, "export", "1", "--format", "finetune")
+    rows = [json.loads(line) for line in completion.stdout.splitlines()]
+    assert 1 <= len(rows) <= 2
+    assert all(row["prompt"].endswith("\n\nNEXT PARAGRAPH:") for row in rows)
+    assert all(row["completion"].endswith(" END") for row in rows)
+    out = tmp_path / "chat.jsonl"
+    chat = automuse(tmp_path, "export", "1", "--format", "finetune", "--chat", "-o", str(out))
+    assert chat.returncode == 0
+    chat_rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["messages"][-1]["role"] for row in chat_rows] == ["assistant"] * len(chat_rows)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("show", "42"), "There is no story with id 42."),
+        (("export", "42"), "There is no story with id 42."),
+        (("write", "--opening", "   "), "Give an opening or a premise"),
+        (("write", "--opening", "x" * 4001), "the limit is 4,000"),
+        (("write", "--opening-file", "missing.txt"), "There is no file missing.txt."),
+    ],
+)
+def test_bad_input_gets_one_plain_sentence_and_exit_code_1(tmp_path, args, message):
+    result = automuse(tmp_path, *args)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"automuse: {message}".strip() or message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_non_utf8_file_is_refused_plainly(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("Café au lait, très chaud.".encode("latin-1"))
+    result = automuse(tmp_path, "write", "--opening-file", "latin1.txt")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "automuse: The file latin1.txt is not UTF-8 text."
+
+
+def test_a_bad_setting_stops_start_up_with_one_clear_error(tmp_path):
+    result = automuse(tmp_path, "stories", AUTOMUSE_TEMPERATURE="warm")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "automuse: configuration error: AUTOMUSE_TEMPERATURE must be a number, not 'warm'."
+    )

@@ -1,0 +1,65 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Secret, load_settings
+
+
+def test_defaults_pick_the_embedded_model():
+    settings = load_settings(environ={}, env_file=None)
+    assert settings.resolved_backend == "local"
+    assert settings.style == "chat" and settings.max_tokens == 300
+
+
+@pytest.mark.parametrize(
+    ("environ", "backend"),
+    [
+        ({"OPENAI_API_KEY": "sk-test"}, "openai"),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}, "openai"),
+        ({"OPENAI_API_KEY": "sk-test", "AUTOMUSE_BACKEND": "local"}, "local"),
+        ({"AUTOMUSE_BACKEND": "openai"}, "openai"),
+    ],
+)
+def test_a_key_or_base_url_selects_openai_and_an_explicit_backend_wins(environ, backend):
+    assert load_settings(environ=environ, env_file=None).resolved_backend == backend
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"AUTOMUSE_TEMPERATURE": "hot"}, "AUTOMUSE_TEMPERATURE must be a number, not 'hot'."),
+        ({"AUTOMUSE_TEMPERATURE": "5"}, "AUTOMUSE_TEMPERATURE must be between 0 and 2, not 5."),
+        ({"AUTOMUSE_MAX_TOKENS": "1.5"}, "AUTOMUSE_MAX_TOKENS must be a whole number"),
+        ({"AUTOMUSE_BACKEND": "gpu"}, "AUTOMUSE_BACKEND must be one of auto, openai, local"),
+        ({"AUTOMUSE_DEV_GUILD": "abc"}, "AUTOMUSE_DEV_GUILD must be a whole number"),
+    ],
+)
+def test_an_invalid_value_gets_one_clear_error(environ, message):
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ=environ, env_file=None)
+    assert str(error.value).startswith(message)
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("AUTOMUSE_MAX_TOKENS=120\nAUTOMUSE_STYLE=completion\n")
+    settings = load_settings(environ={"AUTOMUSE_STYLE": "chat"}, env_file=str(env_file))
+    assert settings.max_tokens == 120 and settings.style == "chat"
+
+
+def test_secrets_never_show_in_reprs():
+    settings = load_settings(
+        environ={"OPENAI_API_KEY": "sk-very-secret", "DISCORD_TOKEN": "tok-secret"}, env_file=None
+    )
+    assert "sk-very-secret" not in repr(settings) and "tok-secret" not in str(settings)
+    assert settings.openai_api_key.reveal() == "sk-very-secret"
+    assert not Secret("") and Secret("x")
+
+
+def test_env_example_lists_every_setting():
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
+    source = (Path(__file__).resolve().parents[1] / "bot" / "config.py").read_text()
+    read = set(re.findall(r'"((?:AUTOMUSE|OPENAI|DISCORD)_[A-Z_]+)"', source))
+    listed = set(re.findall(r"^#?\s*((?:AUTOMUSE|OPENAI|DISCORD)_[A-Z_]+)=", example, re.M))
+    assert read and read == listed

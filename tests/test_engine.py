@@ -1,0 +1,308 @@
+import asyncio
+
+import pytest
+
+from bot.engine import (
+    Busy,
+    Engine,
+    EngineConfig,
+    GenerationFailed,
+    InvalidInput,
+    NotFound,
+    StorySettings,
+)
+from bot.llm import ModelError, Models
+from bot.llm.scripted import ScriptedModel, prompt_text
+
+OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
+P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
+P2 = "The stranger turned, and Mira saw that his eyes were the colour of the winter sea."
+
+
+async def started(engine: Engine, model: ScriptedModel, **kwargs):
+    model.add("Mira climbs the lighthouse.")
+    return await engine.start(guild_id=1, channel_id=2, opening=OPENING, started_by=7, **kwargs)
+
+
+async def test_start_from_an_opening_stores_it_with_its_summary(engine, model):
+    story = await started(engine, model, title="The Lamp")
+    [opening] = await engine.line(story.id)
+    assert (opening.text, opening.summary, opening.author_id) == (
+        OPENING,
+        "Mira climbs the lighthouse.",
+        7,
+    )
+    assert story.title == "The Lamp" and story.started_by == 7
+    assert [c.purpose for c in await engine.store.calls(story.id)] == ["summary"]
+
+
+async def test_start_from_a_premise_has_the_model_write_the_opening(engine, model):
+    model.add("  The fog came in at noon and did not leave.  ", "Fog arrives.")
+    story = await engine.start(guild_id=1, channel_id=2, premise="A town lost in fog.")
+    [opening] = await engine.line(story.id)
+    assert opening.text == "The fog came in at noon and did not leave."
+    assert opening.author_id is None and opening.model == "scripted"
+    assert "A town lost in fog." in prompt_text(model.prompts[0])
+    assert story.memory == ""
+
+
+async def test_start_with_both_keeps_the_premise_as_memory(engine, model):
+    story = await started(engine, model, premise="Lighthouses hide doors.")
+    assert story.memory == "Lighthouses hide doors."
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "Give an opening or a premise"),
+        ({"opening": "   "}, "Give an opening or a premise"),
+        ({"opening": "x" * 4001}, "limit is 4,000"),
+        ({"premise": "x" * 1001}, "limit is 1,000"),
+    ],
+)
+async def test_start_refuses_bad_input_and_stores_nothing(engine, model, kwargs, message):
+    with pytest.raises(InvalidInput, match=message):
+        await engine.start(guild_id=1, channel_id=2, **kwargs)
+    assert await engine.store.stories() == []
+    assert model.prompts == []
+
+
+async def test_a_channel_has_one_active_story(engine, model):
+    await started(engine, model)
+    with pytest.raises(InvalidInput, match="already has a story"):
+        await engine.start(guild_id=1, channel_id=2, opening="Another.")
+
+
+async def test_next_appends_a_passage_with_its_rolling_summary(engine, model):
+    story = await started(engine, model)
+    model.add(P1, "Mira meets a stranger at the top.")
+    passage = await engine.next(story.id, direction="Introduce a stranger", requested_by=9)
+    assert (passage.text, passage.summary, passage.direction, passage.requested_by) == (
+        P1,
+        "Mira meets a stranger at the top.",
+        "Introduce a stranger",
+        9,
+    )
+    assert passage.author_id is None and not passage.looped
+    sent = prompt_text(model.prompts[1])
+    assert "Story so far: Mira climbs the lighthouse." in sent
+    assert "What happens next: Introduce a stranger" in sent
+    assert OPENING in sent
+    summary_prompt = prompt_text(model.prompts[2])
+    assert "Mira climbs the lighthouse." in summary_prompt and P1 in summary_prompt
+    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    purposes = [c.purpose for c in await engine.store.calls(story.id)]
+    assert purposes == ["summary", "passage", "summary"]
+
+
+async def test_completion_style_sends_exactly_the_fine_tuning_format(engine, model):
+    story = await started(engine, model, settings=StorySettings(style="completion"))
+    model.add(f" {P1} END", "summary two")
+    passage = await engine.next(story.id)
+    assert passage.text == P1
+    assert model.prompts[1] == f"Mira climbs the lighthouse. {OPENING}\n\nNEXT PARAGRAPH:"
+    assert model.samplings[1].stop == ("END",)
+
+
+async def test_completion_style_puts_memory_and_notes_in_brackets_before_the_story(engine, model):
+    story = await started(engine, model, settings=StorySettings(style="completion"))
+    await engine.set_memory(story.id, "Mira is afraid of heights.")
+    await engine.set_note(story.id, "Keep it eerie.")
+    model.add(P1, "s")
+    await engine.next(story.id)
+    assert model.prompts[1] == (
+        "[Always remember: Mira is afraid of heights.]\n[Author's note: Keep it eerie.]\n"
+        f"Mira climbs the lighthouse. {OPENING}\n\nNEXT PARAGRAPH:"
+    )
+
+
+async def test_lore_enters_the_prompt_only_when_its_keywords_come_up(engine, model):
+    story = await started(engine, model)
+    await engine.add_lore(story.id, "place", "The Lamp Room", "lamp room, lens", "Glass walls.")
+    await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
+    model.add(P1, "s1")
+    await engine.next(story.id)
+    assert "Glass walls." not in prompt_text(model.prompts[1])
+    model.add(P2, "s2")
+    await engine.next(story.id)
+    sent = prompt_text(model.prompts[3])
+    assert "About the place The Lamp Room: Glass walls." in sent
+    assert "Old Tom" not in sent
+
+
+async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, model):
+    story = await started(engine, model)
+    model.add(OPENING, P1, "summary")
+    passage = await engine.next(story.id)
+    assert passage.text == P1 and not passage.looped
+    retry_prompt = prompt_text(model.prompts[2])
+    assert "repeated earlier text" in retry_prompt
+    assert "mira climbed the lighthouse stairs" in retry_prompt
+    assert model.samplings[2].temperature > model.samplings[1].temperature
+    assert model.samplings[2].frequency_penalty > model.samplings[1].frequency_penalty
+    purposes = [c.purpose for c in await engine.store.calls(story.id)]
+    assert purposes == ["summary", "passage", "passage", "summary"]
+
+
+async def test_when_every_attempt_loops_the_least_repetitive_is_kept_and_marked(engine, model):
+    story = await started(engine, model)
+    await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
+    half_copy = OPENING + " Then something new happened to her at last."
+    model.add(OPENING, "word " * 60, half_copy, "summary")
+    passage = await engine.next(story.id)
+    assert passage.text == half_copy and passage.looped
+    assert "Old Tom" in prompt_text(model.prompts[3])
+
+
+@pytest.mark.parametrize("empty", ["", "   \n ", "END", " END "])
+async def test_empty_answers_are_retried_then_refused_and_nothing_is_stored(engine, model, empty):
+    story = await started(engine, model)
+    model.add(empty, empty, empty)
+    with pytest.raises(GenerationFailed, match="no text"):
+        await engine.next(story.id)
+    assert [p.text for p in await engine.line(story.id)] == [OPENING]
+    calls = await engine.store.calls(story.id)
+    assert [c.error for c in calls[1:]] == ["empty answer"] * 3
+
+
+async def test_an_empty_answer_then_a_real_one_succeeds(engine, model):
+    story = await started(engine, model)
+    model.add("END", P1, "s")
+    assert (await engine.next(story.id)).text == P1
+
+
+async def test_a_model_failure_leaves_the_story_unchanged_and_is_logged(engine, model):
+    story = await started(engine, model)
+    model.add(ModelError("The model server could not be reached."))
+    with pytest.raises(GenerationFailed, match="could not be reached"):
+        await engine.next(story.id)
+    assert (await engine.story(story.id)).head_id == story.head_id
+    assert (await engine.store.calls(story.id))[
+        -1
+    ].error == "The model server could not be reached."
+
+
+async def test_a_failing_summary_also_leaves_the_story_unchanged(engine, model):
+    story = await started(engine, model)
+    model.add(P1, ModelError("The model server took too long to answer."))
+    with pytest.raises(GenerationFailed, match="too long"):
+        await engine.next(story.id)
+    assert [p.text for p in await engine.line(story.id)] == [OPENING]
+
+
+async def test_two_concurrent_next_calls_append_once_and_refuse_the_other(store):
+    model = ScriptedModel(latency=0.05)
+    engine = Engine(store, Models(model, model), EngineConfig())
+    story = await started(engine, model)
+    model.add(P1, "s1", P2, "s2")
+    results = await asyncio.gather(
+        engine.next(story.id), engine.next(story.id), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
+    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    busy = next(r for r in results if isinstance(r, Busy))
+    assert str(busy) == "A passage is already being written for this story."
+
+
+async def test_two_engines_on_one_database_never_both_append(store):
+    model = ScriptedModel(latency=0.05)
+    first = Engine(store, Models(model, model), EngineConfig())
+    second = Engine(store, Models(model, model), EngineConfig())
+    story = await started(first, model)
+    model.add(P1, "s1", P2, "s2")
+    results = await asyncio.gather(
+        first.next(story.id), second.next(story.id), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
+    assert len(await first.line(story.id)) == 2
+
+
+async def test_candidates_are_branches_until_one_is_committed(engine, model):
+    story = await started(engine, model)
+    model.add(P1, P2, "A wholly different thing happened in the cellar below.")
+    options = await engine.candidates(story.id, 3, direction="Something strange")
+    assert [c.text for c in options][:2] == [P1, P2]
+    assert all(c.summary is None and c.parent_id == story.head_id for c in options)
+    assert (await engine.story(story.id)).head_id == story.head_id
+    model.add("Mira meets the stranger.")
+    chosen = await engine.commit(story.id, options[1].id)
+    assert chosen.summary == "Mira meets the stranger." and chosen.direction == "Something strange"
+    assert [p.text for p in await engine.line(story.id)] == [OPENING, P2]
+    assert len(await engine.store.children(story.head_id)) == 3
+    with pytest.raises(InvalidInput, match="no longer follows"):
+        await engine.commit(story.id, options[0].id)
+
+
+async def test_undo_and_retry_move_the_head_and_never_delete_text(engine, model):
+    story = await started(engine, model)
+    with pytest.raises(InvalidInput, match="nothing to undo"):
+        await engine.undo(story.id)
+    model.add(P1, "s1")
+    first = await engine.next(story.id)
+    model.add(P2, "s2")
+    retried = await engine.retry(story.id)
+    assert retried.parent_id == first.parent_id and retried.text == P2
+    assert [p.text for p in await engine.line(story.id)] == [OPENING, P2]
+    head = await engine.undo(story.id)
+    assert head.text == OPENING
+    assert [p.text for p in await engine.store.children(head.id)] == [P1, P2]
+
+
+async def test_recap_and_directions_use_the_summary_and_parse_a_numbered_list(engine, model):
+    story = await started(engine, model)
+    model.add("Previously: Mira climbed.")
+    assert await engine.recap(story.id) == "Previously: Mira climbed."
+    model.add("1. A storm breaks.\n2) The lamp goes out.\n- A ship appears.\nThat's all.")
+    assert await engine.directions(story.id, 3) == [
+        "A storm breaks.",
+        "The lamp goes out.",
+        "A ship appears.",
+    ]
+    assert "Suggest 3 different things" in prompt_text(model.prompts[-1])
+
+
+async def test_directions_that_cannot_be_parsed_fail_plainly(engine, model):
+    story = await started(engine, model)
+    model.add("I cannot help.", "Still no list.")
+    with pytest.raises(GenerationFailed, match="usable directions"):
+        await engine.directions(story.id, 3)
+
+
+async def test_settings_are_validated_and_kept_per_story(engine, model):
+    story = await started(engine, model)
+    assert (await engine.update_settings(story.id, temperature=1.1)).temperature == 1.1
+    with pytest.raises(InvalidInput, match="Temperature"):
+        await engine.update_settings(story.id, temperature=3)
+    with pytest.raises(InvalidInput, match="Unknown setting"):
+        await engine.update_settings(story.id, colour="blue")
+    assert StorySettings.of(await engine.story(story.id)).temperature == 1.1
+
+
+async def test_lore_input_is_checked(engine, model):
+    story = await started(engine, model)
+    with pytest.raises(InvalidInput, match="kind"):
+        await engine.add_lore(story.id, "spell", "Fire", "fire", "Hot.")
+    entry = await engine.add_lore(story.id, "Thing", "The Lens", "", "Huge.")
+    assert entry.kind == "thing" and entry.keywords == ("the lens",)
+    with pytest.raises(InvalidInput, match="already has a lore entry"):
+        await engine.add_lore(story.id, "thing", "the lens", "lens", "Again.")
+    with pytest.raises(NotFound):
+        await engine.remove_lore(story.id, "Nothing")
+
+
+async def test_unknown_and_ended_stories_are_refused(engine, model):
+    with pytest.raises(NotFound, match="no story with id 99"):
+        await engine.next(99)
+    story = await started(engine, model)
+    await engine.end(story.id)
+    with pytest.raises(InvalidInput, match="has ended"):
+        await engine.next(story.id)
+    with pytest.raises(NotFound):
+        await engine.active_story(1, 2)
+
+
+async def test_an_oversized_direction_is_refused_before_any_model_call(engine, model):
+    story = await started(engine, model)
+    with pytest.raises(InvalidInput, match="direction"):
+        await engine.next(story.id, direction="x" * 301)
+    assert len(model.prompts) == 1

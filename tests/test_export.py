@@ -1,0 +1,44 @@
+from bot.engine import StorySettings
+from bot.export import finetune_rows, markdown
+from bot.llm.scripted import prompt_text
+
+OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
+P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
+
+
+async def written(engine, model, style: str):
+    model.add("Mira climbs.", P1, "She meets a stranger.")
+    story = await engine.start(
+        guild_id=1, channel_id=2, opening=OPENING, title="Lamp", settings=StorySettings(style=style)
+    )
+    await engine.next(story.id)
+    return story, await engine.line(story.id)
+
+
+async def test_markdown_has_the_title_and_every_passage(engine, model):
+    story, line = await written(engine, model, "chat")
+    assert markdown(story, line) == f"# Lamp\n\n{OPENING}\n\n{P1}\n"
+
+
+async def test_completion_rows_hold_exactly_the_prompt_the_engine_sent(engine, model):
+    _, line = await written(engine, model, "completion")
+    [row] = finetune_rows(line, "completion", 300)
+    assert row == {"prompt": model.prompts[1], "completion": f" {P1} END"}
+    assert row["prompt"].endswith("\n\nNEXT PARAGRAPH:")
+
+
+async def test_chat_rows_end_with_the_passage_as_the_assistant_turn(engine, model):
+    _, line = await written(engine, model, "chat")
+    [row] = finetune_rows(line, "chat", 300)
+    assert row["messages"][:-1] == model.prompts[1]
+    assert row["messages"][-1] == {"role": "assistant", "content": P1}
+
+
+async def test_rows_whose_completion_copies_the_prompt_are_left_out(engine, model):
+    _, line = await written(engine, model, "completion")
+    model.add(OPENING + " " + P1, OPENING + " " + P1, OPENING + " " + P1, "s")
+    copied = await engine.next(line[-1].story_id)
+    assert copied.looped
+    rows = list(finetune_rows(await engine.line(line[-1].story_id), "completion", 300))
+    assert [row["completion"] for row in rows] == [f" {P1} END"]
+    assert OPENING in prompt_text(model.prompts[-2])

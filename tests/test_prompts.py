@@ -1,0 +1,87 @@
+from bot.prompts import (
+    Context,
+    LoreNote,
+    estimate_tokens,
+    fit,
+    labels,
+    relevant_lore,
+    render_chat,
+    render_completion,
+    size,
+    template,
+)
+
+LONG = "This sentence is filler for the budget test. " * 40
+
+
+def test_every_context_section_has_a_label():
+    assert set(labels()) == {
+        "summary",
+        "memory",
+        "lore",
+        "note",
+        "direction",
+        "nudges",
+        "warning",
+        "passages",
+    }
+
+
+def test_chat_rendering_labels_each_present_section_and_skips_empty_ones():
+    context = Context(passages=("Old.", "Last."), summary="So far.", direction="A storm.")
+    system, user = render_chat(context, 200)
+    assert system == {"role": "system", "content": template("chat_system")}
+    assert user["role"] == "user"
+    text = user["content"]
+    assert "Story so far: So far." in text and "What happens next: A storm." in text
+    assert "Old.\n\nLast." in text and "about 200 words" in text
+    assert "Always remember" not in text and "Author's note" not in text
+
+
+def test_completion_rendering_without_extras_is_the_original_format():
+    context = Context(passages=("The passage.",), summary="The summary.")
+    assert render_completion(context) == "The summary. The passage.\n\nNEXT PARAGRAPH:"
+    assert render_completion(Context(passages=("Only.",))) == "Only.\n\nNEXT PARAGRAPH:"
+
+
+def test_fit_trims_older_passages_then_lore_then_summary_then_memory():
+    lore = (LoreNote("place", "A", "a " * 200), LoreNote("place", "B", "b " * 200))
+    context = Context(
+        passages=(LONG, "The last passage."), summary=LONG, memory=LONG, lore=lore, note="Note."
+    )
+    steps = [
+        fit(context, budget)
+        for budget in (size(context), size(context) - 1, 1050, 950, 600, 300, 10)
+    ]
+    assert steps[0] == context
+    assert steps[1].passages == ("The last passage.",) and steps[1].lore == lore
+    assert steps[2].lore == lore[:1]
+    assert steps[3].lore == () and steps[3].summary == LONG
+    assert steps[4].summary != LONG and steps[4].memory == LONG
+    assert steps[5].summary == "" and len(steps[5].memory) < len(LONG)
+    last = steps[6]
+    assert last.passages == ("The last passage.",) and last.note == "Note." and last.memory == ""
+    for step, budget in zip(steps[1:6], (size(context) - 1, 1050, 950, 600, 300), strict=True):
+        assert size(step) <= budget
+
+
+def test_fit_never_trims_the_last_passage_even_over_budget():
+    context = Context(passages=(LONG,), direction="Go north.")
+    fitted = fit(context, 10)
+    assert fitted.passages == (LONG,) and fitted.direction == "Go north."
+
+
+def test_relevant_lore_matches_whole_keywords_and_orders_by_mentions():
+    entries = [
+        ("character", "Tom", ("tom",), "The keeper."),
+        ("place", "Lamp", ("lamp", "lens"), "The light."),
+        ("thing", "Atom", ("atom",), "Unused."),
+    ]
+    found = relevant_lore(entries, "Tom lit the lamp. The lens shone. Tomorrow, the lamp.")
+    assert [note.name for note in found] == ["Lamp", "Tom"]
+
+
+def test_token_estimate_is_about_four_characters_a_token():
+    assert estimate_tokens("") == 0
+    assert estimate_tokens("abcd") == 1
+    assert estimate_tokens("abcde") == 2
