@@ -1,0 +1,161 @@
+"""The embedded backend (llama-cpp-python with the shipped SmolLM2 GGUF) and backend choice."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+import pytest
+
+from bot.config import load_settings
+from bot.llm import ModelError, Sampling, open_models
+from bot.llm.local import LocalModel, default_gguf_path
+from bot.llm.openai_compat import OpenAICompatible
+
+GREEDY = Sampling(temperature=0.0, seed=1, max_tokens=32)
+CHAT = [{"role": "user", "content": "Write one sentence about a cat."}]
+
+
+def english_words(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z]{2,}", text)
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalModel]:
+    """One loaded LocalModel for the whole module (each test runs it from its own loop)."""
+    model = LocalModel(threads=1, context_tokens=1024)
+    asyncio.run(model.load())
+    yield model
+    asyncio.run(model.close())
+
+
+async def test_chat_writes_english(local: LocalModel) -> None:
+    generation = await local.generate(CHAT, GREEDY)
+    assert len(english_words(generation.text)) >= 4
+    assert "cat" in generation.text.lower()
+    assert generation.model == "SmolLM2-135M-Instruct"
+    assert generation.prompt_tokens > 0
+    assert 0 < generation.completion_tokens <= GREEDY.max_tokens
+
+
+async def test_completion_writes_english(local: LocalModel) -> None:
+    generation = await local.generate("The old sailor looked at the sea and said", GREEDY)
+    assert len(english_words(generation.text)) >= 4
+    assert generation.prompt_tokens > 0
+    assert 0 < generation.completion_tokens <= GREEDY.max_tokens
+    assert generation.finish_reason in ("stop", "length")
+
+
+async def test_stop_sequence_is_honoured(local: LocalModel) -> None:
+    free = await local.generate("1, 2, 3, 4,", GREEDY.but(max_tokens=20))
+    stopped = await local.generate("1, 2, 3, 4,", GREEDY.but(max_tokens=20, stop=(" 7",)))
+    assert " 7" in free.text
+    assert "7" not in stopped.text
+    assert free.text.startswith(stopped.text)
+
+
+async def test_model_is_loaded_once(local: LocalModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = local._llama
+    assert loaded is not None
+    await local.generate("Hello", GREEDY.but(max_tokens=4))
+    assert local._llama is loaded
+
+    made: list[Any] = []
+
+    class CountedLlama(llama_cpp.Llama):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(llama_cpp, "Llama", CountedLlama)
+    fresh = LocalModel(threads=1, context_tokens=512)
+    try:
+        short = GREEDY.but(max_tokens=4)
+        await asyncio.gather(*(fresh.generate(f"Number {n}:", short) for n in range(3)))
+        await fresh.generate(CHAT, short)
+        assert len(made) == 1
+        assert fresh._llama is made[0]
+    finally:
+        await fresh.close()
+
+
+async def test_missing_file(tmp_path: Path) -> None:
+    model = LocalModel(tmp_path / "nowhere.gguf")
+    try:
+        with pytest.raises(ModelError, match=r"nowhere\.gguf does not exist"):
+            await model.generate("Hello", GREEDY)
+    finally:
+        await model.close()
+
+
+async def test_unloadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "junk.gguf"
+    path.write_bytes(b"this is not a gguf file" * 100)
+    model = LocalModel(path)
+    try:
+        with pytest.raises(ModelError, match=r"junk\.gguf could not be loaded"):
+            await model.generate("Hello", GREEDY)
+    finally:
+        await model.close()
+
+
+async def test_prompt_longer_than_context(local: LocalModel) -> None:
+    with pytest.raises(ModelError, match=r"^The embedded model failed: .*context"):
+        await local.generate("word " * 2000, GREEDY)
+    assert (await local.generate("Hello, my name is", GREEDY.but(max_tokens=4))).text.strip()
+
+
+async def test_generation_runs_off_the_event_loop(local: LocalModel) -> None:
+    """A ticker keeps ticking while the model writes: the loop is never blocked for long."""
+    stamps = [time.perf_counter()]
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            stamps.append(time.perf_counter())
+
+    ticker = asyncio.create_task(tick())
+    try:
+        generation = await local.generate(
+            "Once upon a time, in a kingdom by the sea,", Sampling(seed=5, max_tokens=64)
+        )
+    finally:
+        stamps.append(time.perf_counter())
+        ticker.cancel()
+    elapsed = stamps[-1] - stamps[0]
+    worst = max(b - a for a, b in itertools.pairwise(stamps))
+    assert generation.completion_tokens >= 16
+    assert worst < 0.5
+    assert worst < elapsed / 3, f"worst gap {worst:.3f} s of {elapsed:.3f} s"
+
+
+# Choosing the backend
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"OPENAI_API_KEY": "sk-x"}, OpenAICompatible),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, OpenAICompatible),
+        ({}, LocalModel),
+        ({"OPENAI_API_KEY": "sk-x", "AUTOMUSE_BACKEND": "local"}, LocalModel),
+        ({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "AUTOMUSE_BACKEND": "local"}, LocalModel),
+        ({"AUTOMUSE_BACKEND": "openai"}, OpenAICompatible),
+    ],
+)
+async def test_open_models_picks_backend(environ: dict[str, str], expected: type) -> None:
+    models = open_models(load_settings(environ=environ, env_file=None))
+    try:
+        assert type(models.passage) is expected
+        assert models.summary is models.passage
+        if expected is LocalModel:
+            assert models.passage.path == default_gguf_path()
+            assert models.passage._llama is None, "nothing is loaded before the first call"
+    finally:
+        await models.close()

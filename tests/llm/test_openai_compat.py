@@ -1,0 +1,243 @@
+"""OpenAICompatible against a real llama.cpp server, and against servers that misbehave."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.config import load_settings
+from bot.engine import Engine, EngineConfig, GenerationFailed, StorySettings
+from bot.llm import ModelError, Models, Sampling, open_models
+from bot.llm.openai_compat import OpenAICompatible
+from bot.store import Store
+from tests.servers import HOST, LlamaServer, free_port
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FakeServer = Callable[[Handler], Awaitable[str]]
+Connect = Callable[..., OpenAICompatible]
+
+GREEDY = Sampling(temperature=0.0, seed=1, max_tokens=24)
+CHAT = [{"role": "user", "content": "Write one sentence about a cat."}]
+COMPLETION = {
+    "id": "cmpl-1",
+    "object": "text_completion",
+    "created": 0,
+    "model": "fake",
+    "choices": [{"text": " it rained.", "index": 0, "logprobs": None, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+}
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Connect]:
+    """Makes OpenAICompatible backends (no retries, short timeout unless told) and closes them."""
+    made: list[OpenAICompatible] = []
+
+    def make(base_url: str, model: str = "smollm2", **options: object) -> OpenAICompatible:
+        options = {"timeout": 30.0, "max_retries": 0, **options}
+        made.append(OpenAICompatible(model, base_url=base_url, **options))  # type: ignore[arg-type]
+        return made[-1]
+
+    yield make
+    for backend in made:
+        await backend.close()
+
+
+# The real server
+
+
+async def test_chat_returns_text_and_usage(llama_server: LlamaServer, connect: Connect) -> None:
+    generation = await connect(llama_server.base_url).generate(CHAT, GREEDY)
+    assert len(generation.text.split()) >= 3
+    assert generation.model == llama_server.alias
+    assert generation.prompt_tokens > 0
+    assert 0 < generation.completion_tokens <= GREEDY.max_tokens
+    assert generation.finish_reason in ("stop", "length")
+
+
+async def test_completion_returns_text_and_usage(
+    llama_server: LlamaServer, connect: Connect
+) -> None:
+    generation = await connect(llama_server.base_url).generate("Once upon a time,", GREEDY)
+    assert generation.text.strip()
+    assert generation.prompt_tokens > 0
+    assert 0 < generation.completion_tokens <= GREEDY.max_tokens
+
+
+async def test_stop_sequence_is_honoured(llama_server: LlamaServer, connect: Connect) -> None:
+    backend = connect(llama_server.base_url)
+    counting = GREEDY.but(max_tokens=20)
+    free = await backend.generate("1, 2, 3, 4,", counting)
+    assert " 7" in free.text, "without a stop the model must count past 7 for this test to work"
+    stopped = await backend.generate("1, 2, 3, 4,", counting.but(stop=(" 7",)))
+    assert "7" not in stopped.text
+    assert stopped.finish_reason == "stop"
+    assert free.text.startswith(stopped.text)
+    assert stopped.completion_tokens < free.completion_tokens
+
+
+async def test_server_stopped_mid_story(
+    llama_server: LlamaServer, connect: Connect, tmp_path: Path
+) -> None:
+    """A story survives its model server going away: nothing changes, the failure is logged."""
+    backend = connect(llama_server.base_url)
+    store = await Store.open(tmp_path / "s.db")
+    config = EngineConfig(
+        story_defaults=StorySettings(length=50), summary_words=20, attempts=1, seed=3
+    )
+    engine = Engine(store, Models(backend, backend), config)
+    try:
+        story = await engine.start(opening="The lighthouse keeper found a letter in a bottle.")
+        first = await engine.next(story.id)
+        assert len(first.text.split()) >= 3
+        before = [(p.id, p.text) for p in await engine.line(story.id)]
+        head = (await engine.story(story.id)).head_id
+        logged = len(await store.calls(story.id))
+
+        llama_server.stop()
+        try:
+            started = time.perf_counter()
+            with pytest.raises(GenerationFailed) as failure:
+                await engine.next(story.id)
+            assert time.perf_counter() - started < 5
+        finally:
+            llama_server.start()
+
+        message = str(failure.value)
+        assert message == "The model server could not be reached."
+        assert [(p.id, p.text) for p in await engine.line(story.id)] == before
+        assert (await engine.story(story.id)).head_id == head == first.id
+        failed = (await store.calls(story.id))[logged:]
+        assert [(c.purpose, c.error, c.response) for c in failed] == [("passage", message, "")]
+
+        # The same backend carries on once the server is back on its port.
+        second = await engine.next(story.id)
+        assert second.parent_id == first.id
+    finally:
+        await store.close()
+
+
+# Servers that are down, slow, or answer badly
+
+
+async def test_down_server_fails_quickly(connect: Connect) -> None:
+    backend = connect(f"http://{HOST}:{free_port()}/v1")
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match=r"^The model server could not be reached\.$"):
+        await backend.generate(CHAT, GREEDY)
+    assert time.perf_counter() - started < 2
+
+
+async def test_slow_server_times_out(fake_server: FakeServer, connect: Connect) -> None:
+    async def never_in_time(request: web.Request) -> web.Response:
+        await asyncio.sleep(10)
+        return web.json_response(COMPLETION)
+
+    backend = connect(await fake_server(never_in_time), timeout=0.5)
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match="took too long"):
+        await backend.generate("Once upon a time,", GREEDY)
+    assert 0.4 < time.perf_counter() - started < 3
+
+
+GARBAGE = {
+    "not json": ("text/plain", "I am a teapot, not a model."),
+    "broken json": ("application/json", '{"choices": [{"text": '),
+    "no choices": ("application/json", json.dumps({"id": "x", "object": "text_completion"})),
+    "empty choices": ("application/json", json.dumps({**COMPLETION, "choices": []})),
+    "null text": (
+        "application/json",
+        json.dumps({**COMPLETION, "choices": [{"index": 0, "text": None, "message": None}]}),
+    ),
+}
+UNREADABLE = r"^The model server sent an answer that could not be read\.$"
+
+
+@pytest.mark.parametrize("kind", ["completion", "chat"])
+@pytest.mark.parametrize("garbage", GARBAGE)
+async def test_unreadable_answer(
+    fake_server: FakeServer, connect: Connect, garbage: str, kind: str
+) -> None:
+    content_type, body = GARBAGE[garbage]
+    seen: list[str] = []
+
+    async def nonsense(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.Response(status=200, text=body, content_type=content_type)
+
+    backend = connect(await fake_server(nonsense))
+    prompt = "Once upon a time," if kind == "completion" else CHAT
+    with pytest.raises(ModelError, match=UNREADABLE):
+        await backend.generate(prompt, GREEDY)
+    assert seen == ["/v1/completions" if kind == "completion" else "/v1/chat/completions"]
+
+
+def failing_once(status: int, requests: list[int]) -> Handler:
+    """A handler that answers `status` to the first request and a good completion after."""
+
+    async def handler(request: web.Request) -> web.Response:
+        requests.append(status)
+        if len(requests) == 1:
+            return web.json_response(
+                {"error": {"message": "busy"}}, status=status, headers={"retry-after-ms": "10"}
+            )
+        return web.json_response(COMPLETION)
+
+    return handler
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_retries_recover(fake_server: FakeServer, connect: Connect, status: int) -> None:
+    requests: list[int] = []
+    backend = connect(await fake_server(failing_once(status, requests)), max_retries=1)
+    generation = await backend.generate("It was late and", GREEDY)
+    assert generation.text == " it rained."
+    assert (generation.prompt_tokens, generation.completion_tokens) == (3, 4)
+    assert len(requests) == 2
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_no_retries_fail(fake_server: FakeServer, connect: Connect, status: int) -> None:
+    requests: list[int] = []
+    backend = connect(await fake_server(failing_once(status, requests)), max_retries=0)
+    with pytest.raises(ModelError, match=rf"\(HTTP {status}\)"):
+        await backend.generate("It was late and", GREEDY)
+    assert len(requests) == 1
+
+
+async def test_api_key_is_never_echoed(fake_server: FakeServer, connect: Connect) -> None:
+    key = "sk-test-do-not-print-4f1c9a"
+    received: list[str] = []
+
+    async def refuse(request: web.Request) -> web.Response:
+        received.append(request.headers.get("Authorization", ""))
+        return web.json_response({"error": {"message": f"bad key {key}"}}, status=401)
+
+    backend = connect(await fake_server(refuse), api_key=key)
+    settings = load_settings(environ={"OPENAI_API_KEY": key}, env_file=None)
+    models = open_models(settings)
+    try:
+        with pytest.raises(ModelError) as failure:
+            await backend.generate(CHAT, GREEDY)
+        assert received == [f"Bearer {key}"], "the key must really be sent"
+        shown = [
+            repr(backend),
+            str(backend),
+            repr(settings),
+            str(settings),
+            repr(models),
+            str(failure.value),
+            "".join(traceback.format_exception(failure.value)),
+        ]
+        assert settings.openai_api_key.reveal() == key
+        for text in shown:
+            assert key not in text
+    finally:
+        await models.close()
