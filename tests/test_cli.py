@@ -103,3 +103,11 @@ def test_a_bad_setting_stops_start_up_with_one_clear_error(tmp_path):
     assert result.stderr.strip() == (
         "automuse: configuration error: AUTOMUSE_TEMPERATURE must be a number, not 'warm'."
     )
+
+
+def test_run_without_a_discord_token_writes_a_five_passage_demo(tmp_path):
+    result = automuse(tmp_path, "run")
+    assert result.returncode == 0, result.stderr
+    assert "No DISCORD_TOKEN is set" in result.stderr.splitlines()[0]
+    assert "[5/5] writing…" in result.stderr
+    assert len(result.stdout.split("\n§")) == 7

@@ -1,0 +1,26 @@
+"""The loop guard on real output from the embedded model: it triggers, and it recovers."""
+
+from bot import loops
+from bot.engine import Engine, EngineConfig, StorySettings
+from bot.llm import Models
+from bot.llm.local import LocalModel
+
+
+async def test_the_guard_catches_a_real_looping_passage_and_keeps_a_better_one(store, scenesim):
+    model = LocalModel(threads=1)
+    engine = Engine(store, Models(model, model), EngineConfig(seed=1, summary_words=40))
+    opening = (scenesim / "story_run" / "00_opening.txt").read_text()
+    settings = StorySettings(style="completion", temperature=0.0, length=120)
+    story = await engine.start(opening=opening, settings=settings)
+    try:
+        passage = await engine.next(story.id)
+    finally:
+        await model.close()
+    attempts = [c.response for c in await store.calls(story.id) if c.purpose == "passage"]
+    recent = [opening, (await engine.line(story.id))[0].summary or ""]
+    first, kept = loops.check(attempts[0], recent), loops.check(passage.text, recent)
+    assert first.loops, "the greedy first attempt should repeat itself"
+    assert len(attempts) >= 2
+    assert not passage.looped and not kept.loops
+    assert kept.badness < first.badness
+    assert passage.text in (a.strip() for a in attempts[1:])
