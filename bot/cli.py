@@ -21,19 +21,6 @@ from bot.store import Store
 DEMO_PASSAGES = 5
 
 
-def engine_config(settings: Settings, style: str | None = None) -> EngineConfig:
-    return EngineConfig(
-        story_defaults=StorySettings(
-            style=style or settings.style,
-            length=settings.max_tokens,
-            temperature=settings.temperature,
-        ),
-        context_tokens=settings.context_tokens,
-        top_p=settings.top_p,
-        seed=settings.seed,
-    )
-
-
 def read_text_file(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -66,17 +53,17 @@ class Terminal:
         models = open_models(self.settings)
         store = await Store.open(self.settings.db_path)
         try:
-            engine = Engine(store, models, engine_config(self.settings, style))
+            engine = Engine(store, models, EngineConfig.from_settings(self.settings, style))
             self.progress(f"model: {models.passage.name}; database: {self.settings.db_path}")
             started = time.perf_counter()
             self.progress("writing the opening…" if not opening else "reading the opening…")
             story = await engine.start(opening=opening, premise=premise, title=title)
             self.progress(f"story {story.id}: {story.title}")
-            self.print_passage(0, (await engine.line(story.id))[-1].text)
+            self.print_passage(1, (await engine.line(story.id))[-1].text)
             for number in range(1, passages + 1):
                 self.progress(f"[{number}/{passages}] writing…")
                 passage = await engine.next(story.id)
-                self.print_passage(number, passage.text)
+                self.print_passage(number + 1, passage.text)
             seconds = time.perf_counter() - started
             self.progress(
                 f"done in {seconds:.0f} s: story {story.id} has {passages + 1} passages."

@@ -18,9 +18,11 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from bot import loops
+from bot.config import Settings
 from bot.llm import ModelError, Models, Prompt, Sampling
 from bot.llm.scripted import prompt_text
 from bot.prompts import (
@@ -124,6 +126,20 @@ class EngineConfig:
     recent_passages: int = 2
     """How many of the latest passages go into the context."""
 
+    @classmethod
+    def from_settings(cls, settings: Settings, style: str | None = None) -> EngineConfig:
+        """The engine's knobs from the settings; `style` overrides the prompt style."""
+        return cls(
+            story_defaults=StorySettings(
+                style=style or settings.style,
+                length=settings.max_tokens,
+                temperature=settings.temperature,
+            ),
+            context_tokens=settings.context_tokens,
+            top_p=settings.top_p,
+            seed=settings.seed,
+        )
+
 
 @dataclass
 class Draft:
@@ -209,6 +225,11 @@ class Engine:
             raise NotFound("There is no story here yet.")
         return story
 
+    async def tokens_used_today(self, guild_id: int) -> int:
+        """Model tokens spent on the guild's stories since midnight UTC."""
+        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return await self.store.tokens_used(guild_id, midnight.isoformat(timespec="milliseconds"))
+
     async def line(self, story_id: int, last: int | None = None) -> list[Passage]:
         """The story's passages from its opening to its head (or only the `last` few)."""
         story = await self.story(story_id)
@@ -219,6 +240,10 @@ class Engine:
         if story.status != "active":
             raise InvalidInput("This story has ended.")
         return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
+
+    def is_writing(self, story_id: int) -> bool:
+        """Whether the story is writing something right now."""
+        return story_id in self._writing_now
 
     @asynccontextmanager
     async def _writing(self, story_id: int) -> AsyncIterator[None]:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.llm.base import Message, Prompt
+from bot.split import SENTENCE_END
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 COMPLETION_MARKER = "\n\nNEXT PARAGRAPH:"
 COMPLETION_STOP = "END"
-SENTENCE_END = re.compile(r"(?<=[.!?\u2026\"'\u201d\u2019])\s+")
 
 
 @cache

@@ -520,3 +520,13 @@ class Store:
             (story_id,),
         )
         return [ModelCall(*row) for row in rows]
+
+    async def tokens_used(self, guild_id: int, since: str) -> int:
+        """Prompt and completion tokens of every call for the guild's stories since `since`."""
+        row = await self._one(
+            "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) FROM model_calls"
+            " JOIN stories ON stories.id = model_calls.story_id"
+            " WHERE stories.guild_id = ? AND model_calls.created_at >= ?",
+            (guild_id, since),
+        )
+        return int(row[0])

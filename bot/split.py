@@ -1,0 +1,34 @@
+"""Splitting long text into message-sized pieces at natural boundaries."""
+
+from __future__ import annotations
+
+import re
+
+DISCORD_LIMIT = 2000
+SENTENCE_END = re.compile(r"(?<=[.!?\u2026\"'\u201d\u2019)])\s+")
+BOUNDARIES = (r"\n\s*\n", SENTENCE_END.pattern, r"\s+")
+"""Paragraphs, then sentences, then words."""
+
+
+def split_text(text: str, limit: int = DISCORD_LIMIT, level: int = 0) -> list[str]:
+    """Pieces of at most `limit` characters, split between paragraphs where possible, else
+    between sentences, else between words. Only a single word longer than `limit` is cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    if level == len(BOUNDARIES):
+        return [text[i : i + limit] for i in range(0, len(text), limit)]
+    joiner = "\n\n" if level == 0 else " "
+    pieces: list[str] = []
+    current = ""
+    for part in re.split(BOUNDARIES[level], text):
+        for piece in split_text(part, limit, level + 1):
+            candidate = f"{current}{joiner}{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                pieces.append(current)
+                current = piece
+    if current:
+        pieces.append(current)
+    return pieces

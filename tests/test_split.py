@@ -1,0 +1,31 @@
+from bot.split import split_text
+
+
+def test_short_text_is_one_piece_and_empty_text_none():
+    assert split_text("  Hello.  ") == ["Hello."]
+    assert split_text("   ") == []
+
+
+def test_paragraphs_are_kept_whole_when_they_fit():
+    paragraphs = ["A" * 900, "B" * 900, "C" * 900]
+    assert split_text("\n\n".join(paragraphs)) == ["A" * 900 + "\n\n" + "B" * 900, "C" * 900]
+
+
+def test_a_long_paragraph_is_split_between_sentences():
+    sentence = "The lamp burned low and the keeper watched the sea. "
+    text = sentence * 100
+    pieces = split_text(text)
+    assert len(pieces) == 3
+    assert all(len(p) <= 2000 and p.endswith("sea.") for p in pieces)
+    assert " ".join(pieces) == text.strip()
+
+
+def test_a_long_sentence_is_split_between_words_never_inside_one():
+    text = " ".join(f"word{i}" for i in range(1000))
+    pieces = split_text(text, 300)
+    assert all(len(p) <= 300 for p in pieces)
+    assert " ".join(pieces) == text
+
+
+def test_only_a_single_overlong_word_is_cut():
+    assert split_text("x" * 4500) == ["x" * 2000, "x" * 2000, "x" * 500]
