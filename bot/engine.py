@@ -241,15 +241,15 @@ class Engine:
             raise InvalidInput("This story has ended.")
         return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
 
-    def is_writing(self, story_id: int) -> bool:
-        """Whether the story is writing something right now."""
-        return story_id in self._writing_now
+    def ensure_idle(self, story_id: int) -> None:
+        """Raise Busy if the story is writing something right now."""
+        if story_id in self._writing_now:
+            raise Busy("A passage is already being written for this story.")
 
     @asynccontextmanager
     async def _writing(self, story_id: int) -> AsyncIterator[None]:
         """Refuse at once if the story is already writing; otherwise hold it while we write."""
-        if story_id in self._writing_now:
-            raise Busy("A passage is already being written for this story.")
+        self.ensure_idle(story_id)
         self._writing_now.add(story_id)
         try:
             yield

@@ -78,6 +78,61 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE passages ADD COLUMN requested_by INTEGER;
     ALTER TABLE passages ADD COLUMN looped INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: ballots, their options and every vote; tone nudges on posted passages.
+    """
+    UPDATE stories SET settings = json_set(settings, '$.mode', 'solo');
+    ALTER TABLE stories ADD COLUMN pending_direction TEXT NOT NULL DEFAULT '';
+    CREATE TABLE ballots (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        kind TEXT NOT NULL CHECK (kind IN ('passage', 'direction')),
+        head_id INTEGER REFERENCES passages (id),
+        opened_by INTEGER,
+        opened_at REAL NOT NULL,
+        deadline REAL NOT NULL,
+        quorum INTEGER NOT NULL DEFAULT 0,
+        channel_id INTEGER,
+        message_id INTEGER,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        closed_at REAL,
+        outcome TEXT NOT NULL DEFAULT '',
+        winner_id INTEGER REFERENCES ballot_options (id)
+    );
+    CREATE UNIQUE INDEX one_open_ballot_per_kind ON ballots (story_id, kind)
+        WHERE status = 'open';
+    CREATE INDEX ballots_by_message ON ballots (message_id);
+    CREATE TABLE ballot_options (
+        id INTEGER PRIMARY KEY,
+        ballot_id INTEGER NOT NULL REFERENCES ballots (id),
+        emoji TEXT NOT NULL,
+        passage_id INTEGER REFERENCES passages (id),
+        text TEXT NOT NULL DEFAULT '',
+        proposed_by INTEGER,
+        UNIQUE (ballot_id, emoji)
+    );
+    CREATE TABLE votes (
+        id INTEGER PRIMARY KEY,
+        ballot_id INTEGER NOT NULL REFERENCES ballots (id),
+        member_id INTEGER NOT NULL,
+        emoji TEXT NOT NULL,
+        added INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX votes_by_ballot ON votes (ballot_id);
+    CREATE TABLE passage_messages (
+        message_id INTEGER PRIMARY KEY,
+        passage_id INTEGER NOT NULL REFERENCES passages (id)
+    );
+    CREATE TABLE nudges (
+        id INTEGER PRIMARY KEY,
+        passage_id INTEGER NOT NULL REFERENCES passages (id),
+        member_id INTEGER NOT NULL,
+        emoji TEXT NOT NULL,
+        added INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX nudges_by_passage ON nudges (passage_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

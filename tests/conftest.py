@@ -13,6 +13,8 @@ from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
 from bot.store import Store
 
+pytest_plugins = ["discord_fake.fixtures"]
+
 SHARED = Path(os.environ.get("AUTOMUSE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 SCENESIM = SHARED / "data" / "scenesim"
 

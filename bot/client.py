@@ -1,0 +1,139 @@
+"""The discord.py bot: opens the store, loads every cog in `cogs/`, syncs slash commands."""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+import time
+from collections.abc import Callable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.config import Settings
+from bot.engine import Engine, EngineConfig, Story, StoryError
+from bot.llm import ModelError, Models, open_models
+from bot.split import split_text
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+class Refused(StoryError):
+    """The member may not do this, or not now."""
+
+
+async def tell(interaction: discord.Interaction, message: str) -> None:
+    """Tell only the member who acted, in one sentence, removing any "thinking…" message."""
+    if interaction.response.is_done():
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.debug("no original response to delete")
+        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
+    else:
+        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+async def send(interaction: discord.Interaction, text: str, *, ephemeral: bool = False) -> None:
+    """Send `text` as the reply (or its follow-ups), split under Discord's message limit."""
+    for piece in split_text(text):
+        if interaction.response.is_done():
+            await interaction.followup.send(piece, ephemeral=ephemeral, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(
+                piece, ephemeral=ephemeral, allowed_mentions=NO_PINGS
+            )
+
+
+def may_manage(interaction: discord.Interaction, story: Story) -> bool:
+    """The story's starter and members with Manage Messages may change how it goes."""
+    return interaction.user.id == story.started_by or interaction.permissions.manage_messages
+
+
+def require_manager(interaction: discord.Interaction, story: Story, action: str) -> None:
+    if not may_manage(interaction, story):
+        raise Refused(
+            f"Only the member who started this story or members with Manage Messages can {action}."
+        )
+
+
+class Tree(app_commands.CommandTree):
+    """Turns a StoryError or a model failure into a plain ephemeral sentence; logs the rest."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, StoryError | ModelError):
+            await tell(interaction, str(cause))
+            return
+        if isinstance(cause, app_commands.NoPrivateMessage):
+            await tell(interaction, "AutoMuse works in server channels, not in direct messages.")
+            return
+        log.error(
+            "command %s failed", interaction.command and interaction.command.name, exc_info=cause
+        )
+        await tell(interaction, "Something went wrong on our side; the story is unchanged.")
+
+
+class AutoMuse(commands.Bot):
+    """The bot. `models` and `clock` can be given, for tests and benchmarks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        models: Models | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        **options: object,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            allowed_mentions=NO_PINGS,
+            tree_cls=Tree,
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.clock = clock
+        self._models = models
+        self.engine: Engine
+
+    async def setup_hook(self) -> None:
+        store = await Store.open(self.settings.db_path)
+        self._models = self._models or open_models(self.settings)
+        self.engine = Engine(store, self._models, EngineConfig.from_settings(self.settings))
+        for module in pkgutil.iter_modules(cogs.__path__):
+            if not module.name.startswith("_"):
+                await self.load_extension(f"cogs.{module.name}")
+        if self.settings.dev_guild_id:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("synced %d commands", len(synced))
+
+    async def channel_story(self, interaction: discord.Interaction) -> Story:
+        """The active story of the channel the interaction came from."""
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        return await self.engine.active_story(interaction.guild_id, interaction.channel_id)
+
+    async def close(self) -> None:
+        await super().close()
+        if hasattr(self, "engine"):
+            await self.engine.store.close()
+        if self._models is not None:
+            await self._models.close()
+
+
+async def run_bot(settings: Settings) -> None:
+    """Run the bot until it is stopped."""
+    async with AutoMuse(settings) as bot:
+        await bot.start(settings.discord_token.reveal())

@@ -1,0 +1,251 @@
+"""/story and /next: start, write, read, undo and steer a channel's story."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
+from bot.engine import Engine, Passage, StorySettings
+from bot.export import markdown
+
+SHOW_MAX = 10
+
+
+def header(number: int, passage: Passage) -> str:
+    """The line above a posted passage: its number, who asked, and any direction."""
+    parts = [f"**§{number}**"]
+    if passage.requested_by:
+        parts.append(f"asked by <@{passage.requested_by}>")
+    if passage.direction:
+        parts.append(f"*{passage.direction}*")
+    return " · ".join(parts)
+
+
+async def post_passage(interaction: discord.Interaction, number: int, passage: Passage) -> None:
+    await send(interaction, f"{header(number, passage)}\n{passage.text}")
+
+
+class StoryCog(commands.Cog):
+    """Per-channel stories."""
+
+    story = app_commands.Group(
+        name="story", description="Start, read and manage this channel's story.", guild_only=True
+    )
+
+    def __init__(self, bot: AutoMuse) -> None:
+        self.bot = bot
+        self.last_next: dict[tuple[int, int], float] = {}
+
+    @property
+    def engine(self) -> Engine:
+        return self.bot.engine
+
+    async def check_budget(self, interaction: discord.Interaction) -> None:
+        budget = self.bot.settings.daily_tokens
+        assert interaction.guild_id is not None
+        if budget and await self.engine.tokens_used_today(interaction.guild_id) >= budget:
+            raise Refused(
+                "This server has used its model budget for today; it renews at midnight UTC."
+            )
+
+    @contextmanager
+    def cooldown(self, interaction: discord.Interaction) -> Iterator[None]:
+        """Refuse a member's /next within the cooldown of their last one; a /next that fails
+        does not count."""
+        key = (interaction.guild_id or 0, interaction.user.id)
+        now = self.bot.clock()
+        previous = self.last_next.get(key)
+        if previous is not None and (wait := previous + self.bot.settings.next_cooldown - now) > 0:
+            raise Refused(f"Please wait {wait:.0f} more seconds before asking for another passage.")
+        self.last_next[key] = now
+        try:
+            yield
+        except BaseException:
+            if previous is None:
+                del self.last_next[key]
+            else:
+                self.last_next[key] = previous
+            raise
+
+    async def number_of_head(self, story_id: int) -> int:
+        return len(await self.engine.line(story_id))
+
+    @story.command(name="start")
+    @app_commands.describe(
+        opening="The story's first passage, in your words.",
+        premise="What the story is about; alone, AutoMuse writes the opening from it.",
+        title="A title for the story.",
+    )
+    async def start(
+        self,
+        interaction: discord.Interaction,
+        opening: str | None = None,
+        premise: str | None = None,
+        title: str | None = None,
+    ) -> None:
+        """Start this channel's story from an opening or a premise."""
+        await self.check_budget(interaction)
+        await interaction.response.defer(thinking=True)
+        story = await self.engine.start(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            opening=opening or "",
+            premise=premise or "",
+            title=title or "",
+            started_by=interaction.user.id,
+        )
+        [opening_passage] = await self.engine.line(story.id)
+        intro = f"📖 **{story.title}**, started by <@{interaction.user.id}>. Continue with `/next`."
+        await send(interaction, f"{intro}\n\n**§1**\n{opening_passage.text}")
+
+    @app_commands.command(name="next")
+    @app_commands.describe(direction="What should happen next, in a sentence (optional).")
+    @app_commands.guild_only()
+    async def next_passage(
+        self, interaction: discord.Interaction, direction: str | None = None
+    ) -> None:
+        """Write and post the next passage of this channel's story."""
+        story = await self.bot.channel_story(interaction)
+        self.engine.ensure_idle(story.id)
+        await self.check_budget(interaction)
+        with self.cooldown(interaction):
+            await interaction.response.defer(thinking=True)
+            passage = await self.engine.next(
+                story.id, direction=direction or "", requested_by=interaction.user.id
+            )
+        await post_passage(interaction, await self.number_of_head(story.id), passage)
+
+    @story.command(name="show")
+    @app_commands.describe(last=f"How many of the latest passages to show (1–{SHOW_MAX}).")
+    async def show(
+        self,
+        interaction: discord.Interaction,
+        last: app_commands.Range[int, 1, SHOW_MAX] = 3,
+    ) -> None:
+        """Show the latest passages of this channel's story, only to you."""
+        story = await self.bot.channel_story(interaction)
+        line = await self.engine.line(story.id)
+        first = max(0, len(line) - last)
+        text = "\n\n".join(
+            f"{header(number, p)}\n{p.text}" for number, p in enumerate(line[first:], first + 1)
+        )
+        await send(interaction, f"📖 **{story.title}**\n\n{text}", ephemeral=True)
+
+    @story.command(name="recap")
+    async def recap(self, interaction: discord.Interaction) -> None:
+        """A short "previously on…" of this channel's story, only for you."""
+        story = await self.bot.channel_story(interaction)
+        await self.check_budget(interaction)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        await send(interaction, f"📜 {await self.engine.recap(story.id)}", ephemeral=True)
+
+    @story.command(name="undo")
+    async def undo(self, interaction: discord.Interaction) -> None:
+        """Take back the latest passage (it is kept, not deleted)."""
+        story = await self.bot.channel_story(interaction)
+        require_manager(interaction, story, "undo")
+        head = await self.engine.undo(story.id)
+        number = await self.number_of_head(story.id)
+        await send(interaction, f"↩️ Undone. The story now ends at §{number}: “{head.text[:150]}…”")
+
+    @story.command(name="retry")
+    async def retry(self, interaction: discord.Interaction) -> None:
+        """Write the latest passage again (the old one is kept as a branch)."""
+        story = await self.bot.channel_story(interaction)
+        require_manager(interaction, story, "retry")
+        await self.check_budget(interaction)
+        await interaction.response.defer(thinking=True)
+        passage = await self.engine.retry(story.id, requested_by=interaction.user.id)
+        await post_passage(interaction, await self.number_of_head(story.id), passage)
+
+    @story.command(name="end")
+    async def end(self, interaction: discord.Interaction) -> None:
+        """End this channel's story so a new one can start (export it first to keep a copy)."""
+        story = await self.bot.channel_story(interaction)
+        require_manager(interaction, story, "end the story")
+        await self.engine.end(story.id)
+        count = await self.number_of_head(story.id)
+        await send(
+            interaction,
+            f"🏁 **{story.title}** ends here, after {count} passages. Start another with"
+            " `/story start`.",
+        )
+
+    @story.command(name="export")
+    async def export(self, interaction: discord.Interaction) -> None:
+        """The whole story as a Markdown file."""
+        story = await self.bot.channel_story(interaction)
+        line = await self.engine.line(story.id)
+        data = io.BytesIO(markdown(story, line).encode("utf-8"))
+        await interaction.response.send_message(
+            f"📎 **{story.title}**, {len(line)} passages.",
+            file=discord.File(data, filename=f"story-{story.id}.md"),
+            allowed_mentions=NO_PINGS,
+        )
+
+    @story.command(name="memory")
+    @app_commands.describe(text="What the story must always remember; leave out to view it.")
+    async def memory(self, interaction: discord.Interaction, text: str | None = None) -> None:
+        """View or set what the story must always remember."""
+        story = await self.bot.channel_story(interaction)
+        if text is None:
+            await send(interaction, f"🧠 Memory: {story.memory or '(none)'}", ephemeral=True)
+            return
+        require_manager(interaction, story, "set the memory")
+        await self.engine.set_memory(story.id, text)
+        await send(interaction, "🧠 Memory updated.", ephemeral=True)
+
+    @story.command(name="note")
+    @app_commands.describe(text="A standing instruction for every passage; leave out to view it.")
+    async def note(self, interaction: discord.Interaction, text: str | None = None) -> None:
+        """View or set the author's note that steers every passage."""
+        story = await self.bot.channel_story(interaction)
+        if text is None:
+            await send(interaction, f"📝 Author's note: {story.note or '(none)'}", ephemeral=True)
+            return
+        require_manager(interaction, story, "set the author's note")
+        await self.engine.set_note(story.id, text)
+        await send(interaction, "📝 Author's note updated.", ephemeral=True)
+
+    @story.command(name="settings")
+    @app_commands.describe(
+        length="Longest passage, in tokens (50–1000).",
+        temperature="Randomness, 0 (predictable) to 2 (wild).",
+        style="chat for chat models, completion for fine-tuned completion models.",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        length: app_commands.Range[int, 50, 1000] | None = None,
+        temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
+        style: Literal["chat", "completion"] | None = None,
+    ) -> None:
+        """View this story's settings, or change them."""
+        story = await self.bot.channel_story(interaction)
+        changes = {
+            name: value
+            for name, value in (("length", length), ("temperature", temperature), ("style", style))
+            if value is not None
+        }
+        if changes:
+            require_manager(interaction, story, "change the settings")
+            current = await self.engine.update_settings(story.id, **changes)
+        else:
+            current = StorySettings.of(story)
+        await send(
+            interaction,
+            f"⚙️ length {current.length} tokens · temperature {current.temperature:g}"
+            f" · style {current.style}",
+            ephemeral=True,
+        )
+
+
+async def setup(bot: AutoMuse) -> None:
+    await bot.add_cog(StoryCog(bot))

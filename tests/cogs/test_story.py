@@ -1,0 +1,269 @@
+"""/story, /next, /lore and /help through the fake Discord, with the real, unmodified bot."""
+
+import asyncio
+import json
+
+from conftest import OPENING
+
+from bot.llm import ModelError
+from bot.llm.local import LocalModel
+
+P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
+P2 = "The stranger turned, and Mira saw that his eyes were the colour of the winter sea."
+P3 = "Far below, a bell began to ring, though no ship had passed the rocks in forty years."
+
+
+async def started(chat, model, user="alice"):
+    model.add("Mira climbs the lighthouse.")
+    return await chat.run("story start", {"opening": OPENING, "title": "The Lamp"}, user=user)
+
+
+async def story_line(bot, chat):
+    guild_id = chat.channel.guild.id
+    story = await bot.engine.active_story(guild_id, chat.channel.id)
+    return [p.text for p in await bot.engine.line(story.id)]
+
+
+async def test_login_and_sync_register_every_command_with_descriptions(start_bot, fake_discord):
+    await start_bot()
+    registered = fake_discord.registered_commands()
+    assert {c["name"] for c in registered} == {"story", "next", "lore", "help"}
+    story = next(c for c in registered if c["name"] == "story")
+    assert {o["name"] for o in story["options"]} == {
+        "start",
+        "show",
+        "recap",
+        "undo",
+        "retry",
+        "end",
+        "export",
+        "memory",
+        "note",
+        "settings",
+    }
+    assert fake_discord.undocumented_commands() == []
+    for command in registered:
+        for option in command.get("options", []):
+            assert option["description"], option
+            for inner in option.get("options", []):
+                assert inner["description"] and inner["description"] != "…", inner
+
+
+async def test_a_dev_guild_gets_the_commands_at_once(start_bot, fake_discord):
+    guild = fake_discord.channel("story").guild
+    await start_bot(AUTOMUSE_DEV_GUILD=str(guild.id))
+    assert {c["name"] for c in fake_discord.registered_commands(guild)} >= {"story", "next"}
+
+
+async def test_start_then_three_next_posts_passages_in_order_and_stores_them(
+    start_bot, chat, model
+):
+    bot = await start_bot()
+    start = await started(chat, model)
+    assert start.deferred is False and "The Lamp" in start.messages[0].content
+    for text in (P1, P2, P3):
+        model.add(text, "summary")
+        await chat.run("next")
+    posted = [m.content for m in chat.posted()]
+    assert [text in post for post, text in zip(posted[1:], (P1, P2, P3), strict=True)] == [True] * 3
+    assert posted[1].startswith("**§2** · asked by <@") and posted[3].startswith("**§4**")
+    assert await story_line(bot, chat) == [OPENING, P1, P2, P3]
+
+
+async def test_a_direction_is_shown_with_the_passage_and_sent_to_the_model(start_bot, chat, model):
+    await start_bot()
+    await started(chat, model)
+    model.add(P1, "summary")
+    ix = await chat.run("next", {"direction": "A stranger appears"})
+    assert "*A stranger appears*" in ix.messages[0].content
+    assert "A stranger appears" in str(model.prompts[-2])
+
+
+async def test_two_next_at_once_give_one_passage_and_one_already_writing(start_bot, chat, model):
+    bot = await start_bot()
+    await started(chat, model)
+    model.latency = 0.3
+    model.add(P1, "summary", P2, "summary")
+    first, second = await asyncio.gather(
+        chat.fake.invoke("next", user=chat.fake.member("alice"), channel=chat.channel),
+        chat.fake.invoke("next", user=chat.fake.member("bob"), channel=chat.channel),
+    )
+    await chat.fake.wait_for(lambda: first.messages and second.messages, timeout=10)
+    replies = sorted([first.messages[0], second.messages[0]], key=lambda m: m.ephemeral)
+    assert P1 in replies[0].content and not replies[0].ephemeral
+    assert replies[1].ephemeral
+    assert replies[1].content == "A passage is already being written for this story."
+    assert await story_line(bot, chat) == [OPENING, P1]
+
+
+async def test_a_model_failure_is_an_ephemeral_error_and_changes_nothing(start_bot, chat, model):
+    bot = await start_bot()
+    await started(chat, model)
+    model.add(ModelError("The model server took too long to answer."))
+    ix = await chat.run("next")
+    [reply] = ix.messages
+    assert reply.ephemeral and reply.content == "The model server took too long to answer."
+    assert len(chat.posted()) == 1
+    assert await story_line(bot, chat) == [OPENING]
+
+
+async def test_only_the_starter_or_a_manager_may_undo(start_bot, chat, model):
+    bot = await start_bot()
+    await started(chat, model)
+    model.add(P1, "summary")
+    await chat.run("next")
+    refused = await chat.run("story undo", user="bob")
+    assert refused.messages[0].ephemeral
+    assert refused.messages[0].content == (
+        "Only the member who started this story or members with Manage Messages can undo."
+    )
+    assert await story_line(bot, chat) == [OPENING, P1]
+    done = await chat.run("story undo", user="owner")
+    assert "Undone" in done.messages[0].content
+    assert await story_line(bot, chat) == [OPENING]
+
+
+async def test_long_passages_are_split_under_2000_characters_between_sentences(
+    start_bot, chat, model, scenesim
+):
+    await start_bot()
+    await started(chat, model)
+    rows = (scenesim / "scenes.jsonl").read_text().splitlines()
+    scenes = [json.loads(row)["completion"].removesuffix(" END").strip() for row in rows[:40]]
+    long_passage = " ".join(scenes)[:4500].rsplit(".", 1)[0] + "."
+    model.add(long_passage, "summary")
+    ix = await chat.run("next", replies=3)
+    pieces = [m.content for m in ix.messages]
+    assert len(pieces) == 3 and all(len(p) <= 2000 for p in pieces)
+    assert all(p.endswith((".", "!", "?", '"')) for p in pieces)
+    assert " ".join(pieces).split("\n", 1)[1] == long_passage
+
+
+async def test_a_generated_everyone_pings_no_one(start_bot, chat, model, fake_discord):
+    await start_bot()
+    await started(chat, model)
+    alice = fake_discord.member("alice")
+    model.add(f"@everyone look! <@{alice.user.id}> and @here were named.", "summary")
+    ix = await chat.run("next")
+    assert "@everyone" in ix.messages[0].content
+    assert not ix.messages[0].pings()
+    assert all(not m.pings() for m in fake_discord.messages.values())
+
+
+async def test_the_cooldown_refuses_plainly_until_it_has_passed(start_bot, chat, model, clock):
+    bot = await start_bot(AUTOMUSE_NEXT_COOLDOWN="30")
+    await started(chat, model)
+    model.add(P1, "summary")
+    await chat.run("next")
+    clock.advance(10)
+    refused = await chat.run("next")
+    assert refused.messages[0].ephemeral
+    assert refused.messages[0].content == (
+        "Please wait 20 more seconds before asking for another passage."
+    )
+    clock.advance(21)
+    model.add(P2, "summary")
+    await chat.run("next")
+    assert await story_line(bot, chat) == [OPENING, P1, P2]
+
+
+async def test_the_daily_token_budget_refuses_plainly_when_spent(start_bot, chat, model):
+    bot = await start_bot(AUTOMUSE_DAILY_TOKENS="60")
+    await started(chat, model)
+    model.add(P1, "summary")
+    await chat.run("next")
+    refused = await chat.run("next")
+    assert refused.messages[0].ephemeral
+    assert refused.messages[0].content == (
+        "This server has used its model budget for today; it renews at midnight UTC."
+    )
+    assert await story_line(bot, chat) == [OPENING, P1]
+
+
+async def test_after_a_restart_next_continues_the_same_story(start_bot, bot_runner, chat, model):
+    bot = await start_bot()
+    await started(chat, model)
+    model.add(P1, "summary")
+    await chat.run("next")
+    await bot_runner.stop(bot)
+    restarted = await start_bot()
+    model.add(P2, "summary")
+    ix = await chat.run("next")
+    assert ix.messages[0].content.startswith("**§3**")
+    assert await story_line(restarted, chat) == [OPENING, P1, P2]
+
+
+async def test_show_recap_export_and_lore(start_bot, chat, model, fake_discord):
+    await start_bot()
+    await started(chat, model)
+    model.add(P1, "summary")
+    await chat.run("next")
+    shown = await chat.run("story show", {"last": 1})
+    assert shown.messages[0].ephemeral and P1 in shown.messages[0].content
+    assert OPENING not in shown.messages[0].content
+    model.add("Previously: Mira met a stranger.")
+    recap = await chat.run("story recap")
+    assert recap.messages[0].ephemeral and "Mira met a stranger" in recap.messages[0].content
+    exported = await chat.run("story export")
+    [attachment] = exported.messages[0].attachments
+    assert attachment.data.decode() == f"# The Lamp\n\n{OPENING}\n\n{P1}\n"
+    added = await chat.run(
+        "lore add",
+        {"kind": "character", "name": "Old Tom", "keywords": "tom, keeper", "text": "The keeper."},
+        user="bob",
+    )
+    assert "Old Tom" in added.messages[0].content
+    listed = await chat.run("lore list")
+    assert "**Old Tom** (character; tom, keeper): The keeper." in listed.messages[0].content
+    refused = await chat.run("lore remove", {"name": "Old Tom"}, user="bob")
+    assert "can remove lore" in refused.messages[0].content
+    await chat.run("lore remove", {"name": "Old Tom"}, user="alice")
+    assert "No lore yet" in (await chat.run("lore list")).messages[0].content
+
+
+async def test_memory_note_settings_and_end(start_bot, chat, model):
+    bot = await start_bot()
+    await started(chat, model)
+    await chat.run("story memory", {"text": "Mira fears heights."})
+    viewed = await chat.run("story memory", user="bob")
+    assert viewed.messages[0].content == "🧠 Memory: Mira fears heights."
+    refused = await chat.run("story note", {"text": "Make it funny."}, user="bob")
+    assert "can set the author's note" in refused.messages[0].content
+    changed = await chat.run("story settings", {"temperature": 1.2, "style": "completion"})
+    assert "temperature 1.2" in changed.messages[0].content
+    assert "style completion" in changed.messages[0].content
+    await chat.run("story end", user="owner")
+    ended = await chat.run("next")
+    assert ended.messages[0].content == "There is no story here yet."
+    assert await bot.engine.store.stories() != []
+
+
+async def test_help_lists_every_command(start_bot, chat):
+    await start_bot()
+    ix = await chat.run("help")
+    assert "`/story start` — Start this channel's story" in ix.messages[0].content
+    assert "`/lore add`" in ix.messages[0].content and "`/next`" in ix.messages[0].content
+
+
+async def test_a_full_run_with_the_embedded_model(start_bot, chat):
+    model = LocalModel(threads=1)
+    bot = await start_bot(model, AUTOMUSE_MAX_TOKENS="60", AUTOMUSE_SEED="3")
+    premise = {"premise": "A cat becomes mayor of a small fishing town."}
+    await chat.run("story start", premise, timeout=300)
+    ix = await chat.run("next", timeout=300)
+    assert ix.messages[0].content.startswith("**§2**")
+    line = await story_line(bot, chat)
+    assert len(line) == 2 and all(len(text.split()) >= 5 for text in line)
+    assert isinstance(bot.engine.models.passage, LocalModel)
+
+
+async def test_unexpected_errors_are_logged_and_answered_plainly(
+    start_bot, chat, model, bot_errors
+):
+    await start_bot()
+    await started(chat, model)
+    model.add(RuntimeError("boom"))
+    ix = await chat.run("next")
+    assert ix.messages[0].content == "Something went wrong on our side; the story is unchanged."
+    assert [r.getMessage() for r in bot_errors] == ["command next failed"]
+    bot_errors.clear()
