@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.ballots import ballot_choices
 from bot.config import ConfigError, Settings, load_settings
 from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, find_story
-from bot.export import finetune_rows, jsonl, markdown
+from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.llm import ModelError, open_models
 from bot.prompts import template
 from bot.store import Store
@@ -98,14 +99,16 @@ class Terminal:
         try:
             story = await find_story(store, story_id)
             line = await store.line(story.head_id)
+            choices = await ballot_choices(store, story_id)
         finally:
             await store.close()
+        length = StorySettings.of(story).length
         if form == "md":
             text = markdown(story, line)
+        elif form == "preferences":
+            text = jsonl(preference_rows(choices, length))
         else:
-            settings = StorySettings.of(story)
-            style = "chat" if chat else "completion"
-            text = jsonl(finetune_rows(line, style, settings.length))
+            text = jsonl(finetune_rows(line, "chat" if chat else "completion", length))
         if output:
             Path(output).write_text(text, encoding="utf-8")
             self.progress(f"wrote {output}")
@@ -141,9 +144,16 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("stories", help="list the stories in the database")
     show = commands.add_parser("show", help="print a story")
     show.add_argument("id", type=int)
-    export = commands.add_parser("export", help="export a story as Markdown or fine-tuning JSONL")
+    export = commands.add_parser("export", help="export a story as Markdown or JSONL")
     export.add_argument("id", type=int)
-    export.add_argument("--format", choices=("md", "finetune"), default="md", dest="form")
+    export.add_argument(
+        "--format",
+        choices=("md", "finetune", "preferences"),
+        default="md",
+        dest="form",
+        help="md: the story; finetune: prompt/completion JSONL;"
+        " preferences: OpenAI preference (DPO) JSONL from the channel's ballots",
+    )
     export.add_argument(
         "--chat", action="store_true", help="finetune: chat messages instead of prompt/completion"
     )

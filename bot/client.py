@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
+from bot.ballots import Ballots
 from bot.config import Settings
 from bot.engine import Engine, EngineConfig, Story, StoryError
 from bot.llm import ModelError, Models, open_models
@@ -39,15 +40,29 @@ async def tell(interaction: discord.Interaction, message: str) -> None:
         await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-async def send(interaction: discord.Interaction, text: str, *, ephemeral: bool = False) -> None:
+async def send(
+    interaction: discord.Interaction, text: str, *, ephemeral: bool = False
+) -> list[discord.Message]:
     """Send `text` as the reply (or its follow-ups), split under Discord's message limit."""
+    sent: list[discord.Message] = []
     for piece in split_text(text):
         if interaction.response.is_done():
-            await interaction.followup.send(piece, ephemeral=ephemeral, allowed_mentions=NO_PINGS)
+            sent.append(
+                await interaction.followup.send(
+                    piece, ephemeral=ephemeral, allowed_mentions=NO_PINGS, wait=True
+                )
+            )
         else:
             await interaction.response.send_message(
                 piece, ephemeral=ephemeral, allowed_mentions=NO_PINGS
             )
+            sent.append(await interaction.original_response())
+    return sent
+
+
+async def post(channel: discord.abc.Messageable, text: str) -> list[discord.Message]:
+    """Post `text` in a channel, split under Discord's message limit."""
+    return [await channel.send(piece, allowed_mentions=NO_PINGS) for piece in split_text(text)]
 
 
 def may_manage(interaction: discord.Interaction, story: Story) -> bool:
@@ -82,14 +97,18 @@ class Tree(app_commands.CommandTree):
 
 
 class AutoMuse(commands.Bot):
-    """The bot. `models` and `clock` can be given, for tests and benchmarks."""
+    """The bot. `models` and `clock` (wall-clock seconds) can be given, for tests and
+    benchmarks; `ballot_tick` is how often ballot deadlines are checked and `ballot_refresh`
+    the least time between two edits of a ballot's live tally."""
 
     def __init__(
         self,
         settings: Settings,
         *,
         models: Models | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        ballot_tick: float = 1.0,
+        ballot_refresh: float = 3.0,
         **options: object,
     ) -> None:
         super().__init__(
@@ -102,13 +121,17 @@ class AutoMuse(commands.Bot):
         )
         self.settings = settings
         self.clock = clock
+        self.ballot_tick = ballot_tick
+        self.ballot_refresh = ballot_refresh
         self._models = models
         self.engine: Engine
+        self.ballots: Ballots
 
     async def setup_hook(self) -> None:
         store = await Store.open(self.settings.db_path)
         self._models = self._models or open_models(self.settings)
         self.engine = Engine(store, self._models, EngineConfig.from_settings(self.settings))
+        self.ballots = Ballots(self.engine, self.clock)
         for module in pkgutil.iter_modules(cogs.__path__):
             if not module.name.startswith("_"):
                 await self.load_extension(f"cogs.{module.name}")
@@ -124,6 +147,15 @@ class AutoMuse(commands.Bot):
         """The active story of the channel the interaction came from."""
         assert interaction.guild_id is not None and interaction.channel_id is not None
         return await self.engine.active_story(interaction.guild_id, interaction.channel_id)
+
+    async def check_budget(self, interaction: discord.Interaction) -> None:
+        """Refuse model work once the guild has spent its daily token budget."""
+        budget = self.settings.daily_tokens
+        assert interaction.guild_id is not None
+        if budget and await self.engine.tokens_used_today(interaction.guild_id) >= budget:
+            raise Refused(
+                "This server has used its model budget for today; it renews at midnight UTC."
+            )
 
     async def close(self) -> None:
         await super().close()

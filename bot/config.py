@@ -71,6 +71,10 @@ class Settings:
     dev_guild_id: int | None = None
     next_cooldown: float = 10.0
     daily_tokens: int = 200_000
+    mode: str = "vote"
+    candidates: int = 3
+    ballot_seconds: int = 120
+    quorum: int = 0
     log_level: str = "INFO"
 
     @property
@@ -156,6 +160,10 @@ def load_settings(
         dev_guild_id=env.optional_id("AUTOMUSE_DEV_GUILD"),
         next_cooldown=env.number("AUTOMUSE_NEXT_COOLDOWN", d.next_cooldown, 0, 86_400),
         daily_tokens=env.number("AUTOMUSE_DAILY_TOKENS", d.daily_tokens, 0, 10**12),
+        mode=env.choice("AUTOMUSE_MODE", d.mode, ("vote", "solo")),
+        candidates=env.number("AUTOMUSE_CANDIDATES", d.candidates, 2, 5),
+        ballot_seconds=env.number("AUTOMUSE_BALLOT_SECONDS", d.ballot_seconds, 10, 86_400),
+        quorum=env.number("AUTOMUSE_QUORUM", d.quorum, 0, 1000),
         log_level=env.choice(
             "AUTOMUSE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),

@@ -37,10 +37,12 @@ from bot.prompts import (
     words_for,
 )
 from bot.store import LoreEntry, ModelCall, NewPassage, Passage, StaleHead, Store, Story
+from bot.votes import tone_request
 
 LORE_KINDS = ("character", "place", "thing", "event")
 STYLES = ("chat", "completion")
 CHAINS = ("automuse", "original")
+MODES = ("vote", "solo")
 
 
 class StoryError(Exception):
@@ -93,6 +95,12 @@ class StorySettings:
     length: int = 300
     temperature: float = 0.8
     chain: str = "automuse"
+    mode: str = "vote"
+    """"vote": /next opens a ballot of candidates; "solo": /next posts one passage."""
+    candidates: int = 3
+    ballot_seconds: int = 120
+    quorum: int = 0
+    """Votes that close a ballot early; 0 waits for the deadline."""
 
     def validated(self) -> StorySettings:
         if self.style not in STYLES:
@@ -103,12 +111,20 @@ class StorySettings:
             raise InvalidInput("Length must be between 50 and 1000 tokens.")
         if not 0 <= self.temperature <= 2:
             raise InvalidInput("Temperature must be between 0 and 2.")
+        if self.mode not in MODES:
+            raise InvalidInput(f"Mode must be one of: {', '.join(MODES)}.")
+        if not 2 <= self.candidates <= 5:
+            raise InvalidInput("A ballot offers between 2 and 5 candidates.")
+        if not 10 <= self.ballot_seconds <= 86_400:
+            raise InvalidInput("A ballot lasts between 10 seconds and a day.")
+        if not 0 <= self.quorum <= 1000:
+            raise InvalidInput("The quorum must be between 0 (none) and 1000 votes.")
         return self
 
     @classmethod
     def of(cls, story: Story) -> StorySettings:
-        known = {name: story.settings[name] for name in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in known.items() if k in story.settings})
+        fields = cls.__dataclass_fields__
+        return cls(**{name: value for name, value in story.settings.items() if name in fields})
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,10 @@ class EngineConfig:
                 style=style or settings.style,
                 length=settings.max_tokens,
                 temperature=settings.temperature,
+                mode=settings.mode,
+                candidates=settings.candidates,
+                ballot_seconds=settings.ballot_seconds,
+                quorum=settings.quorum,
             ),
             context_tokens=settings.context_tokens,
             top_p=settings.top_p,
@@ -229,6 +249,10 @@ class Engine:
         """Model tokens spent on the guild's stories since midnight UTC."""
         midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return await self.store.tokens_used(guild_id, midnight.isoformat(timespec="milliseconds"))
+
+    async def length(self, story_id: int) -> int:
+        """How many passages the story has, opening included; the head's number."""
+        return len(await self.line(story_id))
 
     async def line(self, story_id: int, last: int | None = None) -> list[Passage]:
         """The story's passages from its opening to its head (or only the `last` few)."""
@@ -336,10 +360,12 @@ class Engine:
     async def next(
         self, story_id: int, *, direction: str = "", requested_by: int | None = None
     ) -> Passage:
-        """Write the next passage, optionally steered by a direction, and append it."""
+        """Write the next passage and append it. It is steered by `direction`, or else by the
+        direction members voted for, if one is waiting."""
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self._writing(story_id):
             story, line = await self._active(story_id)
+            direction = direction or story.pending_direction
             log = CallLog()
             try:
                 draft = await self._draft(story, line, direction, log)
@@ -400,6 +426,7 @@ class Engine:
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self._writing(story_id):
             story, line = await self._active(story_id)
+            direction = direction or story.pending_direction
             log = CallLog()
             drafts: list[Draft] = []
             try:
@@ -577,6 +604,7 @@ class Engine:
             lore=lore,
             note=story.note,
             direction=direction,
+            nudges=tone_request(await self.store.nudges(line[-1].id)),
         )
         return fit(context, self.config.context_tokens)
 

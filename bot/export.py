@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from bot import loops
@@ -40,6 +41,27 @@ def finetune_rows(line: Sequence[Passage], style: str, length: int) -> Iterator[
             yield {"prompt": prompt, "completion": f" {passage.text} {COMPLETION_STOP}"}
         else:
             yield {"messages": [*prompt, {"role": "assistant", "content": passage.text}]}
+
+
+def preference_rows(
+    choices: Sequence[tuple[Passage, Sequence[Passage]]], length: int
+) -> Iterator[dict[str, Any]]:
+    """OpenAI preference (DPO) fine-tuning rows: one per chosen/unchosen pair.
+
+    `choices` holds, for each closed passage ballot, the chosen candidate and the unchosen
+    ones. The input is the chat prompt the candidates were written from.
+    """
+    for chosen, unchosen in choices:
+        if chosen.context is None:
+            continue
+        context = replace(Context.from_dict(chosen.context), warning="")
+        messages = render(context, "chat", words_for(length))
+        for other in unchosen:
+            yield {
+                "input": {"messages": messages, "tools": [], "parallel_tool_calls": True},
+                "preferred_output": [{"role": "assistant", "content": chosen.text}],
+                "non_preferred_output": [{"role": "assistant", "content": other.text}],
+            }
 
 
 def jsonl(rows: Iterator[dict[str, Any]]) -> str:

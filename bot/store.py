@@ -158,6 +158,8 @@ class Story:
     note: str
     settings: dict[str, Any]
     created_at: str
+    pending_direction: str = ""
+    """A direction members voted for, waiting to steer the next passage."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,49 @@ class LoreEntry:
 
 
 @dataclass(frozen=True)
+class Option:
+    """One choice on a ballot: a candidate passage, a direction, or "none of these"."""
+
+    id: int
+    ballot_id: int
+    emoji: str
+    passage_id: int | None
+    text: str
+    proposed_by: int | None
+
+
+@dataclass(frozen=True)
+class Ballot:
+    id: int
+    story_id: int
+    kind: str
+    """"passage" or "direction"."""
+    head_id: int | None
+    opened_by: int | None
+    opened_at: float
+    deadline: float
+    quorum: int
+    channel_id: int | None
+    message_id: int | None
+    status: str
+    closed_at: float | None
+    outcome: str
+    """"chosen", "reroll" or "no votes" once closed."""
+    winner_id: int | None
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A member adding or withdrawing a reaction: a vote on a ballot, or a tone nudge."""
+
+    member_id: int
+    emoji: str
+    added: bool
+    at: float
+
+
+@dataclass(frozen=True)
 class ModelCall:
     """One call to a model, as logged."""
 
@@ -220,7 +265,7 @@ class ModelCall:
 
 STORY_COLUMNS = (
     "id, guild_id, channel_id, title, status, head_id, started_by, memory, note, settings,"
-    " created_at"
+    " created_at, pending_direction"
 )
 PASSAGE_COLUMNS = (
     "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
@@ -229,7 +274,7 @@ PASSAGE_COLUMNS = (
 
 
 def _story(row: Sequence[Any]) -> Story:
-    return Story(*row[:9], json.loads(row[9]), row[10])
+    return Story(*row[:9], json.loads(row[9]), *row[10:])
 
 
 def _passage(row: Sequence[Any]) -> Passage:
@@ -355,8 +400,8 @@ class Store:
         return result
 
     async def update_story(self, story_id: int, **changes: Any) -> None:
-        """Set some of: title, status, memory, note, settings."""
-        allowed = {"title", "status", "memory", "note", "settings"}
+        """Set some of: title, status, memory, note, settings, pending_direction."""
+        allowed = {"title", "status", "memory", "note", "settings", "pending_direction"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"cannot update {', '.join(sorted(unknown))}")
@@ -420,7 +465,10 @@ class Store:
             await self._check_head(db, story_id, head_id)
             parent = head_id if parent_id is None else parent_id
             passage_id = await self._insert_passage(db, story_id, parent, new)
-            await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (passage_id, story_id))
+            await db.execute(
+                "UPDATE stories SET head_id = ?, pending_direction = '' WHERE id = ?",
+                (passage_id, story_id),
+            )
             await self._insert_calls(db, story_id, passage_id, calls)
         passage = await self.passage(passage_id)
         assert passage is not None
@@ -437,6 +485,7 @@ class Store:
         async with self._transaction() as db:
             await self._check_head(db, story_id, head_id)
             ids = [await self._insert_passage(db, story_id, head_id, new) for new in news]
+            await db.execute("UPDATE stories SET pending_direction = '' WHERE id = ?", (story_id,))
             await self._insert_calls(db, story_id, None, calls)
         return [p for p in [await self.passage(i) for i in ids] if p is not None]
 
@@ -585,3 +634,167 @@ class Store:
             (guild_id, since),
         )
         return int(row[0])
+
+    # Ballots
+
+    async def create_ballot(
+        self,
+        story_id: int,
+        kind: str,
+        *,
+        head_id: int | None,
+        opened_by: int | None,
+        opened_at: float,
+        deadline: float,
+        quorum: int,
+        options: Sequence[tuple[str, int | None, str, int | None]],
+    ) -> Ballot:
+        """Open a ballot with its options (emoji, passage id, text, proposed by).
+
+        Raises sqlite3.IntegrityError if the story already has an open ballot of this kind.
+        """
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO ballots (story_id, kind, head_id, opened_by, opened_at, deadline,"
+                " quorum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (story_id, kind, head_id, opened_by, opened_at, deadline, quorum),
+            )
+            ballot_id = cursor.lastrowid
+            await db.executemany(
+                "INSERT INTO ballot_options (ballot_id, emoji, passage_id, text, proposed_by)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(ballot_id, *option) for option in options],
+            )
+        ballot = await self.ballot(ballot_id)
+        assert ballot is not None
+        return ballot
+
+    async def ballot(self, ballot_id: int) -> Ballot | None:
+        return await self._ballot_where("id = ?", ballot_id)
+
+    async def open_ballot(self, story_id: int, kind: str) -> Ballot | None:
+        return await self._ballot_where(
+            "story_id = ? AND kind = ? AND status = 'open'", story_id, kind
+        )
+
+    async def ballot_by_message(self, message_id: int) -> Ballot | None:
+        return await self._ballot_where("message_id = ?", message_id)
+
+    async def open_ballots(self) -> list[Ballot]:
+        rows = await self._all("SELECT id FROM ballots WHERE status = 'open' ORDER BY deadline")
+        return [b for b in [await self.ballot(row[0]) for row in rows] if b is not None]
+
+    async def closed_passage_ballots(self, story_id: int) -> list[Ballot]:
+        rows = await self._all(
+            "SELECT id FROM ballots WHERE story_id = ? AND kind = 'passage'"
+            " AND status = 'closed' AND outcome = 'chosen' ORDER BY id",
+            (story_id,),
+        )
+        return [b for b in [await self.ballot(row[0]) for row in rows] if b is not None]
+
+    async def _ballot_where(self, condition: str, *params: Any) -> Ballot | None:
+        row = await self._one(
+            "SELECT id, story_id, kind, head_id, opened_by, opened_at, deadline, quorum,"
+            f" channel_id, message_id, status, closed_at, outcome, winner_id FROM ballots"
+            f" WHERE {condition} ORDER BY id DESC LIMIT 1",
+            params,
+        )
+        if row is None:
+            return None
+        options = await self._all(
+            "SELECT id, ballot_id, emoji, passage_id, text, proposed_by FROM ballot_options"
+            " WHERE ballot_id = ? ORDER BY id",
+            (row[0],),
+        )
+        return Ballot(*row, options=tuple(Option(*option) for option in options))
+
+    async def add_option(
+        self, ballot_id: int, emoji: str, text: str, proposed_by: int | None
+    ) -> Option:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO ballot_options (ballot_id, emoji, text, proposed_by)"
+                " VALUES (?, ?, ?, ?)",
+                (ballot_id, emoji, text, proposed_by),
+            )
+            option_id = cursor.lastrowid
+        assert option_id is not None
+        return Option(option_id, ballot_id, emoji, None, text, proposed_by)
+
+    async def set_ballot_message(self, ballot_id: int, channel_id: int, message_id: int) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE ballots SET channel_id = ?, message_id = ? WHERE id = ?",
+                (channel_id, message_id, ballot_id),
+            )
+
+    async def add_votes(self, ballot_id: int, votes: Sequence[Reaction]) -> None:
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT INTO votes (ballot_id, member_id, emoji, added, at) VALUES (?, ?, ?, ?, ?)",
+                [(ballot_id, v.member_id, v.emoji, int(v.added), v.at) for v in votes],
+            )
+
+    async def votes(self, ballot_id: int) -> list[Reaction]:
+        rows = await self._all(
+            "SELECT member_id, emoji, added, at FROM votes WHERE ballot_id = ? ORDER BY id",
+            (ballot_id,),
+        )
+        return [Reaction(member, emoji, bool(added), at) for member, emoji, added, at in rows]
+
+    async def close_ballot(
+        self,
+        ballot_id: int,
+        *,
+        closed_at: float,
+        outcome: str,
+        winner_id: int | None,
+        pending_direction: str | None = None,
+    ) -> bool:
+        """Close an open ballot, and set the story's pending direction if one is given.
+
+        Returns False, changing nothing, if the ballot was not open.
+        """
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE ballots SET status = 'closed', closed_at = ?, outcome = ?, winner_id = ?"
+                " WHERE id = ? AND status = 'open'",
+                (closed_at, outcome, winner_id, ballot_id),
+            )
+            if cursor.rowcount and pending_direction is not None:
+                await db.execute(
+                    "UPDATE stories SET pending_direction = ?"
+                    " WHERE id = (SELECT story_id FROM ballots WHERE id = ?)",
+                    (pending_direction, ballot_id),
+                )
+            return cursor.rowcount > 0
+
+    # Posted passages and tone nudges
+
+    async def add_passage_message(self, message_id: int, passage_id: int) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO passage_messages (message_id, passage_id) VALUES (?, ?)",
+                (message_id, passage_id),
+            )
+
+    async def passage_for_message(self, message_id: int) -> int | None:
+        row = await self._one(
+            "SELECT passage_id FROM passage_messages WHERE message_id = ?", (message_id,)
+        )
+        return row[0] if row else None
+
+    async def add_nudge(self, passage_id: int, nudge: Reaction) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO nudges (passage_id, member_id, emoji, added, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (passage_id, nudge.member_id, nudge.emoji, int(nudge.added), nudge.at),
+            )
+
+    async def nudges(self, passage_id: int) -> list[Reaction]:
+        rows = await self._all(
+            "SELECT member_id, emoji, added, at FROM nudges WHERE passage_id = ? ORDER BY id",
+            (passage_id,),
+        )
+        return [Reaction(member, emoji, bool(added), at) for member, emoji, added, at in rows]

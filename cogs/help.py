@@ -7,6 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import AutoMuse, send
+from bot.votes import palette
+from cogs.voting import RULES
 
 INTRO = (
     "**AutoMuse** writes a story together with this channel. Start one with `/story start`,"
@@ -32,7 +34,9 @@ class HelpCog(commands.Cog):
             )
             if isinstance(command, app_commands.Command)
         ]
-        await send(interaction, INTRO + "\n\n" + "\n".join(lines), ephemeral=True)
+        tones = " ".join(f"{emoji} {label}" for emoji, label in palette().items())
+        text = "\n\n".join([INTRO, RULES + tones + ".", "\n".join(lines)])
+        await send(interaction, text, ephemeral=True)
 
 
 async def setup(bot: AutoMuse) -> None:

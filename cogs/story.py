@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
 from bot.engine import Engine, Passage, StorySettings
 from bot.export import markdown
+from cogs._ballot_messages import open_passage_ballot, refuse_if_open
 
 SHOW_MAX = 10
 
@@ -28,8 +29,12 @@ def header(number: int, passage: Passage) -> str:
     return " · ".join(parts)
 
 
-async def post_passage(interaction: discord.Interaction, number: int, passage: Passage) -> None:
-    await send(interaction, f"{header(number, passage)}\n{passage.text}")
+async def post_passage(
+    bot: AutoMuse, interaction: discord.Interaction, number: int, passage: Passage
+) -> None:
+    """Post a passage; tone reactions on its messages then nudge the next one."""
+    for message in await send(interaction, f"{header(number, passage)}\n{passage.text}"):
+        await bot.ballots.record_posted(message.id, passage.id)
 
 
 class StoryCog(commands.Cog):
@@ -46,14 +51,6 @@ class StoryCog(commands.Cog):
     @property
     def engine(self) -> Engine:
         return self.bot.engine
-
-    async def check_budget(self, interaction: discord.Interaction) -> None:
-        budget = self.bot.settings.daily_tokens
-        assert interaction.guild_id is not None
-        if budget and await self.engine.tokens_used_today(interaction.guild_id) >= budget:
-            raise Refused(
-                "This server has used its model budget for today; it renews at midnight UTC."
-            )
 
     @contextmanager
     def cooldown(self, interaction: discord.Interaction) -> Iterator[None]:
@@ -74,9 +71,6 @@ class StoryCog(commands.Cog):
                 self.last_next[key] = previous
             raise
 
-    async def number_of_head(self, story_id: int) -> int:
-        return len(await self.engine.line(story_id))
-
     @story.command(name="start")
     @app_commands.describe(
         opening="The story's first passage, in your words.",
@@ -91,7 +85,7 @@ class StoryCog(commands.Cog):
         title: str | None = None,
     ) -> None:
         """Start this channel's story from an opening or a premise."""
-        await self.check_budget(interaction)
+        await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
         story = await self.engine.start(
             guild_id=interaction.guild_id,
@@ -111,16 +105,20 @@ class StoryCog(commands.Cog):
     async def next_passage(
         self, interaction: discord.Interaction, direction: str | None = None
     ) -> None:
-        """Write and post the next passage of this channel's story."""
+        """Write the next passage: posted at once, or as candidates to vote on (vote mode)."""
         story = await self.bot.channel_story(interaction)
+        await refuse_if_open(self.bot, story, "passage")
         self.engine.ensure_idle(story.id)
-        await self.check_budget(interaction)
+        await self.bot.check_budget(interaction)
         with self.cooldown(interaction):
             await interaction.response.defer(thinking=True)
+            if StorySettings.of(story).mode == "vote":
+                await open_passage_ballot(self.bot, interaction, story, direction or "")
+                return
             passage = await self.engine.next(
                 story.id, direction=direction or "", requested_by=interaction.user.id
             )
-        await post_passage(interaction, await self.number_of_head(story.id), passage)
+        await post_passage(self.bot, interaction, await self.engine.length(story.id), passage)
 
     @story.command(name="show")
     @app_commands.describe(last=f"How many of the latest passages to show (1–{SHOW_MAX}).")
@@ -142,7 +140,7 @@ class StoryCog(commands.Cog):
     async def recap(self, interaction: discord.Interaction) -> None:
         """A short "previously on…" of this channel's story, only for you."""
         story = await self.bot.channel_story(interaction)
-        await self.check_budget(interaction)
+        await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True, ephemeral=True)
         await send(interaction, f"📜 {await self.engine.recap(story.id)}", ephemeral=True)
 
@@ -152,7 +150,7 @@ class StoryCog(commands.Cog):
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "undo")
         head = await self.engine.undo(story.id)
-        number = await self.number_of_head(story.id)
+        number = await self.engine.length(story.id)
         await send(interaction, f"↩️ Undone. The story now ends at §{number}: “{head.text[:150]}…”")
 
     @story.command(name="retry")
@@ -160,10 +158,10 @@ class StoryCog(commands.Cog):
         """Write the latest passage again (the old one is kept as a branch)."""
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "retry")
-        await self.check_budget(interaction)
+        await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
         passage = await self.engine.retry(story.id, requested_by=interaction.user.id)
-        await post_passage(interaction, await self.number_of_head(story.id), passage)
+        await post_passage(self.bot, interaction, await self.engine.length(story.id), passage)
 
     @story.command(name="end")
     async def end(self, interaction: discord.Interaction) -> None:
@@ -171,7 +169,7 @@ class StoryCog(commands.Cog):
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "end the story")
         await self.engine.end(story.id)
-        count = await self.number_of_head(story.id)
+        count = await self.engine.length(story.id)
         await send(
             interaction,
             f"🏁 **{story.title}** ends here, after {count} passages. Start another with"
@@ -219,6 +217,10 @@ class StoryCog(commands.Cog):
         length="Longest passage, in tokens (50–1000).",
         temperature="Randomness, 0 (predictable) to 2 (wild).",
         style="chat for chat models, completion for fine-tuned completion models.",
+        mode="vote: /next opens a ballot of candidates; solo: /next posts one passage.",
+        candidates="Candidates on a passage ballot (2–5).",
+        seconds="How long a ballot stays open, in seconds.",
+        quorum="Votes that close a ballot early (0: wait for the deadline).",
     )
     async def settings(
         self,
@@ -226,14 +228,23 @@ class StoryCog(commands.Cog):
         length: app_commands.Range[int, 50, 1000] | None = None,
         temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
         style: Literal["chat", "completion"] | None = None,
+        mode: Literal["vote", "solo"] | None = None,
+        candidates: app_commands.Range[int, 2, 5] | None = None,
+        seconds: app_commands.Range[int, 10, 86_400] | None = None,
+        quorum: app_commands.Range[int, 0, 1000] | None = None,
     ) -> None:
         """View this story's settings, or change them."""
         story = await self.bot.channel_story(interaction)
-        changes = {
-            name: value
-            for name, value in (("length", length), ("temperature", temperature), ("style", style))
-            if value is not None
+        given = {
+            "length": length,
+            "temperature": temperature,
+            "style": style,
+            "mode": mode,
+            "candidates": candidates,
+            "ballot_seconds": seconds,
+            "quorum": quorum,
         }
+        changes = {name: value for name, value in given.items() if value is not None}
         if changes:
             require_manager(interaction, story, "change the settings")
             current = await self.engine.update_settings(story.id, **changes)
@@ -242,7 +253,8 @@ class StoryCog(commands.Cog):
         await send(
             interaction,
             f"⚙️ length {current.length} tokens · temperature {current.temperature:g}"
-            f" · style {current.style}",
+            f" · style {current.style} · mode {current.mode} · {current.candidates} candidates"
+            f" · ballots {current.ballot_seconds} s · quorum {current.quorum or 'none'}",
             ephemeral=True,
         )
 

@@ -100,20 +100,29 @@ StartBot = Callable[..., Awaitable[AutoMuse]]
 def start_bot(
     bot_runner: BotRunner, tmp_path: Path, clock: Clock, model: ScriptedModel, bot_errors
 ) -> StartBot:
-    """Start a fresh AutoMuse on the test's database; call again after a stop to restart."""
+    """Start a fresh AutoMuse on the test's database; call again after a stop to restart.
+
+    Stories default to solo mode here; ballot tests ask for AUTOMUSE_MODE="vote".
+    """
 
     async def start(passage_model: Model | None = None, **environ: str) -> AutoMuse:
         settings = load_settings(
             environ={
                 "AUTOMUSE_DB": str(tmp_path / "bot.db"),
                 "AUTOMUSE_NEXT_COOLDOWN": "0",
+                "AUTOMUSE_MODE": "solo",
                 **environ,
             },
             env_file=None,
         )
         chosen = passage_model or model
         bot = AutoMuse(
-            settings, models=Models(chosen, chosen), clock=clock, guild_ready_timeout=0.1
+            settings,
+            models=Models(chosen, chosen),
+            clock=clock,
+            ballot_tick=0.02,
+            ballot_refresh=0.05,
+            guild_ready_timeout=0.1,
         )
         await bot_runner.start(bot)
         return bot

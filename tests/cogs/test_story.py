@@ -27,7 +27,9 @@ async def story_line(bot, chat):
 async def test_login_and_sync_register_every_command_with_descriptions(start_bot, fake_discord):
     await start_bot()
     registered = fake_discord.registered_commands()
-    assert {c["name"] for c in registered} == {"story", "next", "lore", "help"}
+    assert {c["name"] for c in registered} == {
+        "story", "next", "lore", "help", "directions", "steer", "vote"
+    }
     story = next(c for c in registered if c["name"] == "story")
     assert {o["name"] for o in story["options"]} == {
         "start",
@@ -240,9 +242,12 @@ async def test_memory_note_settings_and_end(start_bot, chat, model):
 
 async def test_help_lists_every_command(start_bot, chat):
     await start_bot()
-    ix = await chat.run("help")
-    assert "`/story start` — Start this channel's story" in ix.messages[0].content
-    assert "`/lore add`" in ix.messages[0].content and "`/next`" in ix.messages[0].content
+    ix = await chat.run("help", replies=2)
+    text = "\n".join(m.content for m in ix.messages)
+    assert all(m.ephemeral and len(m.content) <= 2000 for m in ix.messages)
+    assert "`/story start` — Start this channel's story" in text
+    assert "`/lore add`" in text and "`/next`" in text and "`/vote close`" in text
+    assert "newest reaction is your vote" in text and "⚔️ more action" in text
 
 
 async def test_a_full_run_with_the_embedded_model(start_bot, chat):

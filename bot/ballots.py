@@ -1,0 +1,247 @@
+"""Ballots: members choose the next passage, or the direction it takes, by voting.
+
+A passage ballot offers k candidate passages (stored as unchosen branches) and "none of
+these" (🔁). A direction ballot offers short plot directions, from the model and from
+members. A ballot closes at its deadline, early at its quorum, or when closed by hand; the
+deadline is read from a clock the caller supplies, so tests control time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.engine import LIMITS, Engine, InvalidInput, NotFound, StorySettings, checked
+from bot.store import Ballot, Option, Passage, Reaction, Store
+from bot.votes import NUMBERS, RENEW, Tally, palette, tally
+
+
+class BallotOpen(InvalidInput):
+    """The story already has an open ballot of this kind."""
+
+    def __init__(self, message: str, ballot: Ballot) -> None:
+        super().__init__(message)
+        self.ballot = ballot
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a closed ballot decided."""
+
+    ballot: Ballot
+    tally: Tally
+    outcome: str
+    """"chosen", "reroll" or "no votes"."""
+    passage: Passage | None = None
+    """The winning candidate, now the story's next passage."""
+    direction: str = ""
+    """The winning direction, now waiting to steer the next passage."""
+
+
+def option_emojis(ballot: Ballot) -> list[str]:
+    return [option.emoji for option in ballot.options]
+
+
+class Ballots:
+    """Opening, voting on and closing ballots, over the engine and its store."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.clock = clock
+
+    async def open_passage_ballot(
+        self, story_id: int, *, opened_by: int | None, direction: str = ""
+    ) -> tuple[Ballot, list[Passage]]:
+        """Write the story's configured number of candidates and open a ballot on them."""
+        await self._refuse_if_open(story_id, "passage")
+        story = await self.engine.story(story_id)
+        settings = StorySettings.of(story)
+        candidates = await self.engine.candidates(
+            story_id, settings.candidates, direction=direction, requested_by=opened_by
+        )
+        options = [(NUMBERS[i], c.id, "", None) for i, c in enumerate(candidates)]
+        ballot = await self._create(
+            story_id, "passage", opened_by, settings, [*options, (RENEW, None, "", None)]
+        )
+        return ballot, candidates
+
+    async def open_direction_ballot(self, story_id: int, *, opened_by: int | None) -> Ballot:
+        """Ask the model for plot directions and open a ballot on them."""
+        await self._refuse_if_open(story_id, "direction")
+        settings = StorySettings.of(await self.engine.story(story_id))
+        directions = await self.engine.directions(story_id, settings.candidates)
+        options = [(NUMBERS[i], None, text, None) for i, text in enumerate(directions)]
+        return await self._create(story_id, "direction", opened_by, settings, options)
+
+    async def steer(self, story_id: int, member_id: int, text: str) -> tuple[Ballot, Option]:
+        """Add a member's own direction to the open direction ballot."""
+        text = checked(text, "direction", LIMITS.direction)
+        ballot = await self.store.open_ballot(story_id, "direction")
+        if ballot is None:
+            raise NotFound("There is no open direction ballot; open one with /directions.")
+        used = set(option_emojis(ballot))
+        free = [emoji for emoji in NUMBERS if emoji not in used]
+        if not free:
+            raise InvalidInput("This ballot is full; vote for one of its directions.")
+        option = await self.store.add_option(ballot.id, free[0], text, member_id)
+        refreshed = await self.store.ballot(ballot.id)
+        assert refreshed is not None
+        return refreshed, option
+
+    async def _refuse_if_open(self, story_id: int, kind: str) -> None:
+        ballot = await self.store.open_ballot(story_id, kind)
+        if ballot is not None:
+            raise BallotOpen(f"A {kind} ballot is already open in this channel.", ballot)
+
+    async def _create(
+        self,
+        story_id: int,
+        kind: str,
+        opened_by: int | None,
+        settings: StorySettings,
+        options: Sequence[tuple[str, int | None, str, int | None]],
+    ) -> Ballot:
+        story = await self.engine.story(story_id)
+        now = self.clock()
+        try:
+            return await self.store.create_ballot(
+                story_id,
+                kind,
+                head_id=story.head_id,
+                opened_by=opened_by,
+                opened_at=now,
+                deadline=now + settings.ballot_seconds,
+                quorum=settings.quorum,
+                options=options,
+            )
+        except sqlite3.IntegrityError:
+            await self._refuse_if_open(story_id, kind)
+            raise
+
+    async def attach(self, ballot: Ballot, channel_id: int, message_id: int) -> Ballot:
+        """Record the message members vote on with reactions."""
+        await self.store.set_ballot_message(ballot.id, channel_id, message_id)
+        attached = await self.store.ballot(ballot.id)
+        assert attached is not None
+        return attached
+
+    async def ballot(self, ballot_id: int) -> Ballot | None:
+        return await self.store.ballot(ballot_id)
+
+    async def ballot_for_message(self, message_id: int) -> Ballot | None:
+        return await self.store.ballot_by_message(message_id)
+
+    async def open_ballot(self, story_id: int, kind: str) -> Ballot | None:
+        return await self.store.open_ballot(story_id, kind)
+
+    async def vote(self, ballot: Ballot, member_id: int, emoji: str, added: bool) -> bool:
+        """Record a reaction on an open ballot; False if it is not a vote (ignored)."""
+        if ballot.status != "open" or emoji not in option_emojis(ballot):
+            return False
+        await self.store.add_votes(ballot.id, [Reaction(member_id, emoji, added, self.clock())])
+        return True
+
+    async def reconcile(self, ballot: Ballot, reactions: Mapping[str, set[int]]) -> None:
+        """Bring the stored votes in line with the reactions on the ballot message now, as
+        after a restart: reactions added or removed while the bot was away count from now."""
+        logged: set[tuple[int, str]] = set()
+        for vote in await self.store.votes(ballot.id):
+            (logged.add if vote.added else logged.discard)((vote.member_id, vote.emoji))
+        present = {
+            (member, emoji)
+            for emoji in option_emojis(ballot)
+            for member in reactions.get(emoji, set())
+        }
+        now = self.clock()
+        changes = [Reaction(m, e, False, now) for m, e in sorted(logged - present)]
+        changes += [Reaction(m, e, True, now) for m, e in sorted(present - logged)]
+        if changes:
+            await self.store.add_votes(ballot.id, changes)
+
+    async def tally(self, ballot: Ballot) -> Tally:
+        return tally(await self.store.votes(ballot.id), option_emojis(ballot))
+
+    async def quorum_reached(self, ballot: Ballot) -> bool:
+        return bool(ballot.quorum) and len((await self.tally(ballot)).votes) >= ballot.quorum
+
+    async def due(self) -> list[Ballot]:
+        """Open ballots whose deadline has passed."""
+        now = self.clock()
+        return [b for b in await self.store.open_ballots() if b.deadline <= now]
+
+    async def open_ballots(self) -> list[Ballot]:
+        return await self.store.open_ballots()
+
+    async def close(self, ballot: Ballot) -> Result:
+        """Close the ballot and carry out what it decided.
+
+        A winning candidate becomes the story's next passage (the others stay as branches);
+        a winning direction waits to steer the next passage; 🔁 and silence add nothing.
+        Raises InvalidInput if the ballot is already closed.
+        """
+        current = await self.tally(ballot)
+        winner = next((o for o in ballot.options if o.emoji == current.winner), None)
+        outcome = "no votes" if winner is None else "reroll" if winner.emoji == RENEW else "chosen"
+        passage = None
+        if ballot.kind == "passage" and outcome == "chosen":
+            assert winner is not None and winner.passage_id is not None
+            passage = await self._commit(ballot, winner.passage_id)
+        direction = winner.text if ballot.kind == "direction" and winner else ""
+        closed = await self.store.close_ballot(
+            ballot.id,
+            closed_at=self.clock(),
+            outcome=outcome,
+            winner_id=winner.id if winner else None,
+            pending_direction=direction if direction else None,
+        )
+        if not closed:
+            raise InvalidInput("This ballot is already closed.")
+        final = await self.store.ballot(ballot.id)
+        assert final is not None
+        return Result(final, current, outcome, passage, direction)
+
+    async def _commit(self, ballot: Ballot, candidate_id: int) -> Passage:
+        """Commit the candidate, unless it already is the head (a close that was cut short)."""
+        story = await self.engine.story(ballot.story_id)
+        if story.head_id == candidate_id:
+            passage = await self.store.passage(candidate_id)
+            assert passage is not None
+            return passage
+        return await self.engine.commit(ballot.story_id, candidate_id)
+
+    # Tone nudges
+
+    async def record_posted(self, message_id: int, passage_id: int) -> None:
+        """Remember which passage a message shows, so tone reactions on it count."""
+        await self.store.add_passage_message(message_id, passage_id)
+
+    async def nudge(self, message_id: int, member_id: int, emoji: str, added: bool) -> bool:
+        """Record a tone reaction on the story's latest posted passage; False if ignored."""
+        passage_id = await self.store.passage_for_message(message_id)
+        if passage_id is None or emoji not in palette():
+            return False
+        passage = await self.store.passage(passage_id)
+        assert passage is not None
+        story = await self.engine.story(passage.story_id)
+        if story.head_id != passage_id:
+            return False
+        await self.store.add_nudge(passage_id, Reaction(member_id, emoji, added, self.clock()))
+        return True
+
+
+async def ballot_choices(store: Store, story_id: int) -> list[tuple[Passage, list[Passage]]]:
+    """For each passage ballot members decided: the chosen candidate and the unchosen ones."""
+    choices = []
+    for ballot in await store.closed_passage_ballots(story_id):
+        passages = {
+            option.id: await store.passage(option.passage_id)
+            for option in ballot.options
+            if option.passage_id is not None
+        }
+        chosen = passages.pop(ballot.winner_id, None) if ballot.winner_id else None
+        if chosen is not None:
+            choices.append((chosen, [p for p in passages.values() if p is not None]))
+    return choices
