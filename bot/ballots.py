@@ -33,7 +33,8 @@ class Result:
     ballot: Ballot
     tally: Tally
     outcome: str
-    """"chosen", "reroll" or "no votes"."""
+    """"chosen", "reroll", "no votes", or "void" when the story ended or moved on while the
+    ballot was open."""
     passage: Passage | None = None
     """The winning candidate, now the story's next passage."""
     direction: str = ""
@@ -179,12 +180,17 @@ class Ballots:
         """Close the ballot and carry out what it decided.
 
         A winning candidate becomes the story's next passage (the others stay as branches);
-        a winning direction waits to steer the next passage; 🔁 and silence add nothing.
+        a winning direction waits to steer the next passage; 🔁 and silence add nothing, and
+        so does a ballot whose story ended or moved on (undo, retry) while it was open.
         Raises InvalidInput if the ballot is already closed.
         """
         current = await self.tally(ballot)
         winner = next((o for o in ballot.options if o.emoji == current.winner), None)
         outcome = "no votes" if winner is None else "reroll" if winner.emoji == RENEW else "chosen"
+        story = await self.engine.story(ballot.story_id)
+        still_follows = story.head_id in (ballot.head_id, winner.passage_id if winner else None)
+        if story.status != "active" or (ballot.kind == "passage" and not still_follows):
+            outcome, winner = "void", None
         passage = None
         if ballot.kind == "passage" and outcome == "chosen":
             assert winner is not None and winner.passage_id is not None

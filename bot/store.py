@@ -233,7 +233,7 @@ class Ballot:
     status: str
     closed_at: float | None
     outcome: str
-    """"chosen", "reroll" or "no votes" once closed."""
+    """"chosen", "reroll", "no votes" or "void" once closed."""
     winner_id: int | None
     options: tuple[Option, ...] = ()
 

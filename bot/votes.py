@@ -30,11 +30,12 @@ class Tally:
 
 
 def tally(votes: Sequence[Reaction], options: Sequence[str]) -> Tally:
-    """Count standing votes; ties go to the option that reached the tied count first."""
+    """Count standing votes (given in the order they were cast); ties go to the option that
+    reached the tied count first."""
     current: dict[int, str] = {}
     counts = dict.fromkeys(options, 0)
-    reached: dict[str, list[float]] = {option: [] for option in options}
-    for vote in votes:
+    reached: dict[str, list[int]] = {option: [] for option in options}
+    for order, vote in enumerate(votes):
         if vote.emoji not in counts:
             continue
         before = current.get(vote.member_id)
@@ -49,7 +50,7 @@ def tally(votes: Sequence[Reaction], options: Sequence[str]) -> Tally:
             reached[before].pop()
         if after is not None:
             counts[after] += 1
-            reached[after].append(vote.at)
+            reached[after].append(order)
             current[vote.member_id] = after
         else:
             del current[vote.member_id]

@@ -36,6 +36,8 @@ def describe(ballot: Ballot, tally: Tally, result: Result | None = None) -> str:
         )
     elif result.outcome == "no votes":
         lines.append("**Closed with no votes:** nothing was added.")
+    elif result.outcome == "void":
+        lines.append("**Closed:** the story changed meanwhile, so nothing was added.")
     else:
         lines.append(f"**Closed:** {tally.winner} won with {tally.counts[tally.winner]} votes.")
     return "\n".join(lines)

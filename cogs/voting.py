@@ -149,6 +149,8 @@ class VotingCog(commands.Cog):
             await self.message(ballot).edit(content=describe(ballot, result.tally, result))
         if result.outcome == "no votes":
             await post(channel, "🗳️ The ballot closed with no votes, so nothing was added.")
+        elif result.outcome == "void":
+            await post(channel, "🗳️ The story changed while the ballot was open; nothing was added.")
         elif result.passage is not None:
             number = await self.bot.engine.length(story.id)
             votes = result.tally.counts[result.tally.winner or ""]

@@ -28,7 +28,13 @@ async def test_login_and_sync_register_every_command_with_descriptions(start_bot
     await start_bot()
     registered = fake_discord.registered_commands()
     assert {c["name"] for c in registered} == {
-        "story", "next", "lore", "help", "directions", "steer", "vote"
+        "story",
+        "next",
+        "lore",
+        "help",
+        "directions",
+        "steer",
+        "vote",
     }
     story = next(c for c in registered if c["name"] == "story")
     assert {o["name"] for o in story["options"]} == {
