@@ -252,7 +252,8 @@ class Engine:
 
     async def length(self, story_id: int) -> int:
         """How many passages the story has, opening included; the head's number."""
-        return len(await self.line(story_id))
+        [head] = await self.line(story_id, 1)
+        return head.depth + 1
 
     async def line(self, story_id: int, last: int | None = None) -> list[Passage]:
         """The story's passages from its opening to its head (or only the `last` few)."""

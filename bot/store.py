@@ -133,6 +133,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX nudges_by_passage ON nudges (passage_id);
     """,
+    # 4: each passage's depth in its story (the opening is 0), and calls by story and time.
+    """
+    ALTER TABLE passages ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+    WITH RECURSIVE tree (id, depth) AS (
+        SELECT id, 0 FROM passages WHERE parent_id IS NULL
+        UNION ALL
+        SELECT passages.id, tree.depth + 1 FROM passages JOIN tree ON passages.parent_id = tree.id
+    )
+    UPDATE passages SET depth = (SELECT depth FROM tree WHERE tree.id = passages.id);
+    DROP INDEX model_calls_by_story;
+    CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -179,6 +191,8 @@ class Passage:
     requested_by: int | None = None
     looped: bool = False
     """True when every attempt looped and the least repetitive one was kept."""
+    depth: int = 0
+    """How many passages come before it in its story; its number is depth + 1."""
 
 
 @dataclass(frozen=True)
@@ -269,7 +283,7 @@ STORY_COLUMNS = (
 )
 PASSAGE_COLUMNS = (
     "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
-    " requested_by, looped"
+    " requested_by, looped, depth"
 )
 
 
@@ -279,7 +293,7 @@ def _story(row: Sequence[Any]) -> Story:
 
 def _passage(row: Sequence[Any]) -> Passage:
     context = json.loads(row[9]) if row[9] else None
-    return Passage(*row[:9], context, row[10], bool(row[11]))
+    return Passage(*row[:9], context, row[10], bool(row[11]), row[12])
 
 
 def _lore(row: Sequence[Any]) -> LoreEntry:
@@ -302,6 +316,7 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(str(path), isolation_level=None)
         await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA busy_timeout = 5000")
         store = cls(db)
@@ -363,18 +378,56 @@ class Store:
         Raises sqlite3.IntegrityError if the channel already has an active story.
         """
         async with self._transaction() as db:
-            cursor = await db.execute(
-                "INSERT INTO stories (guild_id, channel_id, title, started_by, memory, settings,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (guild_id, channel_id, title, started_by, memory, json.dumps(settings), now()),
+            story_id = await self._insert_story(
+                db, guild_id, channel_id, title, started_by, settings, memory
             )
-            story_id = cursor.lastrowid
             passage_id = await self._insert_passage(db, story_id, None, opening)
             await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (passage_id, story_id))
             await self._insert_calls(db, story_id, passage_id, calls)
         story = await self.story(story_id)
         assert story is not None
         return story
+
+    async def import_story(
+        self,
+        *,
+        guild_id: int | None,
+        channel_id: int | None,
+        title: str,
+        started_by: int | None,
+        settings: dict[str, Any],
+        passages: Sequence[NewPassage],
+    ) -> Story:
+        """Store a whole story at once, its passages in order, in one transaction."""
+        async with self._transaction() as db:
+            story_id = await self._insert_story(
+                db, guild_id, channel_id, title, started_by, settings, ""
+            )
+            head = None
+            for passage in passages:
+                head = await self._insert_passage(db, story_id, head, passage)
+            await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (head, story_id))
+        story = await self.story(story_id)
+        assert story is not None
+        return story
+
+    async def _insert_story(
+        self,
+        db: aiosqlite.Connection,
+        guild_id: int | None,
+        channel_id: int | None,
+        title: str,
+        started_by: int | None,
+        settings: dict[str, Any],
+        memory: str,
+    ) -> int:
+        cursor = await db.execute(
+            "INSERT INTO stories (guild_id, channel_id, title, started_by, memory, settings,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, channel_id, title, started_by, memory, json.dumps(settings), now()),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     async def story(self, story_id: int) -> Story | None:
         row = await self._one(f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ?", (story_id,))
@@ -420,8 +473,9 @@ class Store:
     ) -> int:
         cursor = await db.execute(
             "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
-            " model, created_at, context, requested_by, looped)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " model, created_at, context, requested_by, looped, depth)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " coalesce((SELECT depth + 1 FROM passages WHERE id = ?), 0))",
             (
                 story_id,
                 parent_id,
@@ -434,6 +488,7 @@ class Store:
                 json.dumps(new.context) if new.context is not None else None,
                 new.requested_by,
                 int(new.looped),
+                parent_id,
             ),
         )
         assert cursor.lastrowid is not None
@@ -535,13 +590,13 @@ class Store:
                 UNION ALL
                 SELECT passages.parent_id, line.depth + 1
                 FROM passages JOIN line ON passages.id = line.id
-                WHERE passages.parent_id IS NOT NULL
+                WHERE passages.parent_id IS NOT NULL AND (? < 0 OR line.depth + 1 < ?)
             )
             SELECT {", ".join("p." + c.strip() for c in PASSAGE_COLUMNS.split(","))}
             FROM line JOIN passages p ON p.id = line.id
-            ORDER BY line.depth LIMIT ?
+            ORDER BY line.depth
             """,
-            (head_id, limit),
+            (head_id, limit, limit),
         )
         return [_passage(row) for row in reversed(rows)]
 

@@ -49,10 +49,11 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
                 " VALUES (1, 10, 20, 'Old', 'then')"
             )
             await db.execute(
-                "INSERT INTO passages (id, story_id, text, summary, created_at)"
-                " VALUES (1, 1, 'An old opening.', 'old', 'then')"
+                "INSERT INTO passages (id, story_id, parent_id, text, summary, created_at)"
+                " VALUES (1, 1, NULL, 'An old opening.', 'old', 'then'),"
+                " (2, 1, 1, 'An old passage.', 'older', 'then')"
             )
-            await db.execute("UPDATE stories SET head_id = 1 WHERE id = 1")
+            await db.execute("UPDATE stories SET head_id = 2 WHERE id = 1")
     await old.close()
 
     upgraded = await Store.open(old_path)
@@ -62,11 +63,15 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
         if version >= 1:
             story = await upgraded.active_story(10, 20)
             assert story is not None and story.title == "Old"
-            [opening] = await upgraded.line(story.head_id)
+            opening, second = await upgraded.line(story.head_id)
             assert opening.text == "An old opening." and opening.context is None
-            assert not opening.looped
-            nxt = await upgraded.append_passage(story.id, opening.id, NewPassage(text="More."))
-            assert [p.text for p in await upgraded.line(nxt.id)] == ["An old opening.", "More."]
+            assert not second.looped and (opening.depth, second.depth) == (0, 1)
+            nxt = await upgraded.append_passage(story.id, second.id, NewPassage(text="More."))
+            assert nxt.depth == 2
+            assert [p.text for p in await upgraded.line(nxt.id, last=2)] == [
+                "An old passage.",
+                "More.",
+            ]
     finally:
         await upgraded.close()
         await fresh.close()
@@ -148,3 +153,12 @@ async def test_model_calls_are_logged_with_the_passage_they_produced(store):
         10,
         42,
     )
+
+
+async def test_a_whole_story_can_be_imported_at_once(store):
+    passages = [NewPassage(text=f"Passage {n}.", summary=f"s{n}") for n in range(5)]
+    story = await store.import_story(
+        guild_id=3, channel_id=4, title="Imported", started_by=None, settings={}, passages=passages
+    )
+    assert [p.text for p in await store.line(story.head_id)] == [p.text for p in passages]
+    assert (await store.active_story(3, 4)).title == "Imported"
