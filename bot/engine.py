@@ -310,17 +310,13 @@ class Engine:
         settings = (settings or self.config.story_defaults).validated()
         if guild_id is not None and await self.store.active_story(guild_id, channel_id or 0):
             raise InvalidInput("This channel already has a story; end it before starting another.")
-        log = CallLog()
         author: int | None = started_by
         model_name = ""
-        try:
+        async with self._calls(None) as log:
             if not opening:
                 opening = await self._write_opening(premise, settings, log)
                 author, model_name = None, self.models.passage.name
             summary = await self._summarize("", opening, settings, log)
-        except ModelError as error:
-            await self.store.log_calls(None, log.calls)
-            raise GenerationFailed(str(error)) from None
         try:
             return await self.store.create_story(
                 guild_id=guild_id,
@@ -367,15 +363,11 @@ class Engine:
         async with self._writing(story_id):
             story, line = await self._active(story_id)
             direction = direction or story.pending_direction
-            log = CallLog()
-            try:
+            async with self._calls(story_id) as log:
                 draft = await self._draft(story, line, direction, log)
                 summary = await self._summarize(
                     line[-1].summary or "", draft.text, StorySettings.of(story), log
                 )
-            except ModelError as error:
-                await self.store.log_calls(story_id, log.calls)
-                raise GenerationFailed(str(error)) from None
             return await self.store.append_passage(
                 story.id,
                 story.head_id,
@@ -390,17 +382,13 @@ class Engine:
             if len(line) < 2:
                 raise InvalidInput("The opening cannot be retried.")
             rejected, before = line[-1], line[:-1]
-            log = CallLog()
-            try:
+            async with self._calls(story_id) as log:
                 draft = await self._draft(
                     story, before, rejected.direction, log, avoid=[rejected.text]
                 )
                 summary = await self._summarize(
                     before[-1].summary or "", draft.text, StorySettings.of(story), log
                 )
-            except ModelError as error:
-                await self.store.log_calls(story_id, log.calls)
-                raise GenerationFailed(str(error)) from None
             return await self.store.append_passage(
                 story.id,
                 story.head_id,
@@ -428,17 +416,13 @@ class Engine:
         async with self._writing(story_id):
             story, line = await self._active(story_id)
             direction = direction or story.pending_direction
-            log = CallLog()
             drafts: list[Draft] = []
-            try:
+            async with self._calls(story_id) as log:
                 for index in range(k):
                     avoid = [draft.text for draft in drafts]
                     drafts.append(
                         await self._draft(story, line, direction, log, avoid=avoid, variant=index)
                     )
-            except ModelError as error:
-                await self.store.log_calls(story_id, log.calls)
-                raise GenerationFailed(str(error)) from None
             return await self.store.add_branches(
                 story.id,
                 story.head_id,
@@ -455,17 +439,24 @@ class Engine:
                 raise NotFound(f"There is no candidate with id {candidate_id} in this story.")
             if candidate.parent_id != story.head_id:
                 raise InvalidInput("That candidate no longer follows the end of the story.")
-            log = CallLog()
-            try:
+            async with self._calls(story_id) as log:
                 summary = await self._summarize(
                     line[-1].summary or "", candidate.text, StorySettings.of(story), log
                 )
-            except ModelError as error:
-                await self.store.log_calls(story_id, log.calls)
-                raise GenerationFailed(str(error)) from None
             return await self.store.choose_branch(
                 story.id, story.head_id, candidate.id, summary, log.calls
             )
+
+    @asynccontextmanager
+    async def _calls(self, story_id: int | None) -> AsyncIterator[CallLog]:
+        """Collect an operation's model calls; if the model fails, log them and raise
+        GenerationFailed, leaving the story as it was."""
+        log = CallLog()
+        try:
+            yield log
+        except ModelError as error:
+            await self.store.log_calls(story_id, log.calls)
+            raise GenerationFailed(str(error)) from None
 
     def _new_passage(
         self, draft: Draft, summary: str | None, direction: str, requested_by: int | None
@@ -521,16 +512,13 @@ class Engine:
 
     async def _aside(self, story: Story, purpose: str, prompt: Prompt, max_tokens: int) -> str:
         """One logged call whose answer is shown but not stored in the story."""
-        log = CallLog()
         sampling = Sampling(
             temperature=0.7, top_p=self.config.top_p, max_tokens=max_tokens, seed=self.config.seed
         )
-        try:
-            return await self._generate(self.models.summary, purpose, prompt, sampling, log)
-        except ModelError as error:
-            raise GenerationFailed(str(error)) from None
-        finally:
-            await self.store.log_calls(story.id, log.calls)
+        async with self._calls(story.id) as log:
+            text = await self._generate(self.models.summary, purpose, prompt, sampling, log)
+        await self.store.log_calls(story.id, log.calls)
+        return text
 
     # Memory, note, lore, settings
 
