@@ -23,8 +23,7 @@ from typing import Any
 
 from bot import loops
 from bot.config import Settings
-from bot.llm import ModelError, Models, Prompt, Sampling
-from bot.llm.scripted import prompt_text
+from bot.llm import ModelError, Models, Prompt, Sampling, prompt_text
 from bot.prompts import (
     COMPLETION_STOP,
     Context,
@@ -168,7 +167,6 @@ class Draft:
     text: str
     context: Context
     model: str
-    looped: bool
     check: loops.LoopCheck
 
 
@@ -468,7 +466,7 @@ class Engine:
             model=draft.model,
             context=draft.context.as_dict(),
             requested_by=requested_by,
-            looped=draft.looped,
+            looped=draft.check.loops,
         )
 
     # Reading aids
@@ -620,7 +618,7 @@ class Engine:
             prompt = render(context, settings.style, words_for(settings.length))
             text = await self._generate(self.models.passage, "passage", prompt, sampling, log)
             verdict = loops.check(text, recent)
-            drafts.append(Draft(text, context, self.models.passage.name, verdict.loops, verdict))
+            drafts.append(Draft(text, context, self.models.passage.name, verdict))
             if not verdict.loops or attempt + 1 == attempts:
                 break
             context, sampling = await self._counter_measures(

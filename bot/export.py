@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot import loops
-from bot.llm.scripted import prompt_text
+from bot.llm import prompt_text
 from bot.prompts import COMPLETION_STOP, Context, render, words_for
 from bot.store import Passage, Story
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import ConfigError, Settings
-from bot.llm.base import Generation, Message, Model, ModelError, Prompt, Sampling
+from bot.llm.base import Generation, Message, Model, ModelError, Prompt, Sampling, prompt_text
 
 __all__ = [
     "Generation",
@@ -16,6 +16,7 @@ __all__ = [
     "Prompt",
     "Sampling",
     "open_models",
+    "prompt_text",
 ]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"

@@ -16,6 +16,13 @@ Prompt = str | Sequence[Message]
 """A plain string is sent as a completion; a list of messages as a chat."""
 
 
+def prompt_text(prompt: Prompt) -> str:
+    """The whole prompt as one string, whatever its form."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n\n".join(message["content"] for message in prompt)
+
+
 class ModelError(Exception):
     """Any failure to get text from a model, told in one plain sentence."""
 

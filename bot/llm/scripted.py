@@ -6,16 +6,9 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling
+from bot.llm.base import Generation, ModelError, Prompt, Sampling, prompt_text
 
 Responder = Callable[[Prompt, Sampling], str]
-
-
-def prompt_text(prompt: Prompt) -> str:
-    """The whole prompt as one string, whatever its form."""
-    if isinstance(prompt, str):
-        return prompt
-    return "\n\n".join(message["content"] for message in prompt)
 
 
 class ScriptedModel:
