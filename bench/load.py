@@ -34,9 +34,9 @@ from discord.gateway import DiscordWebSocket
 from bench.common import REPO, machine, plot_path, scene_rows, table, write_results
 from bot.client import AutoMuse
 from bot.config import load_settings
-from bot.llm import Generation, Model, Models, Prompt, Sampling
+from bot.llm import Generation, Model, Models, Prompt, Sampling, prompt_text
 from bot.llm.local import LocalModel
-from bot.llm.scripted import ScriptedModel, prompt_text
+from bot.llm.scripted import ScriptedModel
 from bot.prompts import template
 from bot.store import NewPassage, Store
 

@@ -5,7 +5,7 @@ import pytest
 from bot.ballots import BallotOpen, Ballots, ballot_choices
 from bot.engine import InvalidInput, NotFound
 from bot.export import preference_rows
-from bot.llm.scripted import prompt_text
+from bot.llm import prompt_text
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 CANDIDATES = [
@@ -86,9 +86,7 @@ async def test_closing_commits_the_winner_and_keeps_the_others_as_branches(
         await ballots.close(result.ballot)
 
 
-async def test_no_votes_adds_nothing_and_renew_adds_nothing_either(
-    ballots, engine, model, story
-):
+async def test_no_votes_adds_nothing_and_renew_adds_nothing_either(ballots, engine, model, story):
     ballot, _ = await opened(ballots, model, story)
     assert (await ballots.close(ballot)).outcome == "no votes"
     again, _ = await opened(ballots, model, story)

@@ -11,8 +11,8 @@ from bot.engine import (
     NotFound,
     StorySettings,
 )
-from bot.llm import ModelError, Models
-from bot.llm.scripted import ScriptedModel, prompt_text
+from bot.llm import ModelError, Models, prompt_text
+from bot.llm.scripted import ScriptedModel
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."

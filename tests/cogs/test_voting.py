@@ -7,7 +7,7 @@ import sys
 
 from conftest import OPENING
 
-from bot.llm.scripted import prompt_text
+from bot.llm import prompt_text
 
 CANDIDATES = [
     "At the top she found the lamp room door open and a stranger polishing the great lens.",
