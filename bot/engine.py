@@ -35,6 +35,7 @@ from bot.prompts import (
     template,
     words_for,
 )
+from bot.split import complete_sentences
 from bot.store import LoreEntry, ModelCall, NewPassage, Passage, StaleHead, Store, Story
 from bot.votes import tone_request
 
@@ -189,6 +190,12 @@ def clean(text: str) -> str:
     return "" if text == COMPLETION_STOP else text
 
 
+def tidy(text: str) -> str:
+    """A passage without sentences it already said and without a last sentence cut off by the
+    length limit: the cheapest cure for a small model's repetition."""
+    return complete_sentences(loops.drop_repeated_sentences(text)) or text
+
+
 def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
     """`text` stripped, or InvalidInput if it is empty (when required) or too long."""
     text = (text or "").strip()
@@ -314,7 +321,8 @@ class Engine:
             if not opening:
                 opening = await self._write_opening(premise, settings, log)
                 author, model_name = None, self.models.passage.name
-            summary = await self._summarize("", opening, settings, log)
+            original = settings.chain == "original"
+            summary = "" if original else await self._summarize("", opening, settings, log)
         try:
             return await self.store.create_story(
                 guild_id=guild_id,
@@ -363,9 +371,7 @@ class Engine:
             direction = direction or story.pending_direction
             async with self._calls(story_id) as log:
                 draft = await self._draft(story, line, direction, log)
-                summary = await self._summarize(
-                    line[-1].summary or "", draft.text, StorySettings.of(story), log
-                )
+                summary = await self._summary_after(story, line[-1], draft.text, log)
             return await self.store.append_passage(
                 story.id,
                 story.head_id,
@@ -384,9 +390,7 @@ class Engine:
                 draft = await self._draft(
                     story, before, rejected.direction, log, avoid=[rejected.text]
                 )
-                summary = await self._summarize(
-                    before[-1].summary or "", draft.text, StorySettings.of(story), log
-                )
+                summary = await self._summary_after(story, before[-1], draft.text, log)
             return await self.store.append_passage(
                 story.id,
                 story.head_id,
@@ -438,9 +442,7 @@ class Engine:
             if candidate.parent_id != story.head_id:
                 raise InvalidInput("That candidate no longer follows the end of the story.")
             async with self._calls(story_id) as log:
-                summary = await self._summarize(
-                    line[-1].summary or "", candidate.text, StorySettings.of(story), log
-                )
+                summary = await self._summary_after(story, line[-1], candidate.text, log)
             return await self.store.choose_branch(
                 story.id, story.head_id, candidate.id, summary, log.calls
             )
@@ -617,6 +619,8 @@ class Engine:
         for attempt in range(attempts):
             prompt = render(context, settings.style, words_for(settings.length))
             text = await self._generate(self.models.passage, "passage", prompt, sampling, log)
+            if settings.chain != "original":
+                text = tidy(text)
             verdict = loops.check(text, recent)
             drafts.append(Draft(text, context, self.models.passage.name, verdict))
             if not verdict.loops or attempt + 1 == attempts:
@@ -638,6 +642,7 @@ class Engine:
             max_tokens=settings.length,
             frequency_penalty=0.2,
             presence_penalty=0.2,
+            repeat_penalty=1.15,
             stop=(COMPLETION_STOP,) if settings.style == "completion" else (),
             seed=seed,
         )
@@ -663,6 +668,7 @@ class Engine:
             temperature=min(1.5, sampling.temperature + 0.2 * round_),
             frequency_penalty=min(2.0, sampling.frequency_penalty + 0.5 * round_),
             presence_penalty=min(2.0, sampling.presence_penalty + 0.3 * round_),
+            repeat_penalty=sampling.repeat_penalty + 0.1 * round_,
             seed=None if sampling.seed is None else sampling.seed + 1000 * round_,
         )
         return context, sampling
@@ -684,6 +690,16 @@ class Engine:
             prompt = fill("opening_completion", premise=premise)
         sampling = self._passage_sampling(settings, 0)
         return await self._generate(self.models.passage, "opening", prompt, sampling, log)
+
+    async def _summary_after(self, story: Story, previous: Passage, text: str, log: CallLog) -> str:
+        """The rolling summary to store with a new passage `text` that follows `previous`.
+
+        Ours covers the new passage. The original chain summarised the text it had just sent
+        (the summary and the previous passage), so its summary lags one passage behind.
+        """
+        settings = StorySettings.of(story)
+        covered = previous.text if settings.chain == "original" else text
+        return await self._summarize(previous.summary or "", covered, settings, log)
 
     async def _summarize(
         self, summary: str, passage: str, settings: StorySettings, log: CallLog

@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.split import SENTENCE_END
+
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 OVERLAP_LIMIT = 0.3
@@ -95,12 +97,16 @@ def check(text: str, recent: Sequence[str]) -> LoopCheck:
 
 
 def drop_repeated_sentences(text: str) -> str:
-    """`text` without sentences (or blank-line paragraphs) that already appeared in it."""
+    """`text` without the sentences that already appeared in it, paragraphs kept."""
     seen: set[str] = set()
-    kept = []
-    for sentence in re.split(r"(?<=[.!?])\s+|\n{2,}", text.strip()):
-        key = " ".join(words(sentence))
-        if key and key not in seen:
-            seen.add(key)
-            kept.append(sentence.strip())
-    return " ".join(kept)
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        kept = []
+        for sentence in SENTENCE_END.split(paragraph.strip()):
+            key = " ".join(words(sentence))
+            if key and key not in seen:
+                seen.add(key)
+                kept.append(sentence.strip())
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs)

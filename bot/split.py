@@ -32,3 +32,12 @@ def split_text(text: str, limit: int = DISCORD_LIMIT, level: int = 0) -> list[st
     if current:
         pieces.append(current)
     return pieces
+
+
+def complete_sentences(text: str) -> str:
+    """`text` without a last sentence that was cut off mid-way, if it has a complete one."""
+    text = text.strip()
+    ends = [match.start() for match in SENTENCE_END.finditer(text)]
+    if re.search(r"[.!?\u2026\"'\u201d\u2019)]$", text) or not ends:
+        return text
+    return text[: ends[-1]].rstrip()

@@ -306,3 +306,20 @@ async def test_an_oversized_direction_is_refused_before_any_model_call(engine, m
     with pytest.raises(InvalidInput, match="direction"):
         await engine.next(story.id, direction="x" * 301)
     assert len(model.prompts) == 1
+
+
+async def test_the_original_chain_sends_exactly_what_the_original_experiment_sent(
+    engine, model, scenesim
+):
+    """Replays the logged run: every prompt must match the experiment's model logs."""
+    logs = sorted((scenesim / "model_logs").glob("*.txt"))[:6]
+    calls = [log.read_text().split("\n\n==========\n\n") for log in logs]
+    model.add(*(response.strip() for _, response in calls))
+    opening = (scenesim / "story_run" / "00_opening.txt").read_text().strip()
+    story = await engine.start(
+        opening=opening, settings=StorySettings(chain="original", style="completion")
+    )
+    for _ in range(3):
+        await engine.next(story.id)
+    assert [prompt_text(p) for p in model.prompts] == [prompt.rstrip() for prompt, _ in calls]
+    assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)

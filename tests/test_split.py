@@ -1,4 +1,4 @@
-from bot.split import split_text
+from bot.split import complete_sentences, split_text
 
 
 def test_short_text_is_one_piece_and_empty_text_none():
@@ -29,3 +29,10 @@ def test_a_long_sentence_is_split_between_words_never_inside_one():
 
 def test_only_a_single_overlong_word_is_cut():
     assert split_text("x" * 4500) == ["x" * 2000, "x" * 2000, "x" * 500]
+
+
+def test_complete_sentences_drops_a_sentence_cut_off_midway():
+    assert complete_sentences("She ran. Then she saw the") == "She ran."
+    assert complete_sentences("She ran. He followed!") == "She ran. He followed!"
+    assert complete_sentences('He said "stop." She') == 'He said "stop."'
+    assert complete_sentences("no full stop at all") == "no full stop at all"

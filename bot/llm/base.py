@@ -36,6 +36,8 @@ class Sampling:
     max_tokens: int = 300
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+    repeat_penalty: float = 1.0
+    """llama.cpp's multiplicative penalty; only the embedded backend applies it."""
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
 

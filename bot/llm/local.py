@@ -72,6 +72,7 @@ class LocalModel:
             "max_tokens": sampling.max_tokens,
             "frequency_penalty": sampling.frequency_penalty,
             "presence_penalty": sampling.presence_penalty,
+            "repeat_penalty": sampling.repeat_penalty,
             "stop": list(sampling.stop) or None,
             "seed": sampling.seed,
         }
