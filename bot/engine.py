@@ -184,9 +184,13 @@ class CallLog:
 
 
 def clean(text: str) -> str:
-    """Model output without surrounding space, a trailing END or a repeated marker."""
+    """Model output without surrounding space, a trailing END, a repeated marker, or a short
+    first line that only announces the text ("Here is the next passage:")."""
     text = text.split("NEXT PARAGRAPH:")[0].strip()
     text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()
+    first, _, rest = text.partition("\n")
+    if first.rstrip().endswith(":") and len(first.split()) <= 12 and rest.strip():
+        text = rest.strip()
     return "" if text == COMPLETION_STOP else text
 
 

@@ -192,7 +192,10 @@ async def test_after_a_restart_next_continues_the_same_story(start_bot, bot_runn
     bot = await start_bot()
     await started(chat, model)
     model.add(P1, "summary")
-    await chat.run("next")
+    posted = (await chat.run("next")).messages[0]
+    async with asyncio.timeout(5):
+        while await bot.engine.store.passage_for_message(posted.id) is None:
+            await asyncio.sleep(0.01)
     await bot_runner.stop(bot)
     restarted = await start_bot()
     model.add(P2, "summary")
