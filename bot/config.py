@@ -62,7 +62,7 @@ class Settings:
     db_path: Path = Path("automuse.db")
     temperature: float = 0.8
     top_p: float = 0.95
-    max_tokens: int = 300
+    max_tokens: int = 200
     context_tokens: int = 1200
     timeout: float = 120.0
     max_retries: int = 2

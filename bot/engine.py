@@ -92,7 +92,7 @@ class StorySettings:
     """
 
     style: str = "chat"
-    length: int = 300
+    length: int = 200
     temperature: float = 0.8
     chain: str = "automuse"
     mode: str = "vote"

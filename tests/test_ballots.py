@@ -3,7 +3,7 @@ import json
 import pytest
 
 from bot.ballots import BallotOpen, Ballots, ballot_choices
-from bot.engine import InvalidInput, NotFound
+from bot.engine import InvalidInput, NotFound, StorySettings
 from bot.export import preference_rows
 from bot.llm import prompt_text
 
@@ -181,7 +181,7 @@ async def test_preference_rows_pair_the_chosen_candidate_with_each_unchosen_one(
     await ballots.close(skipped)
     choices = await ballot_choices(engine.store, story.id)
     assert len(choices) == 2
-    rows = list(preference_rows(choices, 300))
+    rows = list(preference_rows(choices, StorySettings().length))
     assert len(rows) == 4
     first = rows[0]
     assert first["preferred_output"] == [{"role": "assistant", "content": CANDIDATES[0]}]

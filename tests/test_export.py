@@ -22,14 +22,14 @@ async def test_markdown_has_the_title_and_every_passage(engine, model):
 
 async def test_completion_rows_hold_exactly_the_prompt_the_engine_sent(engine, model):
     _, line = await written(engine, model, "completion")
-    [row] = finetune_rows(line, "completion", 300)
+    [row] = finetune_rows(line, "completion", StorySettings().length)
     assert row == {"prompt": model.prompts[1], "completion": f" {P1} END"}
     assert row["prompt"].endswith("\n\nNEXT PARAGRAPH:")
 
 
 async def test_chat_rows_end_with_the_passage_as_the_assistant_turn(engine, model):
     _, line = await written(engine, model, "chat")
-    [row] = finetune_rows(line, "chat", 300)
+    [row] = finetune_rows(line, "chat", StorySettings().length)
     assert row["messages"][:-1] == model.prompts[1]
     assert row["messages"][-1] == {"role": "assistant", "content": P1}
 
@@ -39,6 +39,8 @@ async def test_rows_whose_completion_copies_the_prompt_are_left_out(engine, mode
     model.add(OPENING + " " + P1, OPENING + " " + P1, OPENING + " " + P1, "s")
     copied = await engine.next(line[-1].story_id)
     assert copied.looped
-    rows = list(finetune_rows(await engine.line(line[-1].story_id), "completion", 300))
+    rows = list(
+        finetune_rows(await engine.line(line[-1].story_id), "completion", StorySettings().length)
+    )
     assert [row["completion"] for row in rows] == [f" {P1} END"]
     assert OPENING in prompt_text(model.prompts[-2])
