@@ -317,6 +317,8 @@ class Store:
         db = await aiosqlite.connect(str(path), isolation_level=None)
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA cache_size = -32000")
+        await db.execute("PRAGMA mmap_size = 268435456")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA busy_timeout = 5000")
         store = cls(db)

@@ -19,9 +19,9 @@ from cogs._ballot_messages import open_passage_ballot, refuse_if_open
 SHOW_MAX = 10
 
 
-def header(number: int, passage: Passage) -> str:
+def header(passage: Passage) -> str:
     """The line above a posted passage: its number, who asked, and any direction."""
-    parts = [f"**§{number}**"]
+    parts = [f"**§{passage.depth + 1}**"]
     if passage.requested_by:
         parts.append(f"asked by <@{passage.requested_by}>")
     if passage.direction:
@@ -29,11 +29,10 @@ def header(number: int, passage: Passage) -> str:
     return " · ".join(parts)
 
 
-async def post_passage(
-    bot: AutoMuse, interaction: discord.Interaction, number: int, passage: Passage
-) -> None:
+async def post_passage(bot: AutoMuse, interaction: discord.Interaction, passage: Passage) -> None:
     """Post a passage; tone reactions on its messages then nudge the next one."""
-    for message in await send(interaction, f"{header(number, passage)}\n{passage.text}"):
+    text = f"{header(passage)}\n{passage.text}"
+    for message in await send(interaction, text):
         await bot.ballots.record_posted(message.id, passage.id)
 
 
@@ -118,7 +117,7 @@ class StoryCog(commands.Cog):
             passage = await self.engine.next(
                 story.id, direction=direction or "", requested_by=interaction.user.id
             )
-        await post_passage(self.bot, interaction, await self.engine.length(story.id), passage)
+        await post_passage(self.bot, interaction, passage)
 
     @story.command(name="show")
     @app_commands.describe(last=f"How many of the latest passages to show (1–{SHOW_MAX}).")
@@ -129,11 +128,8 @@ class StoryCog(commands.Cog):
     ) -> None:
         """Show the latest passages of this channel's story, only to you."""
         story = await self.bot.channel_story(interaction)
-        line = await self.engine.line(story.id)
-        first = max(0, len(line) - last)
-        text = "\n\n".join(
-            f"{header(number, p)}\n{p.text}" for number, p in enumerate(line[first:], first + 1)
-        )
+        shown = await self.engine.line(story.id, last)
+        text = "\n\n".join(f"{header(passage)}\n{passage.text}" for passage in shown)
         await send(interaction, f"📖 **{story.title}**\n\n{text}", ephemeral=True)
 
     @story.command(name="recap")
@@ -161,7 +157,7 @@ class StoryCog(commands.Cog):
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
         passage = await self.engine.retry(story.id, requested_by=interaction.user.id)
-        await post_passage(self.bot, interaction, await self.engine.length(story.id), passage)
+        await post_passage(self.bot, interaction, passage)
 
     @story.command(name="end")
     async def end(self, interaction: discord.Interaction) -> None:

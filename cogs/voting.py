@@ -152,7 +152,7 @@ class VotingCog(commands.Cog):
         elif result.outcome == "void":
             await post(channel, "🗳️ The story changed while the ballot was open; nothing was added.")
         elif result.passage is not None:
-            number = await self.bot.engine.length(story.id)
+            number = result.passage.depth + 1
             votes = result.tally.counts[result.tally.winner or ""]
             messages = await post(
                 channel, f"**§{number}** · chosen by vote ({votes})\n{result.passage.text}"
