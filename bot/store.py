@@ -302,8 +302,9 @@ def _lore(row: Sequence[Any]) -> LoreEntry:
 
 
 class Store:
-    """One SQLite database. Every operation is serialised through one lock, so a multi-row
-    change is always one transaction that no other coroutine can see half-done."""
+    """One SQLite database. Every operation is serialised through one lock: a change of
+    several statements is one transaction that no other coroutine can see half-done, and a
+    single statement is atomic on its own."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
@@ -354,8 +355,13 @@ class Store:
             await self._db.execute("COMMIT")
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._lock, self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
+        """One statement, atomic on its own (the connection is in autocommit mode)."""
+        async with self._lock:
+            return await self._db.execute(sql, params)
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = await self._all(sql, params)
@@ -463,10 +469,9 @@ class Store:
         if "settings" in changes:
             changes["settings"] = json.dumps(changes["settings"])
         assignments = ", ".join(f"{name} = ?" for name in changes)
-        async with self._transaction() as db:
-            await db.execute(
-                f"UPDATE stories SET {assignments} WHERE id = ?", (*changes.values(), story_id)
-            )
+        await self._write(
+            f"UPDATE stories SET {assignments} WHERE id = ?", (*changes.values(), story_id)
+        )
 
     # Passages
 
@@ -779,11 +784,10 @@ class Store:
         return Option(option_id, ballot_id, emoji, None, text, proposed_by)
 
     async def set_ballot_message(self, ballot_id: int, channel_id: int, message_id: int) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE ballots SET channel_id = ?, message_id = ? WHERE id = ?",
-                (channel_id, message_id, ballot_id),
-            )
+        await self._write(
+            "UPDATE ballots SET channel_id = ?, message_id = ? WHERE id = ?",
+            (channel_id, message_id, ballot_id),
+        )
 
     async def add_votes(self, ballot_id: int, votes: Sequence[Reaction]) -> None:
         async with self._transaction() as db:
@@ -829,11 +833,10 @@ class Store:
     # Posted passages and tone nudges
 
     async def add_passage_message(self, message_id: int, passage_id: int) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO passage_messages (message_id, passage_id) VALUES (?, ?)",
-                (message_id, passage_id),
-            )
+        await self._write(
+            "INSERT OR REPLACE INTO passage_messages (message_id, passage_id) VALUES (?, ?)",
+            (message_id, passage_id),
+        )
 
     async def passage_for_message(self, message_id: int) -> int | None:
         row = await self._one(
@@ -842,12 +845,10 @@ class Store:
         return row[0] if row else None
 
     async def add_nudge(self, passage_id: int, nudge: Reaction) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO nudges (passage_id, member_id, emoji, added, at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (passage_id, nudge.member_id, nudge.emoji, int(nudge.added), nudge.at),
-            )
+        await self._write(
+            "INSERT INTO nudges (passage_id, member_id, emoji, added, at) VALUES (?, ?, ?, ?, ?)",
+            (passage_id, nudge.member_id, nudge.emoji, int(nudge.added), nudge.at),
+        )
 
     async def nudges(self, passage_id: int) -> list[Reaction]:
         rows = await self._all(
