@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ test: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The benchmarks, in the benchmark issue's order (see bench/README.md); never part of `make test`.
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[local,bench]'
+	$(BIN)/python -m bench.loops
+	$(BIN)/python -m bench.growth
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.local_speed
 
 format: $(BIN)/python
 	$(BIN)/ruff check --fix .

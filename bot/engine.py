@@ -708,7 +708,8 @@ class Engine:
     async def _summarize(
         self, summary: str, passage: str, settings: StorySettings, log: CallLog
     ) -> str:
-        """The rolling summary after `passage`, given the summary before it."""
+        """The rolling summary after `passage`, given the summary before it. Ours is cleared of
+        repeated sentences and capped; the original chain's is the model's answer as it is."""
         words = self.config.summary_words
         values = {
             "summary": summary,
@@ -727,6 +728,8 @@ class Engine:
             seed=self.config.seed,
         )
         text = await self._generate(self.models.summary, "summary", prompt, sampling, log)
+        if settings.chain == "original":
+            return text
         text = loops.drop_repeated_sentences(text)
         return shorten(text, words * 2, keep_end=False) or text
 

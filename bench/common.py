@@ -1,0 +1,109 @@
+"""What the benchmarks share: the scenesim data, tables, result files and the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.prompts import COMPLETION_MARKER
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("AUTOMUSE_SHARED", REPO.parent / "shared"))
+"""The shared folder beside the repository; `AUTOMUSE_SHARED` overrides it."""
+SCENESIM = SHARED / "data" / "scenesim"
+RESULTS = REPO / "bench" / "results"
+
+
+def scene_rows() -> list[dict[str, str]]:
+    """Every row of `scenes.jsonl`: {"prompt": ..., "completion": ...}."""
+    path = SCENESIM / "scenes.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"The scenesim data is missing at {SCENESIM} (set AUTOMUSE_SHARED).")
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def opening_of(row: dict[str, str]) -> str:
+    """A row's prompt without the `\\n\\nNEXT PARAGRAPH: ` marker: the scene itself."""
+    return row["prompt"].replace(COMPLETION_MARKER + " ", "").strip()
+
+
+def openings(count: int) -> list[tuple[int, str]]:
+    """`count` openings from evenly spaced rows: rows 0, N, 2N, … with N = rows // count.
+
+    Row numbers are 0-based line numbers in `scenes.jsonl`.
+    """
+    rows = scene_rows()
+    step = max(1, len(rows) // count)
+    return [(i * step, opening_of(rows[i * step])) for i in range(min(count, len(rows)))]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table: first column left-aligned, the others right-aligned."""
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        first = row[0].ljust(widths[0])
+        return "  ".join([first, *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))])
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def machine() -> dict[str, Any]:
+    """The machine and its load right now, to go with every measurement."""
+    cpu = ""
+    memory_kb = 0
+    try:
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                cpu = text.split(":", 1)[1].strip()
+                break
+        for text in Path("/proc/meminfo").read_text().splitlines():
+            if text.startswith("MemTotal"):
+                memory_kb = int(text.split()[1])
+    except OSError:
+        pass
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "cpus": os.cpu_count(),
+        "cpu": cpu or platform.processor(),
+        "ram_gb": round(memory_kb / 1024**2, 1),
+        "load_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+    }
+
+
+def write_results(name: str, data: dict[str, Any]) -> Path:
+    """Write `bench/results/NAME.json` and return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def plot_path(name: str) -> Path:
+    """Where `bench/results/NAME.png` goes; matplotlib is set to draw without a display."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return RESULTS / f"{name}.png"
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
