@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.llm import Generation, Model, Prompt, Sampling
 from bot.prompts import COMPLETION_MARKER
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,3 +108,19 @@ def plot_path(name: str) -> Path:
 
 def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+class Timed:
+    """Wraps a model and adds up the time spent inside it."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.name = model.name
+        self.seconds = 0.0
+
+    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+        started = time.perf_counter()
+        try:
+            return await self.model.generate(prompt, sampling)
+        finally:
+            self.seconds += time.perf_counter() - started

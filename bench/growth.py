@@ -16,13 +16,20 @@ import statistics
 import tempfile
 import time
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, opening_of, plot_path, scene_rows, table, write_results
+from bench.common import (
+    Timed,
+    machine,
+    opening_of,
+    plot_path,
+    scene_rows,
+    table,
+    write_results,
+)
 from bot.engine import Engine, EngineConfig
-from bot.llm import Generation, Models, Prompt, Sampling
+from bot.llm import Models, Prompt, Sampling
 from bot.llm.scripted import ScriptedModel, prompt_text
 from bot.prompts import Context, estimate_tokens, render, template, words_for
 from bot.split import SENTENCE_END
@@ -76,26 +83,6 @@ class FakeWriter:
         return " ".join(chosen)
 
 
-@dataclass
-class Timed:
-    """Wraps a model: adds up the time spent inside `generate` and keeps the passage prompts."""
-
-    model: ScriptedModel
-    name: str = "scripted"
-    seconds: float = 0.0
-    passage_prompts: list[Prompt] = field(default_factory=list)
-
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
-        started = time.perf_counter()
-        try:
-            return await self.model.generate(prompt, sampling)
-        finally:
-            self.seconds += time.perf_counter() - started
-            fallback = self.model.fallback
-            if isinstance(fallback, FakeWriter) and not fallback.is_summary(prompt):
-                self.passage_prompts.append(prompt)
-
-
 def db_bytes(path: Path) -> int:
     """The database's size: its pages, as the file will be once the write-ahead log is
     checkpointed (the main file alone lags behind, the log is reused and overstates)."""
@@ -106,7 +93,8 @@ def db_bytes(path: Path) -> int:
 
 async def run(steps: int, seed: int) -> dict[str, Any]:
     writer = FakeWriter(seed)
-    timed = Timed(ScriptedModel(fallback=writer))
+    scripted = ScriptedModel(fallback=writer)
+    timed = Timed(scripted)
     opening = opening_of(scene_rows()[0])
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -118,18 +106,19 @@ async def run(steps: int, seed: int) -> dict[str, Any]:
             words = words_for(engine.config.story_defaults.length)
             whole = [opening]
             for step in range(1, steps + 1):
-                timed.passage_prompts.clear()
+                sent_before = len(scripted.prompts)
                 model_before, started = timed.seconds, time.perf_counter()
                 passage = await engine.next(story.id)
+                sent = [p for p in scripted.prompts[sent_before:] if not writer.is_summary(p)]
                 wall = time.perf_counter() - started
                 whole_prompt = render(Context(passages=tuple(whole)), "chat", words)
                 whole.append(passage.text)
                 rows.append(
                     {
                         "step": step,
-                        "prompt_tokens": estimate_tokens(prompt_text(timed.passage_prompts[0])),
+                        "prompt_tokens": estimate_tokens(prompt_text(sent[0])),
                         "whole_story_tokens": estimate_tokens(prompt_text(whole_prompt)),
-                        "passage_calls": len(timed.passage_prompts),
+                        "passage_calls": len(sent),
                         "db_bytes": db_bytes(path),
                         "engine_ms": (wall - (timed.seconds - model_before)) * 1000,
                         "model_ms": (timed.seconds - model_before) * 1000,

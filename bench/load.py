@@ -31,10 +31,10 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from bench.common import REPO, machine, plot_path, scene_rows, table, write_results
+from bench.common import REPO, Timed, machine, plot_path, scene_rows, table, write_results
 from bot.client import AutoMuse
 from bot.config import load_settings
-from bot.llm import Generation, Model, Models, Prompt, Sampling, prompt_text
+from bot.llm import Model, Models, Prompt, Sampling, prompt_text
 from bot.llm.local import LocalModel
 from bot.llm.scripted import ScriptedModel
 from bot.prompts import template
@@ -66,22 +66,6 @@ def scripted_writer(latency: float, seed: int = 0) -> ScriptedModel:
         return scene
 
     return ScriptedModel(fallback=answer, latency=latency, name="scripted")
-
-
-class Timed:
-    """Wraps a model and adds up the time spent inside it."""
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-        self.name = model.name
-        self.seconds = 0.0
-
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
-        started = time.perf_counter()
-        try:
-            return await self.model.generate(prompt, sampling)
-        finally:
-            self.seconds += time.perf_counter() - started
 
 
 class LagMeter:
