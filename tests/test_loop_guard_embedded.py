@@ -10,7 +10,7 @@ async def test_the_guard_catches_a_real_looping_passage_and_keeps_a_better_one(s
     model = LocalModel(threads=1)
     engine = Engine(store, Models(model, model), EngineConfig(seed=1, summary_words=40))
     opening = (scenesim / "story_run" / "00_opening.txt").read_text()
-    settings = StorySettings(style="completion", temperature=0.0, length=120)
+    settings = StorySettings(style="chat", temperature=0.0, length=120)
     story = await engine.start(opening=opening, settings=settings)
     try:
         passage = await engine.next(story.id)
@@ -19,8 +19,8 @@ async def test_the_guard_catches_a_real_looping_passage_and_keeps_a_better_one(s
     attempts = [c.response for c in await store.calls(story.id) if c.purpose == "passage"]
     recent = [opening, (await engine.line(story.id))[0].summary or ""]
     first, kept = loops.check(attempts[0], recent), loops.check(passage.text, recent)
-    assert first.loops, "the greedy first attempt should repeat itself"
+    assert first.loops, "the greedy first attempt should copy the opening"
     assert len(attempts) >= 2
     assert not passage.looped and not kept.loops
     assert kept.badness < first.badness
-    assert passage.text in (a.strip() for a in attempts[1:])
+    assert loops.overlap(passage.text, attempts[0]) < 0.5
