@@ -14,9 +14,7 @@ from bot.llm import Generation, Model, Prompt, Sampling
 from bot.prompts import COMPLETION_MARKER
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("AUTOMUSE_SHARED", REPO.parent / "shared"))
-"""The shared folder beside the repository; `AUTOMUSE_SHARED` overrides it."""
-SCENESIM = SHARED / "data" / "scenesim"
+SCENESIM = REPO / "data" / "scenesim"
 RESULTS = REPO / "bench" / "results"
 
 
@@ -24,7 +22,7 @@ def scene_rows() -> list[dict[str, str]]:
     """Every row of `scenes.jsonl`: {"prompt": ..., "completion": ...}."""
     path = SCENESIM / "scenes.jsonl"
     if not path.is_file():
-        raise SystemExit(f"The scenesim data is missing at {SCENESIM} (set AUTOMUSE_SHARED).")
+        raise SystemExit(f"The scenesim data is missing at {SCENESIM}.")
     with path.open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
 

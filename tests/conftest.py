@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,13 +14,12 @@ from bot.store import Store
 
 pytest_plugins = ["discord_fake.fixtures"]
 
-SHARED = Path(os.environ.get("AUTOMUSE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-SCENESIM = SHARED / "data" / "scenesim"
+SCENESIM = Path(__file__).resolve().parents[1] / "data" / "scenesim"
 
 
 @pytest.fixture(scope="session")
 def scenesim() -> Path:
-    """The original experiment's data, beside the repository in `../shared`."""
+    """The original experiment's data, kept in the repository under `data/scenesim`."""
     assert (SCENESIM / "README.md").is_file(), f"the scenesim data is missing at {SCENESIM}"
     return SCENESIM
 
