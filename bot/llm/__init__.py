@@ -61,5 +61,10 @@ def open_models(settings: Settings) -> Models:
         raise ConfigError(
             "The embedded backend runs one model; leave AUTOMUSE_SUMMARY_MODEL empty."
         )
-    local = LocalModel(settings.gguf_path or None, name=settings.model, threads=settings.threads)
+    local = LocalModel(
+        settings.gguf_path or None,
+        name=settings.model,
+        threads=settings.threads,
+        timeout=settings.timeout,
+    )
     return Models(local, local)
