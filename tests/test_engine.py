@@ -10,8 +10,6 @@ from bot.engine import (
     InvalidInput,
     NotFound,
     StorySettings,
-    clean,
-    tidy,
 )
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
@@ -349,20 +347,3 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
         await engine.next(story.id)
     assert [prompt_text(p) for p in model.prompts] == [prompt.rstrip() for prompt, _ in calls]
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
-
-
-@pytest.mark.parametrize(
-    ("raw", "cleaned"),
-    [
-        ("  The door opened. END ", "The door opened."),
-        ("Here is the next passage:\nThe door opened.", "The door opened."),
-        ("The door opened.\n\nNEXT PARAGRAPH: more", "The door opened."),
-        ("Chapter one:", "Chapter one:"),
-    ],
-)
-def test_clean_strips_markers_and_announcements(raw, cleaned):
-    assert clean(raw) == cleaned
-
-
-def test_tidy_drops_repeated_and_cut_off_sentences():
-    assert tidy("He looked. She ran. He looked. She ran. Then the") == "He looked. She ran."
