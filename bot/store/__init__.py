@@ -1,7 +1,7 @@
 """The store package: one interface over SQLite (aiosqlite) and PostgreSQL (asyncpg), and the
 only place with SQL."""
 
-from bot.store.base import SCHEMA_VERSION, StaleHead, StoreError
+from bot.store.base import SCHEMA_VERSION, Conflict, StaleHead, StoreError
 from bot.store.records import (
     Ballot,
     LoreEntry,
@@ -18,6 +18,7 @@ from bot.store.store import Store
 __all__ = [
     "SCHEMA_VERSION",
     "Ballot",
+    "Conflict",
     "LoreEntry",
     "ModelCall",
     "NewPassage",

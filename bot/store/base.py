@@ -19,6 +19,11 @@ class StaleHead(Exception):
     """The story moved on while a change was being prepared; only its model calls were logged."""
 
 
+class Conflict(Exception):
+    """The change breaks a rule of the schema (a unique name, one active story per channel,
+    one open ballot per kind, a required value); nothing was written."""
+
+
 class StoreError(Exception):
     """The database cannot be used; the message is one sentence for the operator."""
 

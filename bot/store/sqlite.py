@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiosqlite
 
-from bot.store.base import SCHEMA_VERSION, Database, StoreError, newer_schema
+from bot.store.base import SCHEMA_VERSION, Conflict, Database, StoreError, newer_schema
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: stories, the passage tree, lore.
@@ -194,6 +194,15 @@ async def use_wal(db: aiosqlite.Connection) -> None:
         await asyncio.sleep(0.02)
 
 
+@contextmanager
+def conflicts() -> Iterator[None]:
+    """Turns SQLite's constraint violations into the store's Conflict."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        raise Conflict(str(error)) from error
+
+
 class SQLiteConnection:
     """Statements inside a transaction on the one connection."""
 
@@ -201,17 +210,20 @@ class SQLiteConnection:
         self._db = db
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cursor = await self._db.execute(sql, params)
+        with conflicts():
+            cursor = await self._db.execute(sql, params)
         return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self._db.executemany(sql, rows)
+        with conflicts():
+            await self._db.executemany(sql, rows)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cursor = await self._db.execute(sql, params)
+        with conflicts():
+            cursor = await self._db.execute(sql, params)
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -298,5 +310,4 @@ class SQLiteDatabase(Database):
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self._lock:
-            cursor = await self._db.execute(sql, params)
-            return cursor.rowcount
+            return await SQLiteConnection(self._db).execute(sql, params)

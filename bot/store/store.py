@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store.base import SCHEMA_VERSION, Connection, Database, StaleHead
+from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.records import (
     PASSAGE_COLUMNS,
     STORY_COLUMNS,
@@ -29,6 +30,7 @@ from bot.store.records import (
     passage_from_row,
     story_from_row,
 )
+from bot.store.sqlite import SQLiteDatabase
 
 
 class Store:
@@ -41,12 +43,15 @@ class Store:
     async def open(
         cls, target: Path | str, *, version: int = SCHEMA_VERSION, create: bool = True
     ) -> Store:
-        """Open the database at `target` (a SQLite path) and migrate it up to `version`;
-        create it only if `create` is true. Raises StoreError with one sentence if it cannot
-        be used, having closed whatever it opened."""
-        from bot.store.sqlite import SQLiteDatabase
-
-        return cls(await SQLiteDatabase.open(target, version=version, create=create))
+        """Open the database at `target` and migrate it up to `version`; create it only if
+        `create` is true. `target` is a `postgresql://` URL, a `sqlite:///` URL or a SQLite
+        path. Raises StoreError with one sentence if it cannot be used, having closed
+        whatever it opened."""
+        target = str(target)
+        if is_postgres_url(target):
+            return cls(await PostgresDatabase.open(target, version=version, create=create))
+        path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
+        return cls(await SQLiteDatabase.open(path, version=version, create=create))
 
     async def close(self) -> None:
         await self.database.close()
@@ -87,7 +92,7 @@ class Store:
     ) -> Story:
         """Store a new active story with its opening passage as head.
 
-        Raises sqlite3.IntegrityError if the channel already has an active story.
+        Raises Conflict if the channel already has an active story.
         """
         async with self._transaction() as db:
             story_id = await self._insert_story(
@@ -202,10 +207,15 @@ class Store:
         )
 
     async def _check_head(self, db: Connection, story_id: int, head_id: int) -> None:
-        rows = await db.fetch(
-            "SELECT head_id FROM stories WHERE id = ? AND status = 'active'", (story_id,)
+        """Raise StaleHead unless the active story ends at `head_id`. A conditional update,
+        so that it also locks the story's row until the transaction ends: a concurrent writer
+        waits, then finds the head moved."""
+        held = await db.execute(
+            "UPDATE stories SET head_id = head_id"
+            " WHERE id = ? AND head_id = ? AND status = 'active'",
+            (story_id, head_id),
         )
-        if not rows or rows[0][0] != head_id:
+        if held != 1:
             raise StaleHead(story_id)
 
     @asynccontextmanager
@@ -303,7 +313,7 @@ class Store:
         rows = await self._all(
             f"""
             WITH RECURSIVE line (id, depth) AS (
-                SELECT ?, 0
+                SELECT CAST(? AS BIGINT), 0
                 UNION ALL
                 SELECT passages.parent_id, line.depth + 1
                 FROM passages JOIN line ON passages.id = line.id
@@ -329,7 +339,7 @@ class Store:
     async def add_lore(
         self, story_id: int, kind: str, name: str, keywords: Sequence[str], text: str
     ) -> LoreEntry:
-        """Add an entry. Raises sqlite3.IntegrityError if the name is taken in this story."""
+        """Add an entry. Raises Conflict if the name is taken in this story."""
         async with self._transaction() as db:
             lore_id = await db.insert(
                 "INSERT INTO lore (story_id, kind, name, keywords, text) VALUES (?, ?, ?, ?, ?)",
@@ -340,7 +350,7 @@ class Store:
     async def remove_lore(self, story_id: int, name: str) -> bool:
         async with self._transaction() as db:
             removed = await db.execute(
-                "DELETE FROM lore WHERE story_id = ? AND name = ? COLLATE NOCASE", (story_id, name)
+                "DELETE FROM lore WHERE story_id = ? AND lower(name) = lower(?)", (story_id, name)
             )
             return removed > 0
 
@@ -422,7 +432,7 @@ class Store:
     ) -> Ballot:
         """Open a ballot with its options (emoji, passage id, text, proposed by).
 
-        Raises sqlite3.IntegrityError if the story already has an open ballot of this kind.
+        Raises Conflict if the story already has an open ballot of this kind.
         """
         async with self._transaction() as db:
             ballot_id = await db.insert(
@@ -540,7 +550,8 @@ class Store:
 
     async def add_passage_message(self, message_id: int, passage_id: int) -> None:
         await self._write(
-            "INSERT OR REPLACE INTO passage_messages (message_id, passage_id) VALUES (?, ?)",
+            "INSERT INTO passage_messages (message_id, passage_id) VALUES (?, ?)"
+            " ON CONFLICT (message_id) DO UPDATE SET passage_id = excluded.passage_id",
             (message_id, passage_id),
         )
 
