@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import traceback
@@ -16,6 +17,7 @@ from bot.config import load_settings
 from bot.engine import Engine, EngineConfig, GenerationFailed, StorySettings
 from bot.llm import ModelError, Models, Sampling, open_models
 from bot.llm.openai_compat import OpenAICompatible
+from bot.split import PASSAGE_LIMIT
 from bot.store import Store
 from tests.servers import HOST, LlamaServer, free_port
 
@@ -362,3 +364,31 @@ async def test_max_tokens_is_sent_on_every_call(
     backend = connect(await fake_server(record))
     await backend.generate(prompt, GREEDY.but(max_tokens=77))  # type: ignore[arg-type]
     assert [body["max_tokens"] for body in bodies] == [77]
+
+
+async def test_a_50000_word_answer_is_stored_cut_at_a_sentence_end(
+    fake_server: FakeServer, connect: Connect, tmp_path: Path
+) -> None:
+    words = " ".join(
+        f"Wave {n} broke on the rocks below the {colour} lamp."
+        for n, colour in zip(range(5000), itertools.cycle(("red", "green", "grey", "white")))
+    )
+    assert len(words.split()) == 50_000
+
+    async def ramble(request: web.Request) -> web.Response:
+        message = {"role": "assistant", "content": words}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return web.json_response({**COMPLETION, "object": "chat.completion", "choices": [choice]})
+
+    backend = connect(await fake_server(ramble))
+    store = await Store.open(tmp_path / "s.db")
+    try:
+        engine = Engine(store, Models(backend, backend), EngineConfig())
+        story = await engine.start(opening="The lighthouse keeper counted the waves.")
+        passage = await engine.next(story.id)
+        [stored] = [p for p in await engine.line(story.id) if p.id == passage.id]
+        assert 0 < len(stored.text) <= PASSAGE_LIMIT
+        assert stored.text.endswith("lamp.") and words.startswith(stored.text)
+        assert len(stored.summary or "") <= PASSAGE_LIMIT
+    finally:
+        await store.close()
