@@ -69,6 +69,8 @@ class Limits:
 
 
 LIMITS = Limits()
+LARGEST_ID = 2**63 - 1
+"""The largest id a story can have: a signed 64-bit integer."""
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,8 @@ def numbered_items(text: str) -> list[str]:
 
 
 async def find_story(store: Store, story_id: int) -> Story:
-    """The story with this id, or NotFound."""
-    story = await store.story(story_id)
+    """The story with this id, or NotFound (also for ids no database column can hold)."""
+    story = await store.story(story_id) if 0 < story_id <= LARGEST_ID else None
     if story is None:
         raise NotFound(f"There is no story with id {story_id}.")
     return story
