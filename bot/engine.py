@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.judge import StoryView
 from bot.llm import ModelError, Models, Prompt
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.store import LoreEntry, NewPassage, Passage, StaleHead, Store, Story
@@ -265,10 +266,12 @@ class Engine:
             raise InvalidInput("This channel already has a story; end it before starting another.")
         author: int | None = started_by
         model_name = ""
+        faults: tuple[str, ...] = ()
         async with self._calls(None) as log:
             if not opening:
-                opening = await self.writer.opening(premise, settings, log)
-                author, model_name = None, self.models.passage.name
+                draft = await self.writer.opening(premise, settings, log)
+                opening, faults = draft.text, draft.faults
+                author, model_name = None, draft.model
             original = settings.chain == "original"
             summary = "" if original else await self.writer.summary("", opening, settings, log)
         try:
@@ -284,6 +287,7 @@ class Engine:
                     author_id=author,
                     model=model_name,
                     requested_by=started_by,
+                    faults=faults,
                 ),
                 calls=log.calls,
                 memory=premise if author is not None else "",
@@ -417,6 +421,7 @@ class Engine:
             context=draft.context.as_dict(),
             requested_by=requested_by,
             looped=draft.check.loops,
+            faults=draft.faults,
         )
 
     # Reading aids
@@ -557,9 +562,26 @@ class Engine:
         avoid: Sequence[str] = (),
         variant: int = 0,
     ) -> Draft:
-        """Write one passage after `line[-1]`, steered by `direction`."""
+        """Write one passage after `line[-1]`, steered by `direction`; `avoid` holds texts it
+        must not copy (the passage being retried, the other candidates)."""
         base = await self.context(story, line, direction)
         lore = await self.store.lore(story.id)
         return await self.writer.passage(
-            StorySettings.of(story), base, line, lore, log, avoid=avoid, variant=variant
+            StorySettings.of(story),
+            base,
+            await self.story_view(story, line, avoid),
+            lore,
+            log,
+            variant=variant,
+        )
+
+    async def story_view(
+        self, story: Story, line: Sequence[Passage], avoid: Sequence[str] = ()
+    ) -> StoryView:
+        """What the judge knows of the story up to `line[-1]`."""
+        opening = line[0] if line[0].parent_id is None else await self.store.opening(story.id)
+        return StoryView(
+            opening=opening.text if opening else "",
+            summary=line[-1].summary or "",
+            recent=(*(p.text for p in line[-self.config.recent_passages :]), *avoid),
         )
