@@ -126,11 +126,15 @@ class EngineConfig(WriterConfig):
     """How many of the latest passages go into the context."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, style: str | None = None) -> EngineConfig:
-        """The engine's knobs from the settings; `style` overrides the prompt style."""
+    def from_settings(
+        cls, settings: Settings, style: str | None = None, models: Models | None = None
+    ) -> EngineConfig:
+        """The engine's knobs from the settings; `style` overrides the prompt style, and an
+        "auto" style is the one the `models` take."""
+        auto = models.style if models else "chat"
         return cls(
             story_defaults=StorySettings(
-                style=style or settings.style,
+                style=style or (auto if settings.style == "auto" else settings.style),
                 length=settings.max_tokens,
                 temperature=settings.temperature,
                 mode=settings.mode,
@@ -141,6 +145,7 @@ class EngineConfig(WriterConfig):
             context_tokens=settings.context_tokens,
             top_p=settings.top_p,
             seed=settings.seed,
+            summary_style=models.summary_style if models else "",
         )
 
 
