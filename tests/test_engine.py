@@ -226,7 +226,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(tmp_path):
         first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
         story = await started(first, model)
         before = await first.tokens_used_today(1)
-        model.add(P1, "s1", P2, "s2")
+        model.add(P1, P2, "s1", "s2")
         results = await asyncio.gather(
             first.next(story.id), second.next(story.id), return_exceptions=True
         )
