@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot import loops
-from bot.judge import StoryView, Verdict, judge_passage, judge_summary, narration, story_person
+from bot.judge import (
+    STOP_NAMES,
+    StoryView,
+    Verdict,
+    judge_passage,
+    judge_summary,
+    narration,
+    story_person,
+)
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import repair_passage, repair_summary
@@ -148,6 +157,8 @@ class Writer:
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
             text = await self.generate(self.models.passage, "passage", prompt, sampling, log)
+            if voice.style == "prose":
+                text = led(context.lead, text)
             if not original:
                 text = repair_passage(tidy(text), story)
             draft = Draft(
@@ -198,8 +209,9 @@ class Writer:
         Copying (a recycled span, a loop, repetition) is named word for word, raises the
         temperature and the penalties, and from the second round brings in something new: an
         unused lore entry, or else an unexpected event. A change of person restates the
-        story's person and tense; talk about the story or to the reader is forbidden. Every
-        round samples afresh.
+        story's person and tense (a base model, which takes no instructions, is given the next
+        paragraph's first word instead: "I", or the main character's name); talk about the
+        story or to the reader is forbidden. Every round samples afresh.
         """
         faults = set(draft.faults)
         copying = draft.check.loops or bool(faults & {"recycled", "repetition"})
@@ -210,12 +222,16 @@ class Writer:
                 warnings.append(fill("counter_repeat", phrase=" ".join(phrase.split()[:20])))
             if round_ >= 2:
                 warnings.append(fill("counter_twist", twist=twist_for(base, lore)))
+        lead = ""
         if "person" in faults:
             told = " ".join([story.opening, *story.recent])
-            warnings.append(fill("counter_person", person=story_person(story), tense=tense(told)))
+            person = story_person(story)
+            warnings.append(fill("counter_person", person=person, tense=tense(told)))
+            lead = "I" if person == "first" else main_character(told)
         if faults & {"meta", "assistant"}:
             warnings.append(template("counter_meta"))
-        context = fit(replace(base, warning=" ".join(warnings)), self.config.context_tokens)
+        context = replace(base, warning=" ".join(warnings), lead=lead)
+        context = fit(context, self.config.context_tokens)
         seed = None if sampling.seed is None else sampling.seed + 1000 * round_
         if not copying:
             return context, sampling.but(seed=seed)
@@ -357,6 +373,30 @@ def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
     if voice.style == "prose":
         return fill("opening_prose", premise=premise) + "\n\n"
     return fill("opening_completion", premise=premise)
+
+
+def led(lead: str, text: str) -> str:
+    """`text` as written after the `lead` words it was asked to go on from."""
+    if not lead:
+        return text
+    if text[:1] in tuple(",.;:!?'’"):
+        return lead + text
+    return f"{lead} {text.lstrip()}"
+
+
+def main_character(text: str) -> str:
+    """The name `text` mentions most (a capitalised word it never writes in lower case), or
+    else "He" or "She", whichever it says more."""
+    lowered = set(re.findall(r"\b[a-z]+\b", text))
+    counts = Counter(
+        word
+        for word in re.findall(r"\b[A-Z][a-z]+\b", text)
+        if word.lower() not in STOP_NAMES and word.lower() not in lowered
+    )
+    if counts:
+        return counts.most_common(1)[0][0]
+    pronouns = Counter(re.findall(r"\b(?:he|she)\b", text.lower()))
+    return "He" if pronouns["he"] > pronouns["she"] else "She"
 
 
 def tense(text: str) -> str:

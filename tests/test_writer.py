@@ -5,7 +5,7 @@ from bot.judge import StoryView
 from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.prompts import Context
-from bot.writer import CallLog, Writer, WriterConfig, clean, tense, tidy
+from bot.writer import CallLog, Writer, WriterConfig, clean, main_character, tense, tidy
 
 
 @pytest.mark.parametrize(
@@ -124,6 +124,19 @@ async def test_a_base_model_gets_no_instructions_only_fresh_sampling() -> None:
     first, second = model.prompts
     assert first == second == OPENING + "\n\n"
     assert model.samplings[1].seed != model.samplings[0].seed
+
+
+async def test_a_base_model_that_changes_person_is_led_in_by_the_main_character() -> None:
+    writer, model = scripted(SECOND_PERSON, GOOD.replace("She set", "set", 1))
+    prose = StorySettings(style="prose")
+    draft = await writer.passage(prose, Context(passages=(OPENING,)), view(), (), CallLog())
+    assert model.prompts[1] == OPENING + "\n\nMira"
+    assert draft.text.startswith("Mira set the lantern on the floor") and draft.faults == ()
+
+
+def test_the_main_character_is_the_name_said_most() -> None:
+    assert main_character(OPENING + " " + GOOD_TWO) == "Mira"
+    assert main_character("He ran. The dog followed him and he laughed.") == "He"
 
 
 async def test_the_original_chain_takes_its_one_attempt_as_it_is_but_judged() -> None:
