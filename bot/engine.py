@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.inert import has_visible_text, without_nul_and_bom
 from bot.judge import StoryView
 from bot.llm import ModelError, Models, Prompt
 from bot.prompts import Context, fill, fit, relevant_lore
@@ -149,8 +150,11 @@ class EngineConfig(WriterConfig):
 
 
 def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
-    """`text` stripped, or InvalidInput if it is empty (when required) or too long."""
-    text = (text or "").strip()
+    """`text` without NUL, a leading byte-order mark or surrounding space; InvalidInput if it
+    is empty (when required), has characters but none visible, or is too long."""
+    text = without_nul_and_bom(text or "").strip()
+    if text and not has_visible_text(text):
+        raise InvalidInput(f"The {what} has no visible characters.")
     if required and not text:
         raise InvalidInput(f"The {what} is empty.")
     if len(text) > limit:
@@ -161,7 +165,8 @@ def checked(text: str | None, what: str, limit: int, *, required: bool = True) -
 def parse_keywords(keywords: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(keywords, str):
         keywords = keywords.split(",")
-    return tuple(dict.fromkeys(k.strip().lower() for k in keywords if k.strip()))
+    words = (without_nul_and_bom(k).strip().lower() for k in keywords)
+    return tuple(dict.fromkeys(word for word in words if has_visible_text(word)))
 
 
 def numbered_items(text: str) -> list[str]:

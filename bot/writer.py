@@ -32,7 +32,7 @@ from bot.judge import (
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import repair_passage, repair_summary
-from bot.split import complete_sentences
+from bot.split import capped, complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
@@ -347,7 +347,7 @@ class Writer:
             except ModelError as error:
                 log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
                 raise
-            text = clean(generation.text)
+            text = capped(clean(generation.text))
             log.add(
                 purpose,
                 generation.model,

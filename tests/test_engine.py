@@ -384,3 +384,53 @@ def test_the_auto_style_is_the_one_the_models_take():
     chosen = load_settings(environ={"AUTOMUSE_STYLE": "completion"}, env_file=None)
     assert EngineConfig.from_settings(chosen, models=models).story_defaults.style == "completion"
     assert EngineConfig.from_settings(chosen, "chat", models).story_defaults.style == "chat"
+
+
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"opening": INVISIBLE}, "The opening has no visible characters."),
+        ({"opening": "\x00"}, "Give an opening or a premise to start a story."),
+        ({"premise": " \u200b \u3164 "}, "The premise has no visible characters."),
+        ({"opening": OPENING, "title": "\u200b\u200b"}, "The title has no visible characters."),
+    ],
+)
+async def test_invisible_input_is_refused_before_any_model_call(engine, model, kwargs, message):
+    with pytest.raises(InvalidInput) as refused:
+        await engine.start(guild_id=1, channel_id=2, **kwargs)
+    assert str(refused.value) == message
+    assert await engine.store.stories() == []
+    assert model.prompts == []
+
+
+async def test_invisible_story_text_is_refused_and_changes_nothing(engine, model):
+    story = await started(engine, model)
+    for change in (
+        lambda: engine.set_memory(story.id, INVISIBLE),
+        lambda: engine.set_note(story.id, "\x00\u200b"),
+        lambda: engine.next(story.id, direction=INVISIBLE),
+        lambda: engine.add_lore(story.id, "thing", "\x00", "", "A lens."),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", "\x00"),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", INVISIBLE),
+    ):
+        with pytest.raises(InvalidInput, match=r"^The [a-z' ]+ (is empty|has no visible char)"):
+            await change()
+    after = await engine.story(story.id)
+    assert (after.memory, after.note, await engine.lore(story.id)) == ("", "", [])
+    assert len(await engine.line(story.id)) == 1
+    assert len(model.prompts) == 1, "only the opening's summary was asked for"
+
+
+async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model):
+    model.add("Mira climbs.")
+    story = await engine.start(
+        guild_id=1, channel_id=2, opening="\ufeffMira\x00 climbed.", title="\x00Lamp\x00"
+    )
+    [opening] = await engine.line(story.id)
+    assert (opening.text, story.title) == ("Mira climbed.", "Lamp")
+    entry = await engine.add_lore(story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00.")
+    assert (entry.name, entry.keywords, entry.text) == ("Lens", ("lens",), "Big.")
+    assert (await engine.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."
