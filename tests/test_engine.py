@@ -350,6 +350,42 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
 
 
+async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(engine, model):
+    story = await started(engine, model)
+    drifting = (
+        "You climb after her and you feel the cold on your face. You count the steps as she did, "
+        "and you wonder who is whistling up there, and why your hands are shaking so much now. "
+        "Your lantern gutters in the draught from the open door above you."
+    )
+    model.add(drifting, drifting, drifting, "Mira hears whistling.")
+    passage = await engine.next(story.id)
+    assert passage.faults == ("person",)
+    assert (await engine.line(story.id))[-1].faults == ("person",)
+    sent = [prompt_text(p) for p in model.prompts[1:4]]
+    assert all("third person" in prompt for prompt in sent[1:])
+
+
+async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
+    story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
+    await engine.set_memory(story.id, "Mira is afraid of heights.")
+    model.add(P1, "Mira meets a stranger.")
+    await engine.next(story.id, direction="a stranger appears")
+    assert model.prompts[1] == (
+        "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
+        f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"
+    )
+
+
+def test_the_auto_style_is_the_one_the_models_take():
+    scripted = ScriptedModel()
+    models = Models(scripted, scripted, style="prose", summary_style="chat")
+    auto = EngineConfig.from_settings(load_settings(environ={}, env_file=None), models=models)
+    assert auto.story_defaults.style == "prose" and auto.summary_style == "chat"
+    chosen = load_settings(environ={"AUTOMUSE_STYLE": "completion"}, env_file=None)
+    assert EngineConfig.from_settings(chosen, models=models).story_defaults.style == "completion"
+    assert EngineConfig.from_settings(chosen, "chat", models).story_defaults.style == "chat"
+
+
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 
@@ -398,39 +434,3 @@ async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model
     entry = await engine.add_lore(story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00.")
     assert (entry.name, entry.keywords, entry.text) == ("Lens", ("lens",), "Big.")
     assert (await engine.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."
-
-
-async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(engine, model):
-    story = await started(engine, model)
-    drifting = (
-        "You climb after her and you feel the cold on your face. You count the steps as she did, "
-        "and you wonder who is whistling up there, and why your hands are shaking so much now. "
-        "Your lantern gutters in the draught from the open door above you."
-    )
-    model.add(drifting, drifting, drifting, "Mira hears whistling.")
-    passage = await engine.next(story.id)
-    assert passage.faults == ("person",)
-    assert (await engine.line(story.id))[-1].faults == ("person",)
-    sent = [prompt_text(p) for p in model.prompts[1:4]]
-    assert all("third person" in prompt for prompt in sent[1:])
-
-
-async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
-    story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
-    await engine.set_memory(story.id, "Mira is afraid of heights.")
-    model.add(P1, "Mira meets a stranger.")
-    await engine.next(story.id, direction="a stranger appears")
-    assert model.prompts[1] == (
-        "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
-        f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"
-    )
-
-
-def test_the_auto_style_is_the_one_the_models_take():
-    scripted = ScriptedModel()
-    models = Models(scripted, scripted, style="prose", summary_style="chat")
-    auto = EngineConfig.from_settings(load_settings(environ={}, env_file=None), models=models)
-    assert auto.story_defaults.style == "prose" and auto.summary_style == "chat"
-    chosen = load_settings(environ={"AUTOMUSE_STYLE": "completion"}, env_file=None)
-    assert EngineConfig.from_settings(chosen, models=models).story_defaults.style == "completion"
-    assert EngineConfig.from_settings(chosen, "chat", models).story_defaults.style == "chat"
