@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot import loops
+from bot.inert import inert_completion
 from bot.judge import (
     STOP_NAMES,
     StoryView,
@@ -372,7 +373,7 @@ def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
         return [{"role": "user", "content": "\n\n".join(filter(None, (content, warning)))}]
     if voice.style == "prose":
         return fill("opening_prose", premise=premise) + "\n\n"
-    return fill("opening_completion", premise=premise)
+    return fill("opening_completion", premise=inert_completion(premise))
 
 
 def led(lead: str, text: str) -> str:
