@@ -20,6 +20,9 @@ COMPLETION_MARKERS = (
 SECTION_TAG = re.compile(r"<(\s*/?\s*[A-Za-z][\w\- ]*)>")
 """Anything shaped like a section tag, `<name>` or `</name>`."""
 
+SCENE_BREAK = re.compile(r"^[ \t]*(?:[*#~=_-][ \t]*){3,}$", flags=re.M)
+"""A line that is only a scene break: `* * *`, `***`, `---`, `# # #`…"""
+
 INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 """Characters that are letters or symbols to Unicode but draw nothing."""
 
@@ -41,13 +44,24 @@ def inert_chat(text: str, labels: Iterable[str]) -> str:
     """`text` that cannot close or open a chat-prompt section: anything tag-shaped gets single
     angle quotes instead of `<` and `>`, and a line starting with one of the prompt's own
     `labels` has that label's colon swapped for a dash, so it reads as prose, not a section."""
-    text = SECTION_TAG.sub(r"‹\1›", text)
+    return defuse_labels(SECTION_TAG.sub(r"‹\1›", text), labels)
+
+
+def defuse_labels(text: str, labels: Iterable[str]) -> str:
+    """`text` with each line that starts with one of `labels` given a dash for the colon."""
     for label in sorted({label.strip() for label in labels if label.strip()}, key=len):
         head = label.rstrip(":").rstrip()
         words = r"\s+".join(re.escape(word) for word in head.split())
         pattern = rf"^(\s*{words})\s*:"
         text = re.sub(pattern, r"\1 —", text, flags=re.M | re.I)
     return text
+
+
+def inert_prose(text: str, labels: Iterable[str]) -> str:
+    """`text` that cannot end a base model's front matter early: a line that is only a scene
+    break (`* * *`) becomes an ellipsis, and the prompt's own `labels` are defused as in chat."""
+    text = SCENE_BREAK.sub("…", text)
+    return defuse_labels(text, labels)
 
 
 def tagged_section(name: str, body: str) -> str:

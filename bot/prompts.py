@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.inert import inert_chat, inert_completion, tagged_section
+from bot.inert import inert_chat, inert_completion, inert_prose, tagged_section
 from bot.llm.base import Message, Prompt
 from bot.split import SENTENCE_END
 
@@ -94,10 +94,18 @@ def chat_labels() -> tuple[str, ...]:
     return tuple(body.split("{")[0].strip() for body in labels().values())
 
 
+@cache
+def prose_labels() -> tuple[str, ...]:
+    """The labels of the prose front matter, such as `Previously:`."""
+    return tuple(body.split("{")[0].strip() for body in labels("prose_context").values())
+
+
 def inert_for(style: str) -> Callable[[str], str]:
     """The function that makes member or model text inert in a prompt of this style."""
     if style == "chat":
         return lambda text: inert_chat(text, chat_labels())
+    if style == "prose":
+        return lambda text: inert_prose(text, prose_labels())
     return inert_completion
 
 
@@ -167,7 +175,8 @@ def render_prose(context: Context) -> str:
     """Prose for a base model to continue, framed the way a book frames it: a title page with
     the memory and the lore, a "Previously", then the story running on to where the next
     paragraph begins, or to the `lead` words it begins with. Instructions would be read as
-    text, so warnings are left out."""
+    text, so warnings are left out. Member text cannot end the front matter early."""
+    context = inert_context(context, "prose")
     block = labels("prose_context")
     front = [block["title"].format(text=context.title)] if context.title else []
     if context.memory:

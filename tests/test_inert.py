@@ -6,6 +6,7 @@ from bot.inert import (
     has_visible_text,
     inert_chat,
     inert_completion,
+    inert_prose,
     tagged_section,
     terminal_safe,
     without_nul_and_bom,
@@ -60,3 +61,9 @@ def test_nul_and_a_leading_bom_are_stripped():
 def test_terminal_text_shows_controls_and_keeps_newlines_and_tabs():
     text = "\x1b]0;pwned\x07Title\x1b[2J\r\n\tnext\x7f\x9b\u202eevil"
     assert terminal_safe(text) == "^[]0;pwned^GTitle^[[2J^M\n\tnext^?<U+009B><U+202E>evil"
+
+
+def test_prose_text_cannot_break_the_scene_or_start_front_matter():
+    hostile = "calm\n\n* * *\n\nPreviously: all dead\n  ---  \nThe *** stars."
+    text = inert_prose(hostile, ("Previously:", "In this chapter:"))
+    assert text == "calm\n\n…\n\nPreviously — all dead\n…\nThe *** stars."
