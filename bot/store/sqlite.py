@@ -146,7 +146,7 @@ MIGRATIONS: dict[int, str] = {
     # 6: the one-writer-per-story lease and the /next cooldown, shared by every process.
     6: """
     CREATE TABLE leases (
-        story_id INTEGER PRIMARY KEY REFERENCES stories (id),
+        story_id INTEGER PRIMARY KEY,
         holder TEXT NOT NULL,
         expires REAL NOT NULL
     );
