@@ -17,6 +17,10 @@ from bot.engine import LIMITS, Engine, InvalidInput, NotFound, StorySettings, ch
 from bot.store import Ballot, Option, Passage, Reaction, Store
 from bot.votes import NUMBERS, RENEW, Tally, palette, tally
 
+BALLOT_TEXT = 1_200
+"""Characters of option text a direction ballot holds, so that its message, with every option
+in full, its proposer, tally bar and closing line, fits in one Discord message."""
+
 
 class BallotOpen(InvalidInput):
     """The story already has an open ballot of this kind."""
@@ -85,7 +89,8 @@ class Ballots:
             raise NotFound("There is no open direction ballot; open one with /directions.")
         used = set(option_emojis(ballot))
         free = [emoji for emoji in NUMBERS if emoji not in used]
-        if not free:
+        held = sum(len(option.text) for option in ballot.options)
+        if not free or held + len(text) > BALLOT_TEXT:
             raise InvalidInput("This ballot is full; vote for one of its directions.")
         option = await self.store.add_option(ballot.id, free[0], text, member_id)
         refreshed = await self.store.ballot(ballot.id)

@@ -65,6 +65,11 @@ async def post(channel: discord.abc.Messageable, text: str) -> list[discord.Mess
     return [await channel.send(piece, allowed_mentions=NO_PINGS) for piece in split_text(text)]
 
 
+def plural(count: int, noun: str, many: str = "") -> str:
+    """`count` with `noun` in the right number: "1 vote", "3 votes", "2 passages"."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
 def may_manage(interaction: discord.Interaction, story: Story) -> bool:
     """The story's starter and members with Manage Messages may change how it goes."""
     return interaction.user.id == story.started_by or interaction.permissions.manage_messages

@@ -70,7 +70,7 @@ async def test_a_full_passage_ballot(start_bot, chat, model, clock, fake_discord
     await fake_discord.wait_for(lambda: "— ██ 2" in ballot.content)
     model.add("Mira finds a key.")
     clock.advance(121)
-    winner = await closed(chat, "**§2** · chosen by vote (2)")
+    winner = await closed(chat, "**§2** · chosen by vote (2 votes)")
     assert CANDIDATES[1] in winner.content
     assert "**Closed:** 2️⃣ won with 2 votes." in ballot.content
     story, line = await line_of(bot, chat)
@@ -101,7 +101,7 @@ async def test_a_vote_change_a_withdrawal_and_bots_are_handled(
     assert (await bot.ballots.tally(stored)).votes == {alice.user.id: "3️⃣"}
     model.add("summary")
     clock.advance(121)
-    await closed(chat, "**§2** · chosen by vote (1)")
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
     assert (await line_of(bot, chat))[1][-1] == CANDIDATES[2]
 
 
@@ -116,7 +116,7 @@ async def test_a_tie_goes_to_the_first_to_reach_it_and_silence_adds_nothing(
     await fake_discord.wait_for(lambda: "1️⃣ the candidate above — █ 1" in ballot.content)
     model.add("summary")
     clock.advance(121)
-    await closed(chat, "**§2** · chosen by vote (1)")
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
     assert (await line_of(bot, chat))[1][-1] == CANDIDATES[2]
     silent = await open_ballot(chat, model, FRESH, number=2)
     clock.advance(121)
@@ -133,7 +133,7 @@ async def test_quorum_and_vote_close_end_a_ballot_early(start_bot, chat, model, 
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
     model.add("summary")
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("owner"))
-    await closed(chat, "**§2** · chosen by vote (2)")
+    await closed(chat, "**§2** · chosen by vote (2 votes)")
     second = await open_ballot(chat, model, FRESH, number=2)
     await fake_discord.react(second, "2️⃣", fake_discord.member("bob"))
     refused = await chat.run("vote close", user="bob")
@@ -143,7 +143,7 @@ async def test_quorum_and_vote_close_end_a_ballot_early(start_bot, chat, model, 
     model.add("summary")
     done = await chat.run("vote close", user="alice")
     assert done.messages[0].ephemeral
-    await closed(chat, "**§3** · chosen by vote (1)")
+    await closed(chat, "**§3** · chosen by vote (1 vote)")
     assert (await line_of(bot, chat))[1] == [OPENING, CANDIDATES[0], FRESH[1]]
 
 
@@ -182,7 +182,7 @@ async def test_renew_writes_fresh_candidates_in_a_new_ballot(
     await fake_discord.react(fresh, "3️⃣", fake_discord.member("alice"))
     model.add("summary")
     clock.advance(121)
-    await closed(chat, "**§2** · chosen by vote (1)")
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
 
 
 async def test_a_steered_direction_wins_and_steers_the_next_passage(
@@ -250,7 +250,7 @@ async def test_a_restart_mid_ballot_counts_votes_cast_while_down(
     clock.advance(500)
     model.add("summary")
     restarted = await start_bot(**VOTE)
-    await closed(chat, "**§2** · chosen by vote (2)")
+    await closed(chat, "**§2** · chosen by vote (2 votes)")
     assert (await line_of(restarted, chat))[1] == [OPENING, CANDIDATES[2]]
 
 
@@ -265,7 +265,7 @@ async def test_the_preference_export_of_a_story_with_several_ballots(
         await fake_discord.wait_for(lambda b=ballot: "— █ 1" in b.content)
         model.add("summary")
         clock.advance(121)
-        await closed(chat, f"**§{number + 1}** · chosen by vote (1)")
+        await closed(chat, f"**§{number + 1}** · chosen by vote (1 vote)")
     story, _ = await line_of(bot, chat)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMUSE_")}
     environ["AUTOMUSE_DB"] = str(tmp_path / "bot.db")
