@@ -304,13 +304,15 @@ class Engine:
         opening: str = "",
         premise: str = "",
         title: str = "",
+        memory: str = "",
         started_by: int | None = None,
         settings: StorySettings | None = None,
     ) -> Story:
         """Start a story from an opening, or from a premise the model writes the opening for.
 
-        With both, the opening starts the story and the premise becomes its memory.
+        The premise is kept as the story's memory, unless a memory is given.
         """
+        memory = checked(memory, "memory", LIMITS.memory, required=False)
         opening = checked(opening, "opening", LIMITS.opening, required=False)
         premise = checked(premise, "premise", LIMITS.premise, required=False)
         title = checked(title, "title", LIMITS.title, required=False)
@@ -342,7 +344,7 @@ class Engine:
                     requested_by=started_by,
                 ),
                 calls=log.calls,
-                memory=premise if author is not None else "",
+                memory=memory or premise,
             )
         except sqlite3.IntegrityError:
             raise InvalidInput(

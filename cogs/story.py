@@ -11,8 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
-from bot.engine import Engine, Passage, StorySettings
+from bot.client import NO_PINGS, AutoMuse, Refused, plural, require_manager, send
+from bot.engine import LIMITS, Engine, NotFound, Passage, StorySettings, checked
 from bot.export import markdown
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
 
@@ -59,7 +59,8 @@ class StoryCog(commands.Cog):
         now = self.bot.clock()
         previous = self.last_next.get(key)
         if previous is not None and (wait := previous + self.bot.settings.next_cooldown - now) > 0:
-            raise Refused(f"Please wait {wait:.0f} more seconds before asking for another passage.")
+            seconds = plural(round(wait), "more second")
+            raise Refused(f"Please wait {seconds} before asking for another passage.")
         self.last_next[key] = now
         try:
             yield
@@ -75,6 +76,7 @@ class StoryCog(commands.Cog):
         opening="The story's first passage, in your words.",
         premise="What the story is about; alone, AutoMuse writes the opening from it.",
         title="A title for the story.",
+        memory="What the story must always remember (default: the premise).",
     )
     async def start(
         self,
@@ -82,8 +84,11 @@ class StoryCog(commands.Cog):
         opening: str | None = None,
         premise: str | None = None,
         title: str | None = None,
+        memory: str | None = None,
     ) -> None:
         """Start this channel's story from an opening or a premise."""
+        await self.refuse_start(interaction, opening, premise, title)
+        checked(memory, "memory", LIMITS.memory, required=False)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
         story = await self.engine.start(
@@ -92,11 +97,33 @@ class StoryCog(commands.Cog):
             opening=opening or "",
             premise=premise or "",
             title=title or "",
+            memory=memory or "",
             started_by=interaction.user.id,
         )
         [opening_passage] = await self.engine.line(story.id)
-        intro = f"📖 **{story.title}**, started by <@{interaction.user.id}>. Continue with `/next`."
-        await send(interaction, f"{intro}\n\n**§1**\n{opening_passage.text}")
+        intro = f"📖 **{story.title}** · started by <@{interaction.user.id}>"
+        text = f"{intro}\n\n**§1**\n{opening_passage.text}\n\nContinue with `/next`."
+        for message in await send(interaction, text):
+            await self.bot.ballots.record_posted(message.id, opening_passage.id)
+
+    async def refuse_start(
+        self,
+        interaction: discord.Interaction,
+        opening: str | None,
+        premise: str | None,
+        title: str | None,
+    ) -> None:
+        """Refuse at once, before anything is shown publicly, a start that cannot succeed."""
+        checked(opening, "opening", LIMITS.opening, required=False)
+        checked(premise, "premise", LIMITS.premise, required=False)
+        checked(title, "title", LIMITS.title, required=False)
+        if not (opening or "").strip() and not (premise or "").strip():
+            raise Refused("Give an opening or a premise to start a story.")
+        try:
+            await self.bot.channel_story(interaction)
+        except NotFound:
+            return
+        raise Refused("This channel already has a story; end it before starting another.")
 
     @app_commands.command(name="next")
     @app_commands.describe(direction="What should happen next, in a sentence (optional).")
@@ -105,6 +132,7 @@ class StoryCog(commands.Cog):
         self, interaction: discord.Interaction, direction: str | None = None
     ) -> None:
         """Write the next passage: posted at once, or as candidates to vote on (vote mode)."""
+        checked(direction, "direction", LIMITS.direction, required=False)
         story = await self.bot.channel_story(interaction)
         await refuse_if_open(self.bot, story, "passage")
         self.engine.ensure_idle(story.id)
@@ -154,6 +182,7 @@ class StoryCog(commands.Cog):
         """Write the latest passage again (the old one is kept as a branch)."""
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "retry")
+        self.engine.ensure_idle(story.id)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
         passage = await self.engine.retry(story.id, requested_by=interaction.user.id)
@@ -168,7 +197,7 @@ class StoryCog(commands.Cog):
         count = await self.engine.length(story.id)
         await send(
             interaction,
-            f"🏁 **{story.title}** ends here, after {count} passages. Start another with"
+            f"🏁 **{story.title}** ends here, after {plural(count, 'passage')}. Start another with"
             " `/story start`.",
         )
 
@@ -179,7 +208,7 @@ class StoryCog(commands.Cog):
         line = await self.engine.line(story.id)
         data = io.BytesIO(markdown(story, line).encode("utf-8"))
         await interaction.response.send_message(
-            f"📎 **{story.title}**, {len(line)} passages.",
+            f"📎 **{story.title}**, {plural(len(line), 'passage')}.",
             file=discord.File(data, filename=f"story-{story.id}.md"),
             allowed_mentions=NO_PINGS,
         )

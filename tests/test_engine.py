@@ -45,7 +45,12 @@ async def test_start_from_a_premise_has_the_model_write_the_opening(engine, mode
     assert opening.text == "The fog came in at noon and did not leave."
     assert opening.author_id is None and opening.model == "scripted"
     assert "A town lost in fog." in prompt_text(model.prompts[0])
-    assert story.memory == ""
+    assert story.memory == "A town lost in fog."
+    model.add("It rained on the fog.", "Rain.")
+    story = await engine.start(
+        guild_id=1, channel_id=3, premise="A town lost in fog.", memory="Nobody leaves."
+    )
+    assert story.memory == "Nobody leaves."
 
 
 async def test_start_with_both_keeps_the_premise_as_memory(engine, model):

@@ -5,7 +5,7 @@ import json
 
 from conftest import OPENING
 
-from bot.llm import ModelError
+from bot.llm import ModelError, prompt_text
 from bot.llm.local import LocalModel
 
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
@@ -281,3 +281,73 @@ async def test_unexpected_errors_are_logged_and_answered_plainly(
     assert ix.messages[0].content == "Something went wrong on our side; the story is unchanged."
     assert [r.getMessage() for r in bot_errors] == ["command next failed"]
     bot_errors.clear()
+
+
+def public_messages_of(fake_discord, interaction):
+    """Every public message the interaction ever showed, "thinking…" and deleted ones too."""
+    return [
+        m
+        for m in fake_discord.messages.values()
+        if m.interaction is interaction and not m.ephemeral
+    ]
+
+
+async def test_refusals_decided_before_writing_show_no_public_thinking(
+    start_bot, chat, model, fake_discord
+):
+    await start_bot()
+    await started(chat, model)
+    too_long = await chat.run("next", {"direction": "x" * 301})
+    assert too_long.messages[0].content == "The direction is 301 characters; the limit is 300."
+    again = await chat.run("story start", {"premise": "A heist on the moon."}, user="bob")
+    assert again.messages[0].content.startswith("This channel already has a story")
+    empty = await chat.run("story start", {"title": "Nothing"}, user="bob")
+    assert empty.messages[0].content == "Give an opening or a premise to start a story."
+    model.latency = 0.5
+    model.add(P1, "summary")
+    writing = await fake_discord.invoke(
+        "next", user=fake_discord.member("alice"), channel=chat.channel
+    )
+    await fake_discord.wait_for(lambda: writing.deferred)
+    busy = await chat.run("next", user="bob")
+    assert busy.messages[0].content == "A passage is already being written for this story."
+    for refused in (too_long, again, empty, busy):
+        assert refused.messages[0].ephemeral
+        assert public_messages_of(fake_discord, refused) == []
+    await fake_discord.wait_for(lambda: writing.messages, timeout=10)
+
+
+async def test_a_premise_only_story_reads_well_and_keeps_its_premise(
+    start_bot, chat, model, fake_discord
+):
+    bot = await start_bot()
+    model.add("The vault door sighed open onto the grey dust of the Sea of Tranquillity.", "sum")
+    ix = await chat.run("story start", {"premise": "A heist on the moon."})
+    intro = ix.messages[0].content
+    assert intro.startswith("📖 **A heist on the moon.** · started by <@")
+    assert "\n\n**§1**\nThe vault door" in intro
+    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    assert story.memory == "A heist on the moon."
+    await fake_discord.react(ix.messages[0], "😱", fake_discord.member("bob"))
+    model.add(P1, "summary")
+    await chat.run("next")
+    prompt = prompt_text(model.prompts[-2])
+    assert "A heist on the moon." in prompt
+    assert "Members asked for: more tension (1)" in prompt
+
+
+async def test_counts_in_messages_are_singular_or_plural(start_bot, chat, model, clock):
+    await start_bot(AUTOMUSE_NEXT_COOLDOWN="2")
+    await started(chat, model)
+    model.add(P1, "summary")
+    await chat.run("next")
+    clock.advance(1)
+    wait = await chat.run("next")
+    assert (
+        wait.messages[0].content == "Please wait 1 more second before asking for another passage."
+    )
+    exported = await chat.run("story export")
+    assert exported.messages[0].content == "📎 **The Lamp**, 2 passages."
+    await chat.run("story undo")
+    ended = await chat.run("story end")
+    assert "ends here, after 1 passage. Start another" in ended.messages[0].content
