@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling
+from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink, prompt_text
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -64,7 +64,13 @@ class LocalModel:
                 raise ModelError(f"The model file {self.path} could not be loaded.") from error
         return self._llama
 
-    def _run(self, prompt: Prompt, sampling: Sampling) -> dict[str, Any]:
+    def _run(
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        on_text: TextSink | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> dict[str, Any]:
         llama = self._load()
         options: dict[str, Any] = {
             "temperature": sampling.temperature,
@@ -76,18 +82,53 @@ class LocalModel:
             "stop": list(sampling.stop) or None,
             "seed": sampling.seed,
         }
+        if on_text is not None and loop is not None:
+            return self._run_streaming(llama, prompt, options, on_text, loop)
         if isinstance(prompt, str):
             return llama.create_completion(prompt=prompt, **options)
         return llama.create_chat_completion(messages=list(prompt), **options)
+
+    @staticmethod
+    def _run_streaming(
+        llama: Any,
+        prompt: Prompt,
+        options: dict[str, Any],
+        on_text: TextSink,
+        loop: asyncio.AbstractEventLoop,
+    ) -> dict[str, Any]:
+        """Generate with `stream=True`, handing the text so far to the event loop's thread at
+        each token; returns the same shape as a whole completion (usage counted here)."""
+        if isinstance(prompt, str):
+            chunks = llama.create_completion(prompt=prompt, stream=True, **options)
+        else:
+            chunks = llama.create_chat_completion(messages=list(prompt), stream=True, **options)
+        text, finish_reason, tokens = "", "", 0
+        for chunk in chunks:
+            choice = chunk["choices"][0]
+            piece = choice.get("text") or (choice.get("delta") or {}).get("content") or ""
+            finish_reason = choice.get("finish_reason") or finish_reason
+            if piece:
+                tokens += 1
+                text += piece
+                loop.call_soon_threadsafe(on_text, text)
+        prompt_tokens = len(llama.tokenize(prompt_text(prompt).encode(), add_bos=False))
+        return {
+            "choices": [{"text": text, "finish_reason": finish_reason}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": tokens},
+        }
 
     async def load(self) -> None:
         """Load the model now rather than on the first generation."""
         await asyncio.get_running_loop().run_in_executor(self._worker, self._load)
 
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+    async def generate(
+        self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
+    ) -> Generation:
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self._worker, self._run, prompt, sampling)
+            result = await loop.run_in_executor(
+                self._worker, self._run, prompt, sampling, on_text, loop
+            )
         except ModelError:
             raise
         except (ValueError, RuntimeError) as error:

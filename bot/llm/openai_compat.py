@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling
+from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink
 
 
 class OpenAICompatible:
@@ -30,8 +32,10 @@ class OpenAICompatible:
             max_retries=max_retries,
         )
 
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
-        options = {
+    async def generate(
+        self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
+    ) -> Generation:
+        options: dict[str, Any] = {
             "model": self.name,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
@@ -43,6 +47,8 @@ class OpenAICompatible:
         if sampling.seed is not None:
             options["seed"] = sampling.seed
         try:
+            if on_text is not None:
+                return await self._stream(prompt, options, on_text)
             if isinstance(prompt, str):
                 response = await self._client.completions.create(prompt=prompt, **options)
                 text = response.choices[0].text
@@ -65,6 +71,34 @@ class OpenAICompatible:
             raise ModelError("The model server sent an answer that could not be read.") from None
         if not isinstance(text, str):
             raise ModelError("The model server sent an answer that could not be read.")
+        return Generation(
+            text=text,
+            model=self.name,
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            finish_reason=finish_reason,
+        )
+
+    async def _stream(
+        self, prompt: Prompt, options: dict[str, Any], on_text: TextSink
+    ) -> Generation:
+        """One generation with `stream=True`, telling `on_text` the text so far at each chunk."""
+        options = {**options, "stream": True, "stream_options": {"include_usage": True}}
+        if isinstance(prompt, str):
+            stream: Any = await self._client.completions.create(prompt=prompt, **options)
+        else:
+            stream = await self._client.chat.completions.create(messages=list(prompt), **options)
+        text, finish_reason, usage = "", "", None
+        async for chunk in stream:
+            usage = chunk.usage or usage
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            piece = choice.text if isinstance(prompt, str) else choice.delta.content
+            finish_reason = choice.finish_reason or finish_reason
+            if piece:
+                text += piece
+                on_text(text)
         return Generation(
             text=text,
             model=self.name,
