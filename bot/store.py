@@ -556,10 +556,10 @@ class Store:
         story_id: int,
         head_id: int,
         passage_id: int,
-        summary: str,
+        summary: str | None,
         calls: Sequence[ModelCall] = (),
     ) -> Passage:
-        """Make a stored alternative the head, recording its rolling summary."""
+        """Make a stored alternative the head, recording its rolling summary (None: pending)."""
         async with self._transaction() as db:
             await self._check_head(db, story_id, head_id)
             await db.execute(
@@ -571,6 +571,21 @@ class Store:
         passage = await self.passage(passage_id)
         assert passage is not None
         return passage
+
+    async def set_summary(
+        self, story_id: int, passage_id: int, summary: str, calls: Sequence[ModelCall] = ()
+    ) -> bool:
+        """Record the pending rolling summary of a passage, with the calls that wrote it;
+        False, writing nothing, if it already has one."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE passages SET summary = ? WHERE id = ? AND story_id = ? AND summary IS NULL",
+                (summary, passage_id, story_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await self._insert_calls(db, story_id, passage_id, calls)
+        return True
 
     async def move_head(self, story_id: int, head_id: int, new_head_id: int) -> None:
         """Point the story at another passage it already has (undo)."""
