@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.llm import ModelError, Models, Prompt
+from bot.progress import Report, Step
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
 from bot.votes import tone_request
@@ -250,10 +251,13 @@ class Engine:
         memory: str = "",
         started_by: int | None = None,
         settings: StorySettings | None = None,
+        summarize: bool = True,
     ) -> Story:
         """Start a story from an opening, or from a premise the model writes the opening for.
 
-        The premise is kept as the story's memory, unless a memory is given.
+        The premise is kept as the story's memory, unless a memory is given. The opening's
+        rolling summary is written after the story is stored; with `summarize` False it is
+        left pending, for `summarize()` once the opening has been shown.
         """
         memory = checked(memory, "memory", LIMITS.memory, required=False)
         opening = checked(opening, "opening", LIMITS.opening, required=False)
@@ -270,10 +274,9 @@ class Engine:
             if not opening:
                 opening = await self.writer.opening(premise, settings, log)
                 author, model_name = None, self.models.passage.name
-            original = settings.chain == "original"
-            summary = "" if original else await self.writer.summary("", opening, settings, log)
+        summary = "" if settings.chain == "original" else None
         try:
-            return await self.store.create_story(
+            story = await self.store.create_story(
                 guild_id=guild_id,
                 channel_id=channel_id,
                 title=title or self._title_from(premise or opening),
@@ -293,6 +296,9 @@ class Engine:
             raise InvalidInput(
                 "This channel already has a story; end it before starting another."
             ) from None
+        if summarize:
+            await self.summarize(story.id)
+        return story
 
     @staticmethod
     def _title_from(text: str) -> str:
@@ -310,25 +316,40 @@ class Engine:
     # Writing
 
     async def next(
-        self, story_id: int, *, direction: str = "", requested_by: int | None = None
+        self,
+        story_id: int,
+        *,
+        direction: str = "",
+        requested_by: int | None = None,
+        progress: Report | None = None,
+        summarize: bool = True,
     ) -> Passage:
         """Write the next passage and append it. It is steered by `direction`, or else by the
-        direction members voted for, if one is waiting."""
+        direction members voted for, if one is waiting. `progress` is told each step and
+        the passage as it streams. The new rolling summary is written once the passage is
+        stored; with `summarize` False it is left pending for `summarize()`."""
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self._writing(story_id):
-            story, line = await self._active(story_id)
+            story, line = await self._settled(story_id, progress)
             direction = direction or story.pending_direction
             async with self._calls(story_id) as log:
-                draft = await self._draft(story, line, direction, log)
-                summary = await self._summary_after(story, line[-1], draft.text, log)
-            return await self.store.append_passage(
+                draft = await self._draft(story, line, direction, log, progress=progress)
+            passage = await self.store.append_passage(
                 story.id,
                 story.head_id,
-                self._new_passage(draft, summary, direction, requested_by),
+                self._new_passage(draft, None, direction, requested_by),
                 log.calls,
             )
+        return await self._summarized(passage, summarize, progress)
 
-    async def retry(self, story_id: int, *, requested_by: int | None = None) -> Passage:
+    async def retry(
+        self,
+        story_id: int,
+        *,
+        requested_by: int | None = None,
+        progress: Report | None = None,
+        summarize: bool = True,
+    ) -> Passage:
         """Write the latest passage again; the old one stays in the tree as a branch."""
         async with self._writing(story_id):
             story, line = await self._active(story_id)
@@ -337,16 +358,16 @@ class Engine:
             rejected, before = line[-1], line[:-1]
             async with self._calls(story_id) as log:
                 draft = await self._draft(
-                    story, before, rejected.direction, log, avoid=[rejected.text]
+                    story, before, rejected.direction, log, avoid=[rejected.text], progress=progress
                 )
-                summary = await self._summary_after(story, before[-1], draft.text, log)
-            return await self.store.append_passage(
+            passage = await self.store.append_passage(
                 story.id,
                 story.head_id,
-                self._new_passage(draft, summary, rejected.direction, requested_by),
+                self._new_passage(draft, None, rejected.direction, requested_by),
                 log.calls,
                 parent_id=before[-1].id,
             )
+        return await self._summarized(passage, summarize, progress)
 
     async def undo(self, story_id: int) -> Passage:
         """Step back one passage. The undone passage is kept in the tree. Returns the new head."""
@@ -358,21 +379,37 @@ class Engine:
             return line[-2]
 
     async def candidates(
-        self, story_id: int, k: int, *, direction: str = "", requested_by: int | None = None
+        self,
+        story_id: int,
+        k: int,
+        *,
+        direction: str = "",
+        requested_by: int | None = None,
+        progress: Report | None = None,
     ) -> list[Passage]:
         """Write k alternative next passages and store them as branches, not committed."""
         if not 1 <= k <= 5:
             raise InvalidInput("Ask for between 1 and 5 candidates.")
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self._writing(story_id):
-            story, line = await self._active(story_id)
+            story, line = await self._settled(story_id, progress)
             direction = direction or story.pending_direction
             drafts: list[Draft] = []
             async with self._calls(story_id) as log:
                 for index in range(k):
+                    if progress is not None:
+                        progress(Step("writing", index + 1, k))
                     avoid = [draft.text for draft in drafts]
                     drafts.append(
-                        await self._draft(story, line, direction, log, avoid=avoid, variant=index)
+                        await self._draft(
+                            story,
+                            line,
+                            direction,
+                            log,
+                            avoid=avoid,
+                            variant=index,
+                            progress=progress,
+                        )
                     )
             return await self.store.add_branches(
                 story.id,
@@ -381,20 +418,57 @@ class Engine:
                 log.calls,
             )
 
-    async def commit(self, story_id: int, candidate_id: int) -> Passage:
-        """Make a candidate the story's next passage, writing its rolling summary."""
+    async def commit(self, story_id: int, candidate_id: int, *, summarize: bool = True) -> Passage:
+        """Make a candidate the story's next passage, then write its rolling summary (with
+        `summarize` False it is left pending for `summarize()`)."""
         async with self._writing(story_id):
-            story, line = await self._active(story_id)
+            story, _ = await self._settled(story_id)
             candidate = await self.store.passage(candidate_id)
             if candidate is None or candidate.story_id != story_id:
                 raise NotFound(f"There is no candidate with id {candidate_id} in this story.")
             if candidate.parent_id != story.head_id:
                 raise InvalidInput("That candidate no longer follows the end of the story.")
-            async with self._calls(story_id) as log:
-                summary = await self._summary_after(story, line[-1], candidate.text, log)
-            return await self.store.choose_branch(
-                story.id, story.head_id, candidate.id, summary, log.calls
-            )
+            passage = await self.store.choose_branch(story.id, story.head_id, candidate.id, None)
+        return await self._summarized(passage, summarize)
+
+    async def summarize(self, story_id: int, progress: Report | None = None) -> bool:
+        """Write the rolling summary of the story's latest passage if it is pending. A model
+        failure leaves it pending (it is written before the next passage) and returns False,
+        as does a story busy writing something else."""
+        try:
+            async with self._writing(story_id):
+                await self._settled(story_id, progress)
+        except (Busy, GenerationFailed, InvalidInput):
+            return False
+        return True
+
+    async def _summarized(
+        self, passage: Passage, summarize: bool, progress: Report | None = None
+    ) -> Passage:
+        """`passage`, just appended, with its rolling summary written now if asked for."""
+        if summarize and await self.summarize(passage.story_id, progress):
+            return await self.store.passage(passage.id) or passage
+        return passage
+
+    async def _settled(
+        self, story_id: int, progress: Report | None = None
+    ) -> tuple[Story, list[Passage]]:
+        """The active story and its latest passages, first writing the latest passage's
+        rolling summary if it is still pending (it is written after a passage is posted)."""
+        story, line = await self._active(story_id)
+        head = line[-1]
+        if head.summary is not None:
+            return story, line
+        if progress is not None:
+            progress(Step("summarising"))
+        settings = StorySettings.of(story)
+        async with self._calls(story_id) as log:
+            if len(line) > 1:
+                summary = await self.writer.summary_after(settings, line[-2], head.text, log)
+            else:
+                summary = await self.writer.summary("", head.text, settings, log)
+        await self.store.set_summary(story_id, head.id, summary, log.calls)
+        return story, [*line[:-1], replace(head, summary=summary)]
 
     @asynccontextmanager
     async def _calls(self, story_id: int | None) -> AsyncIterator[CallLog]:
@@ -543,10 +617,6 @@ class Engine:
         )
         return fit(context, self.config.context_tokens)
 
-    async def _summary_after(self, story: Story, previous: Passage, text: str, log: CallLog) -> str:
-        """The rolling summary to store with a new passage `text` that follows `previous`."""
-        return await self.writer.summary_after(StorySettings.of(story), previous, text, log)
-
     async def _draft(
         self,
         story: Story,
@@ -556,10 +626,18 @@ class Engine:
         *,
         avoid: Sequence[str] = (),
         variant: int = 0,
+        progress: Report | None = None,
     ) -> Draft:
         """Write one passage after `line[-1]`, steered by `direction`."""
         base = await self.context(story, line, direction)
         lore = await self.store.lore(story.id)
         return await self.writer.passage(
-            StorySettings.of(story), base, line, lore, log, avoid=avoid, variant=variant
+            StorySettings.of(story),
+            base,
+            line,
+            lore,
+            log,
+            avoid=avoid,
+            variant=variant,
+            progress=progress,
         )

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot import loops
-from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
+from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, prompt_text
+from bot.progress import Report, Step
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.split import complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
@@ -98,9 +99,11 @@ class Writer:
         *,
         avoid: Sequence[str] = (),
         variant: int = 0,
+        progress: Report | None = None,
     ) -> Draft:
         """Generate one passage after `line[-1]` from the context `base`, regenerating with
-        counter-measures while it loops; keep the least repetitive attempt."""
+        counter-measures while it loops; keep the least repetitive attempt. With `progress`,
+        each attempt is streamed to it and each check and rewrite reported."""
         recent = [p.text for p in line[-loops.RECENT :]] + [line[-1].summary or "", *avoid]
         sampling = self.passage_sampling(voice, variant)
         attempts = 1 if voice.chain == "original" else self.config.attempts
@@ -108,13 +111,20 @@ class Writer:
         context = base
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
-            text = await self.generate(self.models.passage, "passage", prompt, sampling, log)
+            on_text = streaming_to(progress, variant)
+            text = await self.generate(
+                self.models.passage, "passage", prompt, sampling, log, on_text=on_text
+            )
             if voice.chain != "original":
                 text = tidy(text)
+            if progress is not None:
+                progress(Step("checking", variant + 1))
             verdict = loops.check(text, recent)
             drafts.append(Draft(text, context, self.models.passage.name, verdict))
             if not verdict.loops or attempt + 1 == attempts:
                 break
+            if progress is not None:
+                progress(Step("rewriting", attempt + 2, attempts))
             context, sampling = self._counter_measures(
                 base, lore, text, recent, sampling, attempt + 1
             )
@@ -219,13 +229,22 @@ class Writer:
         return await self.generate(self.models.summary, purpose, prompt, sampling, log)
 
     async def generate(
-        self, model: Model, purpose: str, prompt: Prompt, sampling: Sampling, log: CallLog
+        self,
+        model: Model,
+        purpose: str,
+        prompt: Prompt,
+        sampling: Sampling,
+        log: CallLog,
+        *,
+        on_text: TextSink | None = None,
     ) -> str:
-        """One text from `model`, retrying empty answers; every call goes into `log`."""
+        """One text from `model`, retrying empty answers; every call goes into `log`. With
+        `on_text`, the text is streamed to it as the model writes."""
+        streaming = {"on_text": on_text} if on_text is not None else {}
         for attempt in range(1 + self.config.empty_retries):
             started = time.perf_counter()
             try:
-                generation = await model.generate(prompt, sampling)
+                generation = await model.generate(prompt, sampling, **streaming)
             except ModelError as error:
                 log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
                 raise
@@ -245,6 +264,13 @@ class Writer:
             if sampling.seed is not None:
                 sampling = sampling.but(seed=sampling.seed + attempt + 1)
         raise ModelError("The model returned no text.")
+
+
+def streaming_to(progress: Report | None, variant: int) -> TextSink | None:
+    """A text sink that reports a passage being written, cleaned as it will be stored."""
+    if progress is None:
+        return None
+    return lambda text: progress(Step("writing", variant + 1, text=clean(text)))
 
 
 def twist_for(context: Context, lore: Sequence[LoreEntry]) -> str:

@@ -13,6 +13,7 @@ from bot.engine import (
 )
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
+from bot.progress import Step
 from bot.store import Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
@@ -188,12 +189,45 @@ async def test_a_model_failure_leaves_the_story_unchanged_and_is_logged(engine, 
     ].error == "The model server could not be reached."
 
 
-async def test_a_failing_summary_also_leaves_the_story_unchanged(engine, model):
+async def test_a_failing_summary_keeps_the_passage_and_is_retried_before_the_next(engine, model):
     story = await started(engine, model)
     model.add(P1, ModelError("The model server took too long to answer."))
-    with pytest.raises(GenerationFailed, match="too long"):
-        await engine.next(story.id)
-    assert [p.text for p in await engine.line(story.id)] == [OPENING]
+    passage = await engine.next(story.id)
+    assert passage.summary is None
+    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    second = await engine.next(story.id)
+    assert "Mira meets a stranger." in prompt_text(model.prompts[-2])
+    assert [p.summary for p in await engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]
+    assert second.text == P2
+
+
+async def test_progress_reports_each_step_and_streams_the_passage(engine, model):
+    story = await started(engine, model)
+    steps: list[Step] = []
+    model.add(P1)
+    passage = await engine.next(story.id, progress=steps.append, summarize=False)
+    assert passage.summary is None
+    streamed = [s.text for s in steps if s.stage == "writing"]
+    assert streamed[-1] == P1 and len(streamed) == len(P1.split())
+    assert steps[-1].stage == "checking"
+    model.add("Mira meets a stranger.")
+    assert await engine.summarize(story.id, steps.append)
+    assert steps[-1].stage == "summarising"
+    assert (await engine.line(story.id))[-1].summary == "Mira meets a stranger."
+    assert await engine.summarize(story.id)  # nothing pending: no model call (none is queued)
+    model.add(
+        P2,
+        "Far below, a bell began to ring, though no ship had passed the rocks in years.",
+        "A gull crashed through the window and dropped a brass key at her feet.",
+    )
+    steps.clear()
+    await engine.candidates(story.id, 3, progress=steps.append)
+    numbered = [(s.number, s.total) for s in steps if s.stage == "writing" and not s.text]
+    assert numbered == [(1, 3), (2, 3), (3, 3)]
 
 
 async def test_two_concurrent_next_calls_append_once_and_refuse_the_other(store):
@@ -230,14 +264,14 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
         first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
         story = await started(first, model)
         before = await first.tokens_used_today(1)
-        model.add(P1, "s1", P2, "s2")
+        model.add(P1, P2, "s1")
         results = await asyncio.gather(
             first.next(story.id), second.next(story.id), return_exceptions=True
         )
         assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
         calls = await first.store.calls(story.id)
         assert sorted(c.response for c in calls) == sorted(
-            ["Mira climbs the lighthouse.", P1, P2, "s1", "s2"]
+            ["Mira climbs the lighthouse.", P1, P2, "s1"]
         )
         spent = sum(c.prompt_tokens + c.completion_tokens for c in calls[1:])
         assert spent > 0 and await first.tokens_used_today(1) == before + spent
