@@ -12,6 +12,7 @@ refuses a change prepared against a head that has since moved (another process).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -186,6 +187,8 @@ class Engine:
         self.config = config or EngineConfig()
         self.writer = Writer(models, self.config)
         self._writing_now: set[int] = set()
+        self._summaries: dict[int, asyncio.Event] = {}
+        """Stories whose pending rolling summary is being written, set when it is done."""
 
     # Lookups
 
@@ -220,14 +223,19 @@ class Engine:
         return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
 
     def ensure_idle(self, story_id: int) -> None:
-        """Raise Busy if the story is writing something right now."""
-        if story_id in self._writing_now:
+        """Raise Busy if the story is writing a passage right now (a summary being written
+        after a posted passage is waited for instead)."""
+        if story_id in self._writing_now and story_id not in self._summaries:
             raise Busy("A passage is already being written for this story.")
 
     @asynccontextmanager
     async def _writing(self, story_id: int) -> AsyncIterator[None]:
         """Refuse at once if the story is already writing; otherwise hold it while we write."""
-        self.ensure_idle(story_id)
+        summary = self._summaries.get(story_id)
+        if summary is not None:
+            await summary.wait()
+        if story_id in self._writing_now:
+            raise Busy("A passage is already being written for this story.")
         self._writing_now.add(story_id)
         try:
             yield
@@ -434,12 +442,20 @@ class Engine:
     async def summarize(self, story_id: int, progress: Report | None = None) -> bool:
         """Write the rolling summary of the story's latest passage if it is pending. A model
         failure leaves it pending (it is written before the next passage) and returns False,
-        as does a story busy writing something else."""
-        try:
-            async with self._writing(story_id):
-                await self._settled(story_id, progress)
-        except (Busy, GenerationFailed, InvalidInput):
+        as does a story busy writing something else. Writing operations that arrive meanwhile
+        wait for it rather than being refused."""
+        if story_id in self._writing_now:
             return False
+        done = self._summaries[story_id] = asyncio.Event()
+        self._writing_now.add(story_id)
+        try:
+            await self._settled(story_id, progress)
+        except (GenerationFailed, InvalidInput):
+            return False
+        finally:
+            self._writing_now.discard(story_id)
+            del self._summaries[story_id]
+            done.set()
         return True
 
     async def _summarized(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import discord
 
 from bot.ballots import Result
-from bot.client import AutoMuse, Refused, plural, post, send
+from bot.client import AutoMuse, Refused, plural, post
 from bot.engine import Passage, Story
 from bot.split import DISCORD_LIMIT
 from bot.store import Ballot
 from bot.votes import RENEW, Tally
+from cogs._progress import LiveReply
 
 LABEL_LIMITS = (DISCORD_LIMIT, 200, 120, 60, 30)
 """Longest option label in a ballot message, tried in turn until the message fits."""
@@ -70,14 +71,16 @@ def shorten(text: str, limit: int) -> str:
 async def open_passage_ballot(
     bot: AutoMuse, interaction: discord.Interaction, story: Story, direction: str
 ) -> None:
-    """Write candidates and post them with their ballot (the interaction is deferred)."""
-    ballot, candidates = await bot.ballots.open_passage_ballot(
-        story.id, opened_by=interaction.user.id, direction=direction
-    )
-    number = await bot.engine.length(story.id) + 1
-    steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
-    asker = f"<@{interaction.user.id}>"
-    await send(interaction, f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")
+    """Write candidates, showing how it goes in the deferred reply, and post them with their
+    ballot."""
+    async with LiveReply(interaction, bot.progress_interval) as live:
+        ballot, candidates = await bot.ballots.open_passage_ballot(
+            story.id, opened_by=interaction.user.id, direction=direction, progress=live.report
+        )
+        number = await bot.engine.length(story.id) + 1
+        steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
+        asker = f"<@{interaction.user.id}>"
+        await live.finish(f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")
     await post_ballot(bot, story, ballot, candidates)
 
 

@@ -12,28 +12,57 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import NO_PINGS, AutoMuse, Refused, plural, require_manager, send
-from bot.engine import LIMITS, Engine, NotFound, Passage, StorySettings, checked
+from bot.engine import LIMITS, Engine, NotFound, Passage, Story, StorySettings, checked
 from bot.export import markdown
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
+from cogs._progress import LiveReply
 
 SHOW_MAX = 10
 
 
 def header(passage: Passage) -> str:
     """The line above a posted passage: its number, who asked, and any direction."""
-    parts = [f"**§{passage.depth + 1}**"]
-    if passage.requested_by:
-        parts.append(f"asked by <@{passage.requested_by}>")
-    if passage.direction:
-        parts.append(f"*{passage.direction}*")
+    return header_for(passage.depth + 1, passage.requested_by, passage.direction)
+
+
+def header_for(number: int, requested_by: int | None, direction: str) -> str:
+    parts = [f"**§{number}**"]
+    if requested_by:
+        parts.append(f"asked by <@{requested_by}>")
+    if direction:
+        parts.append(f"*{direction}*")
     return " · ".join(parts)
 
 
-async def post_passage(bot: AutoMuse, interaction: discord.Interaction, passage: Passage) -> None:
-    """Post a passage; tone reactions on its messages then nudge the next one."""
-    text = f"{header(passage)}\n{passage.text}"
-    for message in await send(interaction, text):
+async def write_and_post(
+    bot: AutoMuse,
+    interaction: discord.Interaction,
+    story: Story,
+    direction: str,
+    *,
+    retry: bool = False,
+) -> None:
+    """Write a passage into the deferred reply as it streams, post it in full, then write
+    its rolling summary. Tone reactions on its messages then nudge the next one."""
+    number = await bot.engine.length(story.id) + (0 if retry else 1)
+    preview = header_for(number, interaction.user.id, direction or story.pending_direction)
+    async with LiveReply(interaction, bot.stream_interval, preview) as live:
+        if retry:
+            passage = await bot.engine.retry(
+                story.id, requested_by=interaction.user.id, progress=live.report, summarize=False
+            )
+        else:
+            passage = await bot.engine.next(
+                story.id,
+                direction=direction,
+                requested_by=interaction.user.id,
+                progress=live.report,
+                summarize=False,
+            )
+        messages = await live.finish(f"{header(passage)}\n{passage.text}")
+    for message in messages:
         await bot.ballots.record_posted(message.id, passage.id)
+    await bot.engine.summarize(story.id)
 
 
 class StoryCog(commands.Cog):
@@ -99,12 +128,14 @@ class StoryCog(commands.Cog):
             title=title or "",
             memory=memory or "",
             started_by=interaction.user.id,
+            summarize=False,
         )
         [opening_passage] = await self.engine.line(story.id)
         intro = f"📖 **{story.title}** · started by <@{interaction.user.id}>"
         text = f"{intro}\n\n**§1**\n{opening_passage.text}\n\nContinue with `/next`."
         for message in await send(interaction, text):
             await self.bot.ballots.record_posted(message.id, opening_passage.id)
+        await self.engine.summarize(story.id)
 
     async def refuse_start(
         self,
@@ -142,10 +173,7 @@ class StoryCog(commands.Cog):
             if StorySettings.of(story).mode == "vote":
                 await open_passage_ballot(self.bot, interaction, story, direction or "")
                 return
-            passage = await self.engine.next(
-                story.id, direction=direction or "", requested_by=interaction.user.id
-            )
-        await post_passage(self.bot, interaction, passage)
+            await write_and_post(self.bot, interaction, story, direction or "")
 
     @story.command(name="show")
     @app_commands.describe(last=f"How many of the latest passages to show (1–{SHOW_MAX}).")
@@ -185,8 +213,7 @@ class StoryCog(commands.Cog):
         self.engine.ensure_idle(story.id)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
-        passage = await self.engine.retry(story.id, requested_by=interaction.user.id)
-        await post_passage(self.bot, interaction, passage)
+        await write_and_post(self.bot, interaction, story, "", retry=True)
 
     @story.command(name="end")
     async def end(self, interaction: discord.Interaction) -> None:

@@ -31,7 +31,9 @@ RULES = (
     " react with a number to vote, or 🔁 for new candidates. Your newest reaction is your vote;"
     " removing it withdraws it. A ballot closes at its deadline, early when its quorum is"
     " reached, or with `/vote close` (starter or Manage Messages). A tie goes to the option"
-    " that reached the tied count first; with no votes nothing is added. `/directions` opens a"
+    " that reached the tied count first; with no votes nothing is added. The tally in the ballot"
+    " message is the count (the numbers under it include AutoMuse's own reactions and changed"
+    " votes). `/directions` opens a"
     " ballot on what happens next, and `/steer` adds your own option to it. React on the latest"
     " passage to steer the tone of the next: "
 )
@@ -130,8 +132,10 @@ class VotingCog(commands.Cog):
             return
         self.closing.add(ballot.id)
         try:
-            result = await self.ballots.close(ballot)
+            result = await self.ballots.close(ballot, summarize=False)
             await self.announce(result)
+            if result.passage is not None:
+                await self.bot.engine.summarize(ballot.story_id)
         except StoryError as error:
             log.warning("ballot %d could not close yet: %s", ballot.id, error)
         finally:

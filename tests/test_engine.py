@@ -386,3 +386,18 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
         await engine.next(story.id)
     assert [prompt_text(p) for p in model.prompts] == [prompt.rstrip() for prompt, _ in calls]
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
+
+
+async def test_a_passage_asked_for_during_a_summary_waits_for_it_instead_of_being_refused(store):
+    model = ScriptedModel(latency=0.1)
+    engine = Engine(store, Models(model, model), EngineConfig())
+    story = await started(engine, model)
+    model.add(P1)
+    await engine.next(story.id, summarize=False)
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    summarized, passage = await asyncio.gather(engine.summarize(story.id), engine.next(story.id))
+    assert summarized and passage.text == P2
+    assert [p.summary for p in await engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]

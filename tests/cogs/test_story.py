@@ -96,7 +96,10 @@ async def test_two_next_at_once_give_one_passage_and_one_already_writing(start_b
         chat.fake.invoke("next", user=chat.fake.member("alice"), channel=chat.channel),
         chat.fake.invoke("next", user=chat.fake.member("bob"), channel=chat.channel),
     )
-    await chat.fake.wait_for(lambda: first.messages and second.messages, timeout=10)
+    await chat.fake.wait_for(
+        lambda: first.messages and second.messages and {first.id, second.id} & chat.finished,
+        timeout=10,
+    )
     replies = sorted([first.messages[0], second.messages[0]], key=lambda m: m.ephemeral)
     assert P1 in replies[0].content and not replies[0].ephemeral
     assert replies[1].ephemeral

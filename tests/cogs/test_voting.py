@@ -321,7 +321,10 @@ async def test_a_steer_during_a_rate_limited_ballot_post_reaches_the_ballot(
     fake_discord.limit_route("POST", "/channels/{channel_id}/messages", limit=1, per=2.0)
     warm_up = await bot.get_channel(chat.channel.id).send("The channel is busy.")
     model.add("1. A storm breaks.\n2. The lamp goes out.\n3. A ship appears.")
-    directions = await chat.run("directions")
+    directions = await fake_discord.invoke(
+        "directions", user=fake_discord.member("alice"), channel=chat.channel
+    )
+    await fake_discord.wait_for(lambda: directions.messages)
     assert directions.messages[0].content.startswith("🧭 What happens next?")
     assert ballot_messages(chat) == []
     added = await chat.run("steer", {"text": "Mira's sister arrives."}, user="bob")
