@@ -1,12 +1,15 @@
 """/story, /next, /lore and /help through the fake Discord, with the real, unmodified bot."""
 
 import asyncio
+import itertools
 import json
+import time
 
 from conftest import OPENING
 
 from bot.llm import ModelError, prompt_text
 from bot.llm.local import LocalModel
+from bot.llm.scripted import ScriptedModel
 
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
 P2 = "The stranger turned, and Mira saw that his eyes were the colour of the winter sea."
@@ -354,3 +357,81 @@ async def test_counts_in_messages_are_singular_or_plural(start_bot, chat, model,
     await chat.run("story undo")
     ended = await chat.run("story end")
     assert "ends here, after 1 passage. Start another" in ended.messages[0].content
+
+
+class Timeline(ScriptedModel):
+    """A scripted model that notes when each call began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[float] = []
+
+    async def generate(self, prompt, sampling, on_text=None):
+        self.started.append(time.monotonic())
+        return await super().generate(prompt, sampling, on_text)
+
+
+LONG = (
+    "Far below, a bell began to ring, though no ship had passed the rocks in forty years,"
+    " and Mira counted each stroke while the stranger set down his cloth and listened with her."
+)
+
+
+async def test_a_solo_next_streams_into_its_message_and_ends_as_the_stored_passage(
+    start_bot, chat, fake_discord
+):
+    model = Timeline()
+    bot = await start_bot(model)
+    bot.stream_interval = 1.0
+    await started(chat, model)
+    model.latency = 1.5
+    model.add(OPENING, LONG, "Mira hears a bell.")
+    ix = await chat.run("next", timeout=20)
+    [message] = ix.messages
+    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    passage = (await bot.engine.line(story.id))[-1]
+    assert passage.text == LONG
+    assert message.content == f"**§2** · asked by <@{ix.user.id}>\n{LONG}"
+    edits = message.edits
+    assert 3 <= len(edits) <= 8, [e.content for e in edits]
+    assert edits[-1].content == message.content
+    assert all(b.at - a.at >= 0.9 for a, b in itertools.pairwise(edits))
+    streamed = [e.content for e in edits[:-1]]
+    assert any(OPENING.split(",")[0] in text for text in streamed)
+    assert all(text.startswith("**§2** · asked by") or "…" in text for text in streamed)
+    assert passage.summary == "Mira hears a bell." and LONG in prompt_text(model.prompts[-1])
+    assert edits[-1].at < model.started[-1]
+
+
+async def test_vote_mode_shows_which_candidate_is_being_written(start_bot, chat, model):
+    bot = await start_bot(AUTOMUSE_MODE="vote")
+    bot.progress_interval = 0.5
+    await started(chat, model)
+    model.latency = 0.6
+    model.add(P1, P2, P3)
+    ix = await chat.run("next", timeout=20)
+    reply = ix.messages[0]
+    contents = [e.content for e in reply.edits]
+    assert contents[0] == "✍️ Writing candidate 1 of 3…"
+    assert {"✍️ Writing candidate 2 of 3…", "✍️ Writing candidate 3 of 3…"} & set(contents)
+    assert contents[-1].startswith("🗳️ **Vote for §2**, asked by <@")
+    assert all(b.at - a.at >= 0.45 for a, b in itertools.pairwise(reply.edits))
+
+
+async def test_a_failed_summary_leaves_the_passage_posted_and_is_retried_next_time(
+    start_bot, chat, model
+):
+    bot = await start_bot()
+    await started(chat, model)
+    model.add(P1, ModelError("The model server took too long to answer."))
+    ix = await chat.run("next")
+    assert ix.messages[0].content.endswith(P1) and not ix.messages[0].ephemeral
+    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    assert (await bot.engine.line(story.id))[-1].summary is None
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    await chat.run("next")
+    assert [p.summary for p in await bot.engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]
+    assert "Mira meets a stranger." in prompt_text(model.prompts[-2])

@@ -456,3 +456,23 @@ async def test_a_restart_shows_the_re_read_tally_at_once_and_the_counts_are_expl
         lambda: all(bot_id not in users for users in ballot.reactions.values())
     )
     assert ballot.reactions == {"3️⃣": [fake_discord.member("bob").id]}
+
+
+async def test_the_winner_is_posted_before_its_summary_is_written(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    await start_story(chat, model)
+    ballot = await open_ballot(chat, model)
+    await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
+    await fake_discord.wait_for(lambda: "1️⃣ the candidate above — █ 1" in ballot.content)
+    model.latency = 1.0
+    model.add("Mira meets a stranger.")
+    clock.advance(121)
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
+    story, _ = await line_of(bot, chat)
+    assert (await bot.engine.line(story.id))[-1].summary is None
+    async with asyncio.timeout(5):
+        while (await bot.engine.line(story.id))[-1].summary is None:
+            await asyncio.sleep(0.05)
+    assert (await bot.engine.line(story.id))[-1].summary == "Mira meets a stranger."
