@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.inert import has_visible_text, without_nul_and_bom
+from bot.judge import StoryView
 from bot.llm import ModelError, Models, Prompt
 from bot.progress import Report, Step
 from bot.prompts import Context, fill, fit, relevant_lore
@@ -29,7 +31,7 @@ from bot.votes import tone_request
 from bot.writer import CallLog, Draft, Writer, WriterConfig
 
 LORE_KINDS = ("character", "place", "thing", "event")
-STYLES = ("chat", "completion")
+STYLES = ("chat", "prose", "completion")
 CHAINS = ("automuse", "original")
 MODES = ("vote", "solo")
 
@@ -126,11 +128,15 @@ class EngineConfig(WriterConfig):
     """How many of the latest passages go into the context."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, style: str | None = None) -> EngineConfig:
-        """The engine's knobs from the settings; `style` overrides the prompt style."""
+    def from_settings(
+        cls, settings: Settings, style: str | None = None, models: Models | None = None
+    ) -> EngineConfig:
+        """The engine's knobs from the settings; `style` overrides the prompt style, and an
+        "auto" style is the one the `models` take."""
+        auto = models.style if models else "chat"
         return cls(
             story_defaults=StorySettings(
-                style=style or settings.style,
+                style=style or (auto if settings.style == "auto" else settings.style),
                 length=settings.max_tokens,
                 temperature=settings.temperature,
                 mode=settings.mode,
@@ -141,12 +147,16 @@ class EngineConfig(WriterConfig):
             context_tokens=settings.context_tokens,
             top_p=settings.top_p,
             seed=settings.seed,
+            summary_style=models.summary_style if models else "",
         )
 
 
 def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
-    """`text` stripped, or InvalidInput if it is empty (when required) or too long."""
-    text = (text or "").strip()
+    """`text` without NUL, a leading byte-order mark or surrounding space; InvalidInput if it
+    is empty (when required), has characters but none visible, or is too long."""
+    text = without_nul_and_bom(text or "").strip()
+    if text and not has_visible_text(text):
+        raise InvalidInput(f"The {what} has no visible characters.")
     if required and not text:
         raise InvalidInput(f"The {what} is empty.")
     if len(text) > limit:
@@ -157,7 +167,8 @@ def checked(text: str | None, what: str, limit: int, *, required: bool = True) -
 def parse_keywords(keywords: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(keywords, str):
         keywords = keywords.split(",")
-    return tuple(dict.fromkeys(k.strip().lower() for k in keywords if k.strip()))
+    words = (without_nul_and_bom(k).strip().lower() for k in keywords)
+    return tuple(dict.fromkeys(word for word in words if has_visible_text(word)))
 
 
 def numbered_items(text: str) -> list[str]:
@@ -278,10 +289,12 @@ class Engine:
             raise InvalidInput("This channel already has a story; end it before starting another.")
         author: int | None = started_by
         model_name = ""
+        faults: tuple[str, ...] = ()
         async with self._calls(None) as log:
             if not opening:
-                opening = await self.writer.opening(premise, settings, log)
-                author, model_name = None, self.models.passage.name
+                draft = await self.writer.opening(premise, settings, log)
+                opening, faults = draft.text, draft.faults
+                author, model_name = None, draft.model
         summary = "" if settings.chain == "original" else None
         try:
             story = await self.store.create_story(
@@ -296,6 +309,7 @@ class Engine:
                     author_id=author,
                     model=model_name,
                     requested_by=started_by,
+                    faults=faults,
                 ),
                 calls=log.calls,
                 memory=memory or premise,
@@ -508,6 +522,7 @@ class Engine:
             context=draft.context.as_dict(),
             requested_by=requested_by,
             looped=draft.check.loops,
+            faults=draft.faults,
         )
 
     # Reading aids
@@ -630,6 +645,7 @@ class Engine:
             note=story.note,
             direction=direction,
             nudges=tone_request(await self.store.nudges(line[-1].id)),
+            title=story.title,
         )
         return fit(context, self.config.context_tokens)
 
@@ -644,16 +660,27 @@ class Engine:
         variant: int = 0,
         progress: Report | None = None,
     ) -> Draft:
-        """Write one passage after `line[-1]`, steered by `direction`."""
+        """Write one passage after `line[-1]`, steered by `direction`; `avoid` holds texts it
+        must not copy (the passage being retried, the other candidates)."""
         base = await self.context(story, line, direction)
         lore = await self.store.lore(story.id)
         return await self.writer.passage(
             StorySettings.of(story),
             base,
-            line,
+            await self.story_view(story, line, avoid),
             lore,
             log,
-            avoid=avoid,
             variant=variant,
             progress=progress,
+        )
+
+    async def story_view(
+        self, story: Story, line: Sequence[Passage], avoid: Sequence[str] = ()
+    ) -> StoryView:
+        """What the judge knows of the story up to `line[-1]`."""
+        opening = line[0] if line[0].parent_id is None else await self.store.opening(story.id)
+        return StoryView(
+            opening=opening.text if opening else "",
+            summary=line[-1].summary or "",
+            recent=(*(p.text for p in line[-self.config.recent_passages :]), *avoid),
         )

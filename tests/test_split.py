@@ -1,4 +1,4 @@
-from bot.split import complete_sentences, split_text
+from bot.split import PASSAGE_LIMIT, capped, complete_sentences, split_text
 
 
 def test_short_text_is_one_piece_and_empty_text_none():
@@ -51,3 +51,19 @@ def test_lines_of_a_long_paragraph_keep_their_breaks():
     lines = [f"Line {i}: the tide came in and went out again, as tides do." for i in range(60)]
     pieces = split_text("\n".join(lines), 1000)
     assert "\n".join(pieces) == "\n".join(lines)
+
+
+def test_a_long_answer_is_capped_after_its_last_whole_sentence():
+    sentence = "The keeper climbed the stairs again. "
+    text = sentence * 1000
+    cut = capped(text)
+    assert len(cut) <= PASSAGE_LIMIT and cut.endswith("again.")
+    assert len(cut) > PASSAGE_LIMIT - len(sentence)
+    assert text.startswith(cut)
+
+
+def test_a_capped_answer_without_sentences_is_cut_between_words():
+    cut = capped("word " * 5000, 100)
+    assert cut == " ".join(["word"] * 20)
+    assert capped("x" * 500, 100) == "x" * 100
+    assert capped("  short.  ", 100) == "short."

@@ -143,6 +143,10 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX model_calls_by_story;
     CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
     """,
+    # 5: the judge's faults that remain in each passage, comma-separated.
+    """
+    ALTER TABLE passages ADD COLUMN faults TEXT NOT NULL DEFAULT '';
+    """,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 BUSY_TIMEOUT_MS = 30_000
