@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -88,7 +89,7 @@ class StoryCog(commands.Cog):
         now = self.bot.clock()
         previous = self.last_next.get(key)
         if previous is not None and (wait := previous + self.bot.settings.next_cooldown - now) > 0:
-            seconds = plural(round(wait), "more second")
+            seconds = plural(math.ceil(wait), "more second")
             raise Refused(f"Please wait {seconds} before asking for another passage.")
         self.last_next[key] = now
         try:
