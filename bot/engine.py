@@ -271,12 +271,14 @@ class Engine:
         started_by: int | None = None,
         settings: StorySettings | None = None,
         summarize: bool = True,
+        progress: Report | None = None,
     ) -> Story:
         """Start a story from an opening, or from a premise the model writes the opening for.
 
         The premise is kept as the story's memory, unless a memory is given. The opening's
         rolling summary is written after the story is stored; with `summarize` False it is
-        left pending, for `summarize()` once the opening has been shown.
+        left pending, for `summarize()` once the opening has been shown. `progress` is told
+        when the model starts writing the opening.
         """
         memory = checked(memory, "memory", LIMITS.memory, required=False)
         opening = checked(opening, "opening", LIMITS.opening, required=False)
@@ -292,6 +294,8 @@ class Engine:
         faults: tuple[str, ...] = ()
         async with self._calls(None) as log:
             if not opening:
+                if progress is not None:
+                    progress(Step("writing"))
                 draft = await self.writer.opening(premise, settings, log)
                 opening, faults = draft.text, draft.faults
                 author, model_name = None, draft.model

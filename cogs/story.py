@@ -121,20 +121,23 @@ class StoryCog(commands.Cog):
         checked(memory, "memory", LIMITS.memory, required=False)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
-        story = await self.engine.start(
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
-            opening=opening or "",
-            premise=premise or "",
-            title=title or "",
-            memory=memory or "",
-            started_by=interaction.user.id,
-            summarize=False,
-        )
-        [opening_passage] = await self.engine.line(story.id)
-        intro = f"📖 **{story.title}** · started by <@{interaction.user.id}>"
-        text = f"{intro}\n\n**§1**\n{opening_passage.text}\n\nContinue with `/next`."
-        for message in await send(interaction, text):
+        async with LiveReply(interaction, self.bot.progress_interval) as live:
+            story = await self.engine.start(
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                opening=opening or "",
+                premise=premise or "",
+                title=title or "",
+                memory=memory or "",
+                started_by=interaction.user.id,
+                summarize=False,
+                progress=live.report,
+            )
+            [opening_passage] = await self.engine.line(story.id)
+            intro = f"📖 **{story.title}** · started by <@{interaction.user.id}>"
+            text = f"{intro}\n\n**§1**\n{opening_passage.text}\n\nContinue with `/next`."
+            messages = await live.finish(text)
+        for message in messages:
             await self.bot.ballots.record_posted(message.id, opening_passage.id)
         await self.engine.summarize(story.id)
 

@@ -330,6 +330,7 @@ async def test_a_premise_only_story_reads_well_and_keeps_its_premise(
     model.add("The vault door sighed open onto the grey dust of the Sea of Tranquillity.", "sum")
     ix = await chat.run("story start", {"premise": "A heist on the moon."})
     intro = ix.messages[0].content
+    assert ix.messages[0].edits[0].content == "✍️ Writing…"
     assert intro.startswith("📖 **A heist on the moon.** · started by <@")
     assert "\n\n**§1**\nThe vault door" in intro
     story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
