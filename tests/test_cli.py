@@ -1,5 +1,6 @@
 """The `automuse` command end to end, as a user runs it, with the embedded model."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -8,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-FAST = {"AUTOMUSE_MAX_TOKENS": "50", "AUTOMUSE_SEED": "7", "AUTOMUSE_LOG_LEVEL": "warning"}
+from bot.store import Store
+
+FAST = {
+    "AUTOMUSE_MAX_TOKENS": "50",
+    "AUTOMUSE_SEED": "7",
+    "AUTOMUSE_LOG_LEVEL": "warning",
+    "AUTOMUSE_TIMEOUT": "3600",
+}
+"""Short passages; and a deadline no busy test machine reaches (speed is for the benchmarks)."""
 
 
 def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -73,6 +82,11 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
     assert [row["messages"][-1]["role"] for row in chat_rows] == ["assistant"] * len(chat_rows)
 
 
+async def create_database(path: Path) -> None:
+    """An AutoMuse database with no stories at `path`."""
+    await (await Store.open(path)).close()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -84,6 +98,7 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
     ],
 )
 def test_bad_input_gets_one_plain_sentence_and_exit_code_2(tmp_path, args, message):
+    asyncio.run(create_database(tmp_path / "cli.db"))
     result = automuse(tmp_path, *args)
     assert result.returncode == 2
     assert result.stderr.strip() == f"automuse: {message}".strip() or message in result.stderr
