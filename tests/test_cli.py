@@ -1,5 +1,6 @@
 """The `automuse` command end to end, as a user runs it, with the embedded model."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from bot.store import Store
 
 FAST = {"AUTOMUSE_MAX_TOKENS": "50", "AUTOMUSE_SEED": "7", "AUTOMUSE_LOG_LEVEL": "warning"}
 
@@ -26,6 +29,11 @@ def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
         text=True,
         timeout=600,
     )
+
+
+async def new_database(path: Path) -> None:
+    store = await Store.open(path)
+    await store.close()
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +92,7 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
     ],
 )
 def test_bad_input_gets_one_plain_sentence_and_exit_code_1(tmp_path, args, message):
+    asyncio.run(new_database(tmp_path / "cli.db"))
     result = automuse(tmp_path, *args)
     assert result.returncode == 1
     assert result.stderr.strip() == f"automuse: {message}".strip() or message in result.stderr
