@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from bot.config import load_settings
 from bot.engine import (
     Busy,
     Engine,
@@ -14,6 +15,7 @@ from bot.engine import (
 )
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
+from bot.progress import Step
 from bot.store import NewPassage, Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
@@ -45,7 +47,12 @@ async def test_start_from_a_premise_has_the_model_write_the_opening(engine, mode
     assert opening.text == "The fog came in at noon and did not leave."
     assert opening.author_id is None and opening.model == "scripted"
     assert "A town lost in fog." in prompt_text(model.prompts[0])
-    assert story.memory == ""
+    assert story.memory == "A town lost in fog."
+    model.add("It rained on the fog.", "Rain.")
+    story = await engine.start(
+        guild_id=1, channel_id=3, premise="A town lost in fog.", memory="Nobody leaves."
+    )
+    assert story.memory == "Nobody leaves."
 
 
 async def test_start_with_both_keeps_the_premise_as_memory(engine, model):
@@ -99,7 +106,7 @@ async def test_next_appends_a_passage_with_its_rolling_summary(engine, model):
 
 async def test_completion_style_sends_exactly_the_fine_tuning_format(engine, model):
     story = await started(engine, model, settings=StorySettings(style="completion"))
-    model.add(f" {P1} END", "summary two")
+    model.add(f" {P1} END", "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == P1
     assert model.prompts[1] == f"Mira climbs the lighthouse. {OPENING}\n\nNEXT PARAGRAPH:"
@@ -134,11 +141,11 @@ async def test_lore_enters_the_prompt_only_when_its_keywords_come_up(engine, mod
 
 async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, model):
     story = await started(engine, model)
-    model.add(OPENING, P1, "summary")
+    model.add(OPENING, P1, "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == P1 and not passage.looped
     retry_prompt = prompt_text(model.prompts[2])
-    assert "repeated earlier text" in retry_prompt
+    assert "Do not reuse these words" in retry_prompt
     assert "mira climbed the lighthouse stairs" in retry_prompt
     assert model.samplings[2].temperature > model.samplings[1].temperature
     assert model.samplings[2].frequency_penalty > model.samplings[1].frequency_penalty
@@ -149,8 +156,8 @@ async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, mo
 async def test_when_every_attempt_loops_the_least_repetitive_is_kept_and_marked(engine, model):
     story = await started(engine, model)
     await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
-    half_copy = OPENING + " Then something new happened to her at last."
-    model.add(OPENING, "word " * 60, half_copy, "summary")
+    half_copy = "Then something new happened to her at last. " + OPENING
+    model.add(OPENING, "word " * 60, half_copy, "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == half_copy and passage.looped
     assert "Old Tom" in prompt_text(model.prompts[3])
@@ -184,12 +191,45 @@ async def test_a_model_failure_leaves_the_story_unchanged_and_is_logged(engine, 
     ].error == "The model server could not be reached."
 
 
-async def test_a_failing_summary_also_leaves_the_story_unchanged(engine, model):
+async def test_a_failing_summary_keeps_the_passage_and_is_retried_before_the_next(engine, model):
     story = await started(engine, model)
     model.add(P1, ModelError("The model server took too long to answer."))
-    with pytest.raises(GenerationFailed, match="too long"):
-        await engine.next(story.id)
-    assert [p.text for p in await engine.line(story.id)] == [OPENING]
+    passage = await engine.next(story.id)
+    assert passage.summary is None
+    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    second = await engine.next(story.id)
+    assert "Mira meets a stranger." in prompt_text(model.prompts[-2])
+    assert [p.summary for p in await engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]
+    assert second.text == P2
+
+
+async def test_progress_reports_each_step_and_streams_the_passage(engine, model):
+    story = await started(engine, model)
+    steps: list[Step] = []
+    model.add(P1)
+    passage = await engine.next(story.id, progress=steps.append, summarize=False)
+    assert passage.summary is None
+    streamed = [s.text for s in steps if s.stage == "writing"]
+    assert streamed[-1] == P1 and len(streamed) == len(P1.split())
+    assert steps[-1].stage == "checking"
+    model.add("Mira meets a stranger.")
+    assert await engine.summarize(story.id, steps.append)
+    assert steps[-1].stage == "summarising"
+    assert (await engine.line(story.id))[-1].summary == "Mira meets a stranger."
+    assert await engine.summarize(story.id)  # nothing pending: no model call (none is queued)
+    model.add(
+        P2,
+        "Far below, a bell began to ring, though no ship had passed the rocks in years.",
+        "A gull crashed through the window and dropped a brass key at her feet.",
+    )
+    steps.clear()
+    await engine.candidates(story.id, 3, progress=steps.append)
+    numbered = [(s.number, s.total) for s in steps if s.stage == "writing" and not s.text]
+    assert numbered == [(1, 3), (2, 3), (3, 3)]
 
 
 async def test_two_concurrent_next_calls_append_once_and_refuse_the_other(store):
@@ -211,7 +251,7 @@ async def test_two_engines_on_one_database_never_both_append(store):
     first = Engine(store, Models(model, model), EngineConfig())
     second = Engine(store, Models(model, model), EngineConfig())
     story = await started(first, model)
-    model.add(P1, "s1", P2, "s2")
+    model.add(P1, P2, "s1", "s2")
     results = await asyncio.gather(
         first.next(story.id), second.next(story.id), return_exceptions=True
     )
@@ -249,7 +289,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
         engine = Engine(store, Models(model, model), EngineConfig())
         story = await started(engine, model)
         before = await engine.tokens_used_today(1)
-        model.add(P1, "s1")
+        model.add(P1)
 
         async def meanwhile() -> None:
             await asyncio.sleep(0.1)
@@ -258,7 +298,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
         lost, _ = await asyncio.gather(engine.next(story.id), meanwhile(), return_exceptions=True)
         assert isinstance(lost, Busy) and "nothing was added" in str(lost)
         calls = (await store.calls(story.id))[1:]
-        assert [c.response for c in calls] == [P1, "s1"]
+        assert [c.response for c in calls] == [P1]
         spent = sum(c.prompt_tokens + c.completion_tokens for c in calls)
         assert spent > 0 and await engine.tokens_used_today(1) == before + spent
     finally:
@@ -371,3 +411,104 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
         await engine.next(story.id)
     assert [prompt_text(p) for p in model.prompts] == [prompt.rstrip() for prompt, _ in calls]
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
+
+
+async def test_a_passage_asked_for_during_a_summary_waits_for_it_instead_of_being_refused(store):
+    model = ScriptedModel(latency=0.1)
+    engine = Engine(store, Models(model, model), EngineConfig())
+    story = await started(engine, model)
+    model.add(P1)
+    await engine.next(story.id, summarize=False)
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    summarized, passage = await asyncio.gather(engine.summarize(story.id), engine.next(story.id))
+    assert summarized and passage.text == P2
+    assert [p.summary for p in await engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]
+
+
+async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(engine, model):
+    story = await started(engine, model)
+    drifting = (
+        "You climb after her and you feel the cold on your face. You count the steps as she did, "
+        "and you wonder who is whistling up there, and why your hands are shaking so much now. "
+        "Your lantern gutters in the draught from the open door above you."
+    )
+    model.add(drifting, drifting, drifting, "Mira hears whistling.")
+    passage = await engine.next(story.id)
+    assert passage.faults == ("person",)
+    assert (await engine.line(story.id))[-1].faults == ("person",)
+    sent = [prompt_text(p) for p in model.prompts[1:4]]
+    assert all("third person" in prompt for prompt in sent[1:])
+
+
+async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
+    story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
+    await engine.set_memory(story.id, "Mira is afraid of heights.")
+    model.add(P1, "Mira meets a stranger.")
+    await engine.next(story.id, direction="a stranger appears")
+    assert model.prompts[1] == (
+        "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
+        f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"
+    )
+
+
+def test_the_auto_style_is_the_one_the_models_take():
+    scripted = ScriptedModel()
+    models = Models(scripted, scripted, style="prose", summary_style="chat")
+    auto = EngineConfig.from_settings(load_settings(environ={}, env_file=None), models=models)
+    assert auto.story_defaults.style == "prose" and auto.summary_style == "chat"
+    chosen = load_settings(environ={"AUTOMUSE_STYLE": "completion"}, env_file=None)
+    assert EngineConfig.from_settings(chosen, models=models).story_defaults.style == "completion"
+    assert EngineConfig.from_settings(chosen, "chat", models).story_defaults.style == "chat"
+
+
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"opening": INVISIBLE}, "The opening has no visible characters."),
+        ({"opening": "\x00"}, "Give an opening or a premise to start a story."),
+        ({"premise": " \u200b \u3164 "}, "The premise has no visible characters."),
+        ({"opening": OPENING, "title": "\u200b\u200b"}, "The title has no visible characters."),
+    ],
+)
+async def test_invisible_input_is_refused_before_any_model_call(engine, model, kwargs, message):
+    with pytest.raises(InvalidInput) as refused:
+        await engine.start(guild_id=1, channel_id=2, **kwargs)
+    assert str(refused.value) == message
+    assert await engine.store.stories() == []
+    assert model.prompts == []
+
+
+async def test_invisible_story_text_is_refused_and_changes_nothing(engine, model):
+    story = await started(engine, model)
+    for change in (
+        lambda: engine.set_memory(story.id, INVISIBLE),
+        lambda: engine.set_note(story.id, "\x00\u200b"),
+        lambda: engine.next(story.id, direction=INVISIBLE),
+        lambda: engine.add_lore(story.id, "thing", "\x00", "", "A lens."),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", "\x00"),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", INVISIBLE),
+    ):
+        with pytest.raises(InvalidInput, match=r"^The [a-z' ]+ (is empty|has no visible char)"):
+            await change()
+    after = await engine.story(story.id)
+    assert (after.memory, after.note, await engine.lore(story.id)) == ("", "", [])
+    assert len(await engine.line(story.id)) == 1
+    assert len(model.prompts) == 1, "only the opening's summary was asked for"
+
+
+async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model):
+    model.add("Mira climbs.")
+    story = await engine.start(
+        guild_id=1, channel_id=2, opening="\ufeffMira\x00 climbed.", title="\x00Lamp\x00"
+    )
+    [opening] = await engine.line(story.id)
+    assert (opening.text, story.title) == ("Mira climbed.", "Lamp")
+    entry = await engine.add_lore(story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00.")
+    assert (entry.name, entry.keywords, entry.text) == ("Lens", ("lens",), "Big.")
+    assert (await engine.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."

@@ -85,6 +85,7 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
             opening, second = await upgraded.line(story.head_id)
             assert opening.text == "An old opening." and opening.context is None
             assert not second.looped and (opening.depth, second.depth) == (0, 1)
+            assert second.faults == ()
             nxt = await upgraded.append_passage(story.id, second.id, NewPassage(text="More."))
             assert nxt.depth == 2
             assert [p.text for p in await upgraded.line(nxt.id, last=2)] == [
@@ -323,3 +324,21 @@ async def test_a_newer_postgres_schema_is_refused_and_left_untouched(postgres):
         assert await connection.fetchval("SELECT count(*) FROM stories") == 1
     finally:
         await connection.close()
+
+
+async def test_a_pending_summary_is_set_once_with_its_calls(store):
+    story = await store.create_story(
+        guild_id=1,
+        channel_id=2,
+        title="T",
+        started_by=None,
+        settings={},
+        opening=NewPassage(text="It began.", summary=None),
+    )
+    [opening] = await store.line(story.head_id)
+    assert opening.summary is None
+    call = ModelCall(purpose="summary", model="m", prompt="p", response="It began.")
+    assert await store.set_summary(story.id, opening.id, "Something began.", [call])
+    assert not await store.set_summary(story.id, opening.id, "Again.", [call])
+    assert (await store.passage(opening.id)).summary == "Something began."
+    assert [c.purpose for c in await store.calls(story.id)] == ["summary"]

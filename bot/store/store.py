@@ -191,8 +191,8 @@ class Store(BallotRecords, Coordination):
     ) -> int:
         return await db.insert(
             "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
-            " model, created_at, context, requested_by, looped, depth)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " model, created_at, context, requested_by, looped, faults, depth)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " coalesce((SELECT depth + 1 FROM passages WHERE id = ?), 0))",
             (
                 story_id,
@@ -206,6 +206,7 @@ class Store(BallotRecords, Coordination):
                 json.dumps(new.context) if new.context is not None else None,
                 new.requested_by,
                 int(new.looped),
+                ",".join(new.faults),
                 parent_id,
             ),
         )
@@ -281,10 +282,10 @@ class Store(BallotRecords, Coordination):
         story_id: int,
         head_id: int,
         passage_id: int,
-        summary: str,
+        summary: str | None,
         calls: Sequence[ModelCall] = (),
     ) -> Passage:
-        """Make a stored alternative the head, recording its rolling summary."""
+        """Make a stored alternative the head, recording its rolling summary (None: pending)."""
         async with self._at_head(story_id, head_id, calls) as db:
             await db.execute(
                 "UPDATE passages SET summary = ? WHERE id = ? AND parent_id = ?",
@@ -295,6 +296,21 @@ class Store(BallotRecords, Coordination):
         passage = await self.passage(passage_id)
         assert passage is not None
         return passage
+
+    async def set_summary(
+        self, story_id: int, passage_id: int, summary: str, calls: Sequence[ModelCall] = ()
+    ) -> bool:
+        """Record the pending rolling summary of a passage, with the calls that wrote it;
+        False, writing nothing, if it already has one."""
+        async with self._transaction() as db:
+            changed = await db.execute(
+                "UPDATE passages SET summary = ? WHERE id = ? AND story_id = ? AND summary IS NULL",
+                (summary, passage_id, story_id),
+            )
+            if changed != 1:
+                return False
+            await self._insert_calls(db, story_id, passage_id, calls)
+        return True
 
     async def move_head(self, story_id: int, head_id: int, new_head_id: int) -> None:
         """Point the story at another passage it already has (undo)."""
@@ -330,6 +346,14 @@ class Store(BallotRecords, Coordination):
             (head_id, limit, limit),
         )
         return [passage_from_row(row) for row in reversed(rows)]
+
+    async def opening(self, story_id: int) -> Passage | None:
+        """The story's first passage."""
+        row = await self._one(
+            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE story_id = ? AND parent_id IS NULL",
+            (story_id,),
+        )
+        return passage_from_row(row) if row else None
 
     async def children(self, passage_id: int) -> list[Passage]:
         rows = await self._all(
