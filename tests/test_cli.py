@@ -37,6 +37,11 @@ def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
     )
 
 
+async def new_database(path: Path) -> None:
+    store = await Store.open(path)
+    await store.close()
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory, scenesim):
     tmp_path = tmp_path_factory.mktemp("cli")
@@ -82,11 +87,6 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
     assert [row["messages"][-1]["role"] for row in chat_rows] == ["assistant"] * len(chat_rows)
 
 
-async def create_database(path: Path) -> None:
-    """An AutoMuse database with no stories at `path`."""
-    await (await Store.open(path)).close()
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -98,7 +98,7 @@ async def create_database(path: Path) -> None:
     ],
 )
 def test_bad_input_gets_one_plain_sentence_and_exit_code_2(tmp_path, args, message):
-    asyncio.run(create_database(tmp_path / "cli.db"))
+    asyncio.run(new_database(tmp_path / "cli.db"))
     result = automuse(tmp_path, *args)
     assert result.returncode == 2
     assert result.stderr.strip() == f"automuse: {message}".strip() or message in result.stderr
