@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.llm.base import Generation, Message, Model, ModelError, Prompt, Sampling, prompt_text
+from bot.llm.base import (
+    Generation,
+    Message,
+    Model,
+    ModelError,
+    Prompt,
+    Sampling,
+    TextSink,
+    prompt_text,
+)
 
 __all__ = [
     "Generation",
@@ -15,6 +24,7 @@ __all__ = [
     "Models",
     "Prompt",
     "Sampling",
+    "TextSink",
     "open_models",
     "prompt_text",
 ]
@@ -70,13 +80,25 @@ def _embedded_models(settings: Settings) -> Models:
     summarizer = embedded_model(settings.summary_model or DEFAULT_SUMMARIZER)
     summary_style = "completion" if summarizer.base else "chat"
     if settings.gguf_path:
-        passage = LocalModel(settings.gguf_path, name=settings.model, threads=settings.threads)
+        passage = LocalModel(
+            settings.gguf_path,
+            name=settings.model,
+            threads=settings.threads,
+            timeout=settings.timeout,
+        )
         style = "chat"
     else:
         writer = embedded_model(settings.model or DEFAULT_WRITER)
-        passage = LocalModel(writer.locate(), name=writer.name, threads=settings.threads)
+        passage = LocalModel(
+            writer.locate(), name=writer.name, threads=settings.threads, timeout=settings.timeout
+        )
         style = writer.style
     if not settings.gguf_path and summarizer.name == passage.name:
         return Models(passage, passage, style, summary_style)
-    summary = LocalModel(summarizer.locate(), name=summarizer.name, threads=settings.threads)
+    summary = LocalModel(
+        summarizer.locate(),
+        name=summarizer.name,
+        threads=settings.threads,
+        timeout=settings.timeout,
+    )
     return Models(passage, summary, style, summary_style)
