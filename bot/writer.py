@@ -38,8 +38,9 @@ from bot.split import capped, complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
-"""Faults worth another model call. A stub is kept: a model that stops early has usually
-reached a natural pause, and another call rarely buys a longer passage."""
+"""Faults worth another model call. A chat model's stub is kept: an instruct model that stops
+early has usually finished its thought. A base model's stub is continued instead (see
+`Draft.passes`)."""
 
 SUMMARY_REGENERATE = frozenset({"meta", "assistant", "repetition"})
 """Summary faults worth one rewrite; a summary cut short is completed for free instead."""
@@ -90,10 +91,11 @@ class Draft:
     def faults(self) -> tuple[str, ...]:
         return self.verdict.faults
 
-    @property
-    def passes(self) -> bool:
-        """Whether nothing about it is worth another model call."""
-        return not self.check.loops and not REGENERATE.intersection(self.faults)
+    def passes(self, style: str) -> bool:
+        """Whether nothing about it is worth another model call in `style`: in prose style a
+        stub is, since a base model that stopped mid-story can simply go on."""
+        worth = REGENERATE | {"stub"} if style == "prose" else REGENERATE
+        return not self.check.loops and not worth.intersection(self.faults)
 
     @property
     def badness(self) -> float:
@@ -183,7 +185,7 @@ class Writer:
                 judge_passage(text, story),
             )
             drafts.append(draft)
-            if draft.passes or attempt + 1 == attempts:
+            if draft.passes(voice.style) or attempt + 1 == attempts:
                 break
             if progress is not None:
                 progress(Step("rewriting", attempt + 2, attempts))
@@ -227,7 +229,8 @@ class Writer:
         unused lore entry, or else an unexpected event. A change of person restates the
         story's person and tense (a base model, which takes no instructions, is given the next
         paragraph's first word instead: "I", or the main character's name); talk about the
-        story or to the reader is forbidden. Every round samples afresh.
+        story or to the reader is forbidden. A base model's stub is given back to it to go on
+        from. Every round samples afresh.
         """
         faults = set(draft.faults)
         copying = draft.check.loops or bool(faults & {"recycled", "repetition"})
@@ -244,6 +247,8 @@ class Writer:
             person = story_person(story)
             warnings.append(fill("counter_person", person=person, tense=tense(told)))
             lead = "I" if person == "first" else main_character(told)
+        elif "stub" in faults:
+            lead = draft.text + "\n\n"
         if faults & {"meta", "assistant"}:
             warnings.append(template("counter_meta"))
         context = replace(base, warning=" ".join(warnings), lead=lead)
@@ -280,7 +285,7 @@ class Writer:
                     verdict,
                 )
             )
-            if drafts[-1].passes or attempt == 1:
+            if drafts[-1].passes(voice.style) or attempt == 1:
                 break
             warning = template("counter_meta")
             sampling = sampling.but(seed=None if sampling.seed is None else sampling.seed + 1000)
@@ -409,8 +414,8 @@ def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
 
 def led(lead: str, text: str) -> str:
     """`text` as written after the `lead` words it was asked to go on from."""
-    if not lead:
-        return text
+    if not lead or lead[-1].isspace():
+        return lead + text.lstrip()
     if text[:1] in tuple(",.;:!?'’"):
         return lead + text
     return f"{lead} {text.lstrip()}"

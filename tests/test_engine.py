@@ -446,8 +446,10 @@ async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(e
 async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
     story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
     await engine.set_memory(story.id, "Mira is afraid of heights.")
-    model.add(P1, "Mira meets a stranger.")
-    await engine.next(story.id, direction="a stranger appears")
+    full = f"{P1} {P2} Neither of them spoke, and the lamp turned slowly above them."
+    model.add(full, "Mira meets a stranger.")
+    passage = await engine.next(story.id, direction="a stranger appears")
+    assert passage.text == full and len(model.prompts) == 3
     assert model.prompts[1] == (
         "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
         f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"
