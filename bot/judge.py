@@ -72,7 +72,7 @@ META = [
 ASSISTANT = [
     r"^\W*(?:sure|certainly|absolutely|okay|ok|alright|gladly)[,!.]",
     r"\bhere(?:'s| is| are)\b(?= (?:the|a|an|my|your|what|how|some|one|another)\b)",
-    r"\bi hope\b|\blet me know\b|\bfeel free\b|\bhappy to help\b|\bas an ai\b",
+    r"\bi hope\b|\blet me know\b|\bfeel free\b|\bhappy to help\b|\bas an ai\b|\bai assistant\b",
     r"\blanguage model\b|\b(?:i am|i'm) here to help\b|\bi can help\b|\bi(?:'d| would) be happy\b",
     r"\b(?:i'll|i will|i'm going to|let me|let's) (?:start writing|write|continue|rework|craft|"
     r"weave|rewrite)\b",
