@@ -201,17 +201,15 @@ def longest_shared_run(text: str, others: Iterable[str]) -> str:
     mine = words(text)
     best = (0, 0)
     for other in others:
-        theirs = words(other)
-        if not theirs:
-            continue
-        previous = [0] * (len(theirs) + 1)
+        positions: dict[str, list[int]] = {}
+        for j, word in enumerate(words(other)):
+            positions.setdefault(word, []).append(j)
+        previous: dict[int, int] = {}
         for i, word in enumerate(mine, 1):
-            current = [0] * (len(theirs) + 1)
-            for j, their in enumerate(theirs, 1):
-                if word == their:
-                    current[j] = previous[j - 1] + 1
-                    if current[j] > best[1] - best[0]:
-                        best = (i - current[j], i)
+            current = {j: previous.get(j - 1, 0) + 1 for j in positions.get(word, ())}
+            length = max(current.values(), default=0)
+            if length > best[1] - best[0]:
+                best = (i - length, i)
             previous = current
     return " ".join(mine[best[0] : best[1]])
 
