@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 T = TypeVar("T")
 
 BACKENDS = ("auto", "openai", "local")
-STYLES = ("chat", "completion")
+STYLES = ("chat", "prose", "completion")
 
 
 class ConfigError(ValueError):

@@ -28,7 +28,7 @@ from bot.votes import tone_request
 from bot.writer import CallLog, Draft, Writer, WriterConfig
 
 LORE_KINDS = ("character", "place", "thing", "event")
-STYLES = ("chat", "completion")
+STYLES = ("chat", "prose", "completion")
 CHAINS = ("automuse", "original")
 MODES = ("vote", "solo")
 
@@ -539,6 +539,7 @@ class Engine:
             note=story.note,
             direction=direction,
             nudges=tone_request(await self.store.nudges(line[-1].id)),
+            title=story.title,
         )
         return fit(context, self.config.context_tokens)
 

@@ -32,10 +32,10 @@ def fill(prompt: str, **values: Any) -> str:
 
 
 @cache
-def labels() -> dict[str, str]:
-    """The `[name]` blocks of `prompts/context.txt`."""
-    names = re.findall(r"^\[(\w+)\]$", template("context"), flags=re.M)
-    bodies = re.split(r"^\[\w+\]\n", template("context"), flags=re.M)[1:]
+def labels(prompt: str = "context") -> dict[str, str]:
+    """The `[name]` blocks of `prompts/PROMPT.txt`."""
+    names = re.findall(r"^\[(\w+)\]$", template(prompt), flags=re.M)
+    bodies = re.split(r"^\[\w+\]\n", template(prompt), flags=re.M)[1:]
     return {name: body.strip("\n") for name, body in zip(names, bodies, strict=True)}
 
 
@@ -69,6 +69,7 @@ class Context:
     direction: str = ""
     nudges: str = ""
     warning: str = ""
+    title: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,8 +124,34 @@ def render_completion(context: Context) -> str:
     return fill("completion_passage", context=notes + story)
 
 
+def render_prose(context: Context) -> str:
+    """Prose for a base model to continue, framed the way a book frames it: a title page with
+    the memory and the lore, a "Previously", then the story running on to where the next
+    paragraph begins. Instructions would be read as text, so warnings are left out."""
+    block = labels("prose_context")
+    front = [block["title"].format(text=context.title)] if context.title else []
+    if context.memory:
+        front.append(block["memory"].format(text=context.memory))
+    front += [block["lore"].format(name=note.name, text=note.text) for note in context.lore]
+    if context.summary:
+        front.append(block["summary"].format(text=context.summary))
+    steer = " ".join(filter(None, (context.direction, context.note, context.nudges)))
+    if steer:
+        front.append(block["direction"].format(text=steer))
+    story = block["passages"].format(text="\n\n".join(context.passages))
+    if not front:
+        return story + "\n\n"
+    return fill("prose_passage", front="\n\n".join(front), story=story) + "\n\n"
+
+
 def render(context: Context, style: str, words: int) -> Prompt:
-    return render_chat(context, words) if style == "chat" else render_completion(context)
+    """The prompt for `context` in `style`: "chat" messages, "prose" for a base model, or
+    "completion", the exact fine-tuning format."""
+    if style == "chat":
+        return render_chat(context, words)
+    if style == "prose":
+        return render_prose(context)
+    return render_completion(context)
 
 
 def size(context: Context) -> int:

@@ -40,6 +40,9 @@ class WriterConfig:
     attempts: int = 3
     """Loop-guard attempts per passage: the first try plus regenerations."""
     empty_retries: int = 2
+    summary_style: str = ""
+    """How summaries are asked for: "chat" for an instruct summary model, "completion" for a
+    base one; empty follows each story's style."""
 
 
 @dataclass
@@ -195,7 +198,8 @@ class Writer:
             "words": words,
             "text": " ".join(filter(None, (summary, passage))),
         }
-        if voice.style == "chat" and voice.chain != "original":
+        style = self.config.summary_style or voice.style
+        if style == "chat" and voice.chain != "original":
             prompt: Prompt = [{"role": "user", "content": fill("summary_chat", **values)}]
         else:
             prompt = fill("summary_completion", **values)

@@ -7,6 +7,7 @@ from bot.prompts import (
     relevant_lore,
     render_chat,
     render_completion,
+    render_prose,
     size,
     template,
 )
@@ -85,3 +86,25 @@ def test_token_estimate_is_about_four_characters_a_token():
     assert estimate_tokens("") == 0
     assert estimate_tokens("abcd") == 1
     assert estimate_tokens("abcde") == 2
+
+
+def test_prose_rendering_frames_the_context_like_a_book_and_ends_where_prose_continues():
+    context = Context(
+        passages=("Older.", "The last passage."),
+        summary="Mira found a door.",
+        memory="Mira keeps the lighthouse.",
+        lore=(LoreNote("character", "Tom", "Mira's brother."),),
+        direction="the door opens",
+        warning="Do not repeat yourself.",
+        title="The Door",
+    )
+    prompt = render_prose(context)
+    assert prompt.startswith("The Door\n\nMira keeps the lighthouse.\n\nTom: Mira's brother.")
+    assert "Previously: Mira found a door." in prompt
+    assert "In this chapter: the door opens" in prompt
+    assert prompt.endswith("* * *\n\nOlder.\n\nThe last passage.\n\n")
+    assert "Do not repeat" not in prompt
+
+
+def test_prose_rendering_of_a_bare_story_is_the_story_itself():
+    assert render_prose(Context(passages=("Once.", "Twice."))) == "Once.\n\nTwice.\n\n"
