@@ -37,7 +37,9 @@ WEIGHTS = {
 }
 """How much each fault costs in the score; talk about the text costs most, a cut ending least."""
 
-QUOTED = re.compile(r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d|\u201c[^\u201c\u201d\n]*$", re.M)
+QUOTED = re.compile(
+    r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d|\u201c[^\u201c\u201d\n]*$|\"[^\"\n]*$", re.M
+)
 ENDED = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]*_]*$")
 FIRST = {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves"}
 SECOND = {"you", "your", "yours", "yourself", "yourselves"}
@@ -47,7 +49,7 @@ _DOC = r"(?:passage|paragraph|excerpt|summary|chapter|prompt)"
 META = [
     rf"\b(?:this|next|previous|following|above|your|my|last|first|second|latest|the next)"
     rf"(?:\s+(?:new|next|last|\d+[- ]word))?\s+{_DOC}s?\b",
-    r"\bparagraphs?\b|\bthis (?:text|sentence)\b",
+    r"\bparagraphs?\b",
     r"\bsummar(?:y|ies|ize|ise)\b",
     r"\breaders?\b",
     r"\b(?:in|of) the (?:passage|excerpt|text)\b",
