@@ -56,7 +56,7 @@ META = [
     r"\bthe (?:passage|excerpt|text) (?:is|was|continues|begins|ends|introduces|shows|describes)\b",
     r"\b(?:the|this|our|your|my) (?:story|tale|narrative)(?:'s)? "
     r"(?:continues|begins|began|opens|opened|ends|ended|unfolds|unfolded|shifts|so far|is going"
-    r"|tone|world|characters?)\b",
+    r"|tone|world|characters?|ending|beginning)\b",
     r"\bthis (?:story|tale|narrative)\b",
     r"\b(?:the|this|our|your) narrative\b",
     r"\bstory ?lines?\b|\bstory so far\b|\bstory now\b",
@@ -82,7 +82,7 @@ ASSISTANT = [
     r"\byour (?:new |next )?(?:story|passage|chapter|narrative|request|writing|prompt|craft|text"
     r"|\d+-word)\b",
     r"\byou (?:will|should|can|must) (?:write|continue|add|create)\b|\bi(?:'ll| will) tell you\b",
-    r"\bhere (?:today )?to help\b|\bi must say\b",
+    r"\bhere (?:today )?to help\b|\bi must say\b|\bwithout further ado\b",
     r"\bwhat (?:do|would|can) you (?:need|like|want|have me)\b|\bwould you like\b",
     r"\bwhat an? (?:incredible|exciting|great|interesting|inspiring|wonderful|amazing)"
     r"(?: and \w+)? (?:idea|beginning|story|journey|question|start)\b",
