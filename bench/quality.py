@@ -255,6 +255,12 @@ def all_steps(entry: dict[str, Any]) -> list[Step]:
     return [Step(**s) for story in entry["stories"].values() for s in story["steps"]]
 
 
+def summarize_all(data: dict[str, Any]) -> None:
+    """Add each configuration's figures, over the stories written so far."""
+    for entry in data["configurations"].values():
+        entry["summary"] = summarize(all_steps(entry))
+
+
 def report(data: dict[str, Any]) -> None:
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "words", "s/p", "median s"]
     headers += ["gen calls/p", "calls/p"]
@@ -273,6 +279,36 @@ def report(data: dict[str, Any]) -> None:
             met = default[key] >= limit if sense == ">=" else default[key] <= limit
             verdict = "met" if met else "MISSED"
             print(f"target default {key} {sense} {limit}: {default[key]:.3f} ({verdict})")
+
+
+def markdown(data: dict[str, Any], samples: list[str]) -> str:
+    """The results as bench/README.md shows them: a table, then the opening and passages 1, 6
+    and 12 of the default writer's stories `samples`, verbatim."""
+    headers = ["configuration", "passages", "good", *FAULTS, "loops", "words", "s / passage"]
+    headers += ["median s", "generation calls / passage", "all calls / passage"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    for name, entry in data["configurations"].items():
+        s = entry["summary"]
+        cells = [name, str(s["passages"]), f"{s['good_rate']:.0%}"]
+        cells += [f"{s[f'{fault}_rate']:.0%}" for fault in FAULTS]
+        cells += [f"{s['loop_rate']:.0%}", f"{s['words']:.0f}", f"{s['mean_seconds']:.1f}"]
+        cells += [
+            f"{s['median_seconds']:.1f}",
+            f"{s['passage_calls']:.2f}",
+            f"{s['all_calls']:.2f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    stories = data["configurations"].get("default", {}).get("stories", {})
+    texts = openings()
+    for key in samples:
+        if key not in stories:
+            continue
+        lines += ["", f"#### {key}", "", "**Opening.**", "", texts[key]]
+        for step in stories[key]["steps"]:
+            if step["step"] in (1, 6, 12):
+                faults = ", ".join(step["faults"]) or "none"
+                lines += ["", f"**Passage {step['step']}** (faults: {faults}).", "", step["text"]]
+    return "\n".join(lines)
 
 
 def plot(data: dict[str, Any], path: Path) -> None:
@@ -305,6 +341,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12, help="passages per story (default 12)")
     parser.add_argument("--quick", action="store_true", help="a tiny run: 2 openings, 3 steps")
     parser.add_argument(
+        "--markdown",
+        nargs="*",
+        metavar="OPENING",
+        help="print the results as Markdown, with these openings' samples, and run nothing",
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="write the chosen configurations again from scratch"
     )
     args = parser.parse_args()
@@ -316,6 +358,10 @@ def main() -> None:
     path = RESULTS / f"{name}.json"
     configurations = args.config or list(CONFIGURATIONS)
     data = load(path, args.steps, configurations if args.fresh else [])
+    if args.markdown is not None:
+        summarize_all(data)
+        print(markdown(data, args.markdown))
+        return
     data["openings"] = list(chosen)
 
     def save() -> None:
@@ -325,8 +371,7 @@ def main() -> None:
     started = time.perf_counter()
     for configuration in configurations:
         asyncio.run(run_configuration(configuration, data, chosen, args.steps, save))
-    for entry in data["configurations"].values():
-        entry["summary"] = summarize(all_steps(entry))
+    summarize_all(data)
     data["targets"] = {key: list(value) for key, value in TARGETS.items()}
     save()
     report(data)
