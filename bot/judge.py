@@ -127,10 +127,12 @@ class Verdict:
     characters_dropped: tuple[str, ...]
     score: float
     meta_phrases: tuple[str, ...] = ()
+    """The phrases that talk about the text or to the requester, as found."""
     words: int = 0
 
     @property
     def ok(self) -> bool:
+        """No fault at all."""
         return not self.faults
 
 
