@@ -13,7 +13,15 @@ from typing import TextIO
 
 from bot.ballots import ballot_choices
 from bot.config import ConfigError, Settings, load_settings
-from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, find_story
+from bot.engine import (
+    LIMITS,
+    STYLES,
+    Engine,
+    EngineConfig,
+    StoryError,
+    StorySettings,
+    find_story,
+)
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.llm import ModelError, open_models
 from bot.prompts import template
@@ -54,7 +62,7 @@ class Terminal:
         models = open_models(self.settings)
         store = await Store.open(self.settings.db_path)
         try:
-            engine = Engine(store, models, EngineConfig.from_settings(self.settings, style))
+            engine = Engine(store, models, EngineConfig.from_settings(self.settings, style, models))
             self.progress(f"model: {models.passage.name}; database: {self.settings.db_path}")
             started = time.perf_counter()
             self.progress("writing the opening…" if not opening else "reading the opening…")
@@ -140,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
         "-n", "--passages", type=int, default=5, help="passages to write (default 5)"
     )
     write.add_argument("--title", default="", help="the story's title")
-    write.add_argument("--style", choices=("chat", "completion"), help="prompt style")
+    write.add_argument("--style", choices=STYLES, help="prompt style")
     commands.add_parser("stories", help="list the stories in the database")
     show = commands.add_parser("show", help="print a story")
     show.add_argument("id", type=int)

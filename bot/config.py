@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 T = TypeVar("T")
 
 BACKENDS = ("auto", "openai", "local")
-STYLES = ("chat", "prose", "completion")
+STYLES = ("auto", "chat", "prose", "completion")
 
 
 class ConfigError(ValueError):
@@ -56,7 +56,8 @@ class Settings:
     openai_base_url: str = ""
     model: str = ""
     summary_model: str = ""
-    style: str = "chat"
+    style: str = "auto"
+    """The prompt style of new stories; "auto" is the one the passage model takes."""
     gguf_path: str = ""
     threads: int = 0
     db_path: Path = Path("automuse.db")

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.judge import StoryView
 from bot.llm import ModelError, Models, Prompt
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.store import LoreEntry, NewPassage, Passage, StaleHead, Store, Story
@@ -125,11 +126,15 @@ class EngineConfig(WriterConfig):
     """How many of the latest passages go into the context."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, style: str | None = None) -> EngineConfig:
-        """The engine's knobs from the settings; `style` overrides the prompt style."""
+    def from_settings(
+        cls, settings: Settings, style: str | None = None, models: Models | None = None
+    ) -> EngineConfig:
+        """The engine's knobs from the settings; `style` overrides the prompt style, and an
+        "auto" style is the one the `models` take."""
+        auto = models.style if models else "chat"
         return cls(
             story_defaults=StorySettings(
-                style=style or settings.style,
+                style=style or (auto if settings.style == "auto" else settings.style),
                 length=settings.max_tokens,
                 temperature=settings.temperature,
                 mode=settings.mode,
@@ -140,6 +145,7 @@ class EngineConfig(WriterConfig):
             context_tokens=settings.context_tokens,
             top_p=settings.top_p,
             seed=settings.seed,
+            summary_style=models.summary_style if models else "",
         )
 
 
@@ -265,10 +271,12 @@ class Engine:
             raise InvalidInput("This channel already has a story; end it before starting another.")
         author: int | None = started_by
         model_name = ""
+        faults: tuple[str, ...] = ()
         async with self._calls(None) as log:
             if not opening:
-                opening = await self.writer.opening(premise, settings, log)
-                author, model_name = None, self.models.passage.name
+                draft = await self.writer.opening(premise, settings, log)
+                opening, faults = draft.text, draft.faults
+                author, model_name = None, draft.model
             original = settings.chain == "original"
             summary = "" if original else await self.writer.summary("", opening, settings, log)
         try:
@@ -284,6 +292,7 @@ class Engine:
                     author_id=author,
                     model=model_name,
                     requested_by=started_by,
+                    faults=faults,
                 ),
                 calls=log.calls,
                 memory=premise if author is not None else "",
@@ -417,6 +426,7 @@ class Engine:
             context=draft.context.as_dict(),
             requested_by=requested_by,
             looped=draft.check.loops,
+            faults=draft.faults,
         )
 
     # Reading aids
@@ -557,9 +567,26 @@ class Engine:
         avoid: Sequence[str] = (),
         variant: int = 0,
     ) -> Draft:
-        """Write one passage after `line[-1]`, steered by `direction`."""
+        """Write one passage after `line[-1]`, steered by `direction`; `avoid` holds texts it
+        must not copy (the passage being retried, the other candidates)."""
         base = await self.context(story, line, direction)
         lore = await self.store.lore(story.id)
         return await self.writer.passage(
-            StorySettings.of(story), base, line, lore, log, avoid=avoid, variant=variant
+            StorySettings.of(story),
+            base,
+            await self.story_view(story, line, avoid),
+            lore,
+            log,
+            variant=variant,
+        )
+
+    async def story_view(
+        self, story: Story, line: Sequence[Passage], avoid: Sequence[str] = ()
+    ) -> StoryView:
+        """What the judge knows of the story up to `line[-1]`."""
+        opening = line[0] if line[0].parent_id is None else await self.store.opening(story.id)
+        return StoryView(
+            opening=opening.text if opening else "",
+            summary=line[-1].summary or "",
+            recent=(*(p.text for p in line[-self.config.recent_passages :]), *avoid),
         )

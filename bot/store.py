@@ -148,6 +148,10 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX model_calls_by_story;
     CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
     """,
+    # 5: the judge's faults that remain in each passage, comma-separated.
+    """
+    ALTER TABLE passages ADD COLUMN faults TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 30_000
@@ -221,6 +225,8 @@ class Passage:
     """True when every attempt looped and the least repetitive one was kept."""
     depth: int = 0
     """How many passages come before it in its story; its number is depth + 1."""
+    faults: tuple[str, ...] = ()
+    """The judge's faults that remain in it (bot/judge.py), empty when none."""
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,7 @@ class NewPassage:
     context: dict[str, Any] | None = None
     requested_by: int | None = None
     looped: bool = False
+    faults: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,7 +318,7 @@ STORY_COLUMNS = (
 )
 PASSAGE_COLUMNS = (
     "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
-    " requested_by, looped, depth"
+    " requested_by, looped, depth, faults"
 )
 
 
@@ -321,7 +328,8 @@ def _story(row: Sequence[Any]) -> Story:
 
 def _passage(row: Sequence[Any]) -> Passage:
     context = json.loads(row[9]) if row[9] else None
-    return Passage(*row[:9], context, row[10], bool(row[11]), row[12])
+    faults = tuple(fault for fault in row[13].split(",") if fault)
+    return Passage(*row[:9], context, row[10], bool(row[11]), row[12], faults)
 
 
 def _lore(row: Sequence[Any]) -> LoreEntry:
@@ -567,8 +575,8 @@ class Store:
     ) -> int:
         cursor = await db.execute(
             "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
-            " model, created_at, context, requested_by, looped, depth)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " model, created_at, context, requested_by, looped, faults, depth)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " coalesce((SELECT depth + 1 FROM passages WHERE id = ?), 0))",
             (
                 story_id,
@@ -582,6 +590,7 @@ class Store:
                 json.dumps(new.context) if new.context is not None else None,
                 new.requested_by,
                 int(new.looped),
+                ",".join(new.faults),
                 parent_id,
             ),
         )
@@ -704,6 +713,14 @@ class Store:
             (head_id, limit, limit),
         )
         return [_passage(row) for row in reversed(rows)]
+
+    async def opening(self, story_id: int) -> Passage | None:
+        """The story's first passage."""
+        row = await self._one(
+            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE story_id = ? AND parent_id IS NULL",
+            (story_id,),
+        )
+        return _passage(row) if row else None
 
     async def children(self, passage_id: int) -> list[Passage]:
         rows = await self._all(

@@ -98,7 +98,7 @@ async def test_next_appends_a_passage_with_its_rolling_summary(engine, model):
 
 async def test_completion_style_sends_exactly_the_fine_tuning_format(engine, model):
     story = await started(engine, model, settings=StorySettings(style="completion"))
-    model.add(f" {P1} END", "summary two")
+    model.add(f" {P1} END", "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == P1
     assert model.prompts[1] == f"Mira climbs the lighthouse. {OPENING}\n\nNEXT PARAGRAPH:"
@@ -133,11 +133,11 @@ async def test_lore_enters_the_prompt_only_when_its_keywords_come_up(engine, mod
 
 async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, model):
     story = await started(engine, model)
-    model.add(OPENING, P1, "summary")
+    model.add(OPENING, P1, "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == P1 and not passage.looped
     retry_prompt = prompt_text(model.prompts[2])
-    assert "repeated earlier text" in retry_prompt
+    assert "Do not reuse these words" in retry_prompt
     assert "mira climbed the lighthouse stairs" in retry_prompt
     assert model.samplings[2].temperature > model.samplings[1].temperature
     assert model.samplings[2].frequency_penalty > model.samplings[1].frequency_penalty
@@ -148,8 +148,8 @@ async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, mo
 async def test_when_every_attempt_loops_the_least_repetitive_is_kept_and_marked(engine, model):
     story = await started(engine, model)
     await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
-    half_copy = OPENING + " Then something new happened to her at last."
-    model.add(OPENING, "word " * 60, half_copy, "summary")
+    half_copy = "Then something new happened to her at last. " + OPENING
+    model.add(OPENING, "word " * 60, half_copy, "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == half_copy and passage.looped
     assert "Old Tom" in prompt_text(model.prompts[3])
@@ -210,7 +210,7 @@ async def test_two_engines_on_one_database_never_both_append(store):
     first = Engine(store, Models(model, model), EngineConfig())
     second = Engine(store, Models(model, model), EngineConfig())
     story = await started(first, model)
-    model.add(P1, "s1", P2, "s2")
+    model.add(P1, P2, "s1", "s2")
     results = await asyncio.gather(
         first.next(story.id), second.next(story.id), return_exceptions=True
     )
@@ -347,3 +347,18 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
         await engine.next(story.id)
     assert [prompt_text(p) for p in model.prompts] == [prompt.rstrip() for prompt, _ in calls]
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
+
+
+async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(engine, model):
+    story = await started(engine, model)
+    drifting = (
+        "You climb after her and you feel the cold on your face. You count the steps as she did, "
+        "and you wonder who is whistling up there, and why your hands are shaking so much now. "
+        "Your lantern gutters in the draught from the open door above you."
+    )
+    model.add(drifting, drifting, drifting, "Mira hears whistling.")
+    passage = await engine.next(story.id)
+    assert passage.faults == ("person",)
+    assert (await engine.line(story.id))[-1].faults == ("person",)
+    sent = [prompt_text(p) for p in model.prompts[1:4]]
+    assert all("third person" in prompt for prompt in sent[1:])

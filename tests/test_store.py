@@ -69,6 +69,8 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
                 " (2, 1, 1, 'An old passage.', 'older', 'then')"
             )
             await db.execute("UPDATE stories SET head_id = 2 WHERE id = 1")
+            if version >= 4:
+                await db.execute("UPDATE passages SET depth = 1 WHERE id = 2")
     await old.close()
 
     upgraded = await Store.open(old_path)
@@ -81,6 +83,7 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
             opening, second = await upgraded.line(story.head_id)
             assert opening.text == "An old opening." and opening.context is None
             assert not second.looped and (opening.depth, second.depth) == (0, 1)
+            assert second.faults == ()
             nxt = await upgraded.append_passage(story.id, second.id, NewPassage(text="More."))
             assert nxt.depth == 2
             assert [p.text for p in await upgraded.line(nxt.id, last=2)] == [

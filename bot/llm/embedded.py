@@ -25,11 +25,18 @@ NOT_INSTALLED = "The embedded model is not installed; install AutoMuse with its 
 
 @dataclass(frozen=True)
 class EmbeddedModel:
-    """A model a package ships: its name, its licence, and how to find its GGUF file."""
+    """A model a package ships: its name, its licence, how to find its GGUF file, and whether
+    it is a base model (it continues prose) or an instruct one (it follows a chat)."""
 
     name: str
     licence: str
     locate: Callable[[], Path]
+    base: bool = False
+
+    @property
+    def style(self) -> str:
+        """The prompt style it writes passages in."""
+        return "prose" if self.base else "chat"
 
 
 def cache_dir() -> Path:
@@ -88,9 +95,14 @@ EMBEDDED = {
     model.name.lower(): model
     for model in (
         EmbeddedModel(DEFAULT_NAME, "Apache-2.0", default_gguf_path),
-        EmbeddedModel(GEMMA_NAME, "Gemma Terms of Use", gemma_gguf_path),
+        EmbeddedModel(GEMMA_NAME, "Gemma Terms of Use", gemma_gguf_path, base=True),
     )
 }
+DEFAULT_WRITER = GEMMA_NAME
+"""The embedded model that writes passages unless AUTOMUSE_MODEL names another."""
+DEFAULT_SUMMARIZER = DEFAULT_NAME
+"""The embedded model that writes summaries, recaps and directions unless
+AUTOMUSE_SUMMARY_MODEL names another: following instructions needs an instruct model."""
 
 
 def embedded_model(name: str) -> EmbeddedModel:

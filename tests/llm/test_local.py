@@ -15,7 +15,8 @@ import pytest
 
 from bot.config import load_settings
 from bot.llm import ModelError, Sampling, open_models
-from bot.llm.local import LocalModel, default_gguf_path
+from bot.llm.embedded import DEFAULT_WRITER
+from bot.llm.local import DEFAULT_NAME, LocalModel, default_gguf_path
 from bot.llm.openai_compat import OpenAICompatible
 
 GREEDY = Sampling(temperature=0.0, seed=1, max_tokens=32)
@@ -153,9 +154,37 @@ async def test_open_models_picks_backend(environ: dict[str, str], expected: type
     models = open_models(load_settings(environ=environ, env_file=None))
     try:
         assert type(models.passage) is expected
-        assert models.summary is models.passage
+        assert type(models.summary) is expected
         if expected is LocalModel:
-            assert models.passage.path == default_gguf_path()
+            assert (models.passage.name, models.style) == (DEFAULT_WRITER, "prose")
+            assert models.summary.path == default_gguf_path()
+            assert (models.summary.name, models.summary_style) == (DEFAULT_NAME, "chat")
             assert models.passage._llama is None, "nothing is loaded before the first call"
+            assert models.summary._llama is None
+        else:
+            assert models.summary is models.passage and models.style == "chat"
     finally:
         await models.close()
+
+
+@pytest.mark.parametrize(
+    ("environ", "style", "summary_style"),
+    [
+        ({"AUTOMUSE_MODEL": "SmolLM2-135M-Instruct"}, "chat", "chat"),
+        ({"AUTOMUSE_SUMMARY_MODEL": "gemma-3-270m"}, "prose", "completion"),
+    ],
+)
+async def test_one_embedded_model_may_both_write_and_summarise(
+    environ: dict[str, str], style: str, summary_style: str
+) -> None:
+    models = open_models(load_settings(environ=environ, env_file=None))
+    try:
+        assert models.summary is models.passage
+        assert (models.style, models.summary_style) == (style, summary_style)
+    finally:
+        await models.close()
+
+
+def test_an_unknown_embedded_model_is_one_plain_error() -> None:
+    with pytest.raises(ModelError, match="no embedded model 'tiny'"):
+        open_models(load_settings(environ={"AUTOMUSE_MODEL": "tiny"}, env_file=None))
