@@ -58,8 +58,8 @@ def default_models() -> Models:
     return open_models(local_settings())
 
 
-def default_settings() -> StorySettings:
-    return EngineConfig.from_settings(local_settings()).story_defaults
+def default_settings(models: Models) -> StorySettings:
+    return EngineConfig.from_settings(local_settings(), models=models).story_defaults
 
 
 def smollm2_models() -> Models:
@@ -67,39 +67,31 @@ def smollm2_models() -> Models:
     return Models(model, model)
 
 
-def gemma_models() -> Models:
-    """Gemma 3 270M base writes; SmolLM2-135M-Instruct summarises."""
-    from bot.llm.embedded import GEMMA_NAME, gemma_gguf_path
-
-    return Models(LocalModel(gemma_gguf_path(), name=GEMMA_NAME), LocalModel())
-
-
 @dataclass(frozen=True)
 class Configuration:
     """One writer to measure: its models and the story settings it writes with."""
 
     models: Callable[[], Models]
-    settings: Callable[[], StorySettings]
+    settings: Callable[[Models], StorySettings]
     about: str
 
 
 CONFIGURATIONS: dict[str, Configuration] = {
-    "default": Configuration(default_models, default_settings, "our chain, default writer"),
+    "default": Configuration(default_models, default_settings, "our chain, the default writer"),
     "smollm2-chat": Configuration(
-        smollm2_models, lambda: StorySettings(style="chat"), "our chain, SmolLM2 chat style"
+        smollm2_models,
+        lambda _: StorySettings(style="chat"),
+        "our chain, SmolLM2-135M-Instruct in the chat style",
     ),
     "smollm2-completion": Configuration(
         smollm2_models,
-        lambda: StorySettings(style="completion"),
-        "our chain, SmolLM2 completion style",
-    ),
-    "gemma-prose": Configuration(
-        gemma_models, lambda: StorySettings(style="prose"), "our chain, Gemma 3 270M base, prose"
+        lambda _: StorySettings(style="completion"),
+        "our chain, SmolLM2-135M-Instruct in the completion style",
     ),
     "original": Configuration(
         smollm2_models,
-        lambda: StorySettings(chain="original", style="completion"),
-        "the original chain on SmolLM2",
+        lambda _: StorySettings(chain="original", style="completion"),
+        "the original chain on SmolLM2-135M-Instruct",
     ),
 }
 
@@ -221,7 +213,7 @@ async def run_configuration(
     configuration = CONFIGURATIONS[name]
     try:
         models = configuration.models()
-        settings = configuration.settings()
+        settings = configuration.settings(models)
     except (ImportError, ModelError, ConfigError) as error:
         print(f"{name}: not available ({error}); skipped.")
         return
