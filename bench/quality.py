@@ -5,7 +5,8 @@ the engine, and bot/judge.py judges each passage against the story so far, exact
 engine's own guard sees it. Results are kept per configuration and per story, so a run can be
 split up (`--config`) and resumed after an interruption.
 
-    .venv/bin/python -m bench.quality [--config NAME ...] [--steps 12] [--quick] [--fresh]
+    .venv/bin/python -m bench.quality [--config NAME ...] [--openings N] [--steps 12] [--quick]
+                                      [--fresh] [--markdown [OPENING ...]]
 """
 
 from __future__ import annotations
@@ -331,6 +332,7 @@ def main() -> None:
         help="run only these configurations (repeatable; default: all)",
     )
     parser.add_argument("--steps", type=int, default=12, help="passages per story (default 12)")
+    parser.add_argument("--openings", type=int, help="only the first N openings (default all 8)")
     parser.add_argument("--quick", action="store_true", help="a tiny run: 2 openings, 3 steps")
     parser.add_argument(
         "--markdown",
@@ -344,8 +346,9 @@ def main() -> None:
     args = parser.parse_args()
     chosen = openings()
     if args.quick:
-        chosen = dict(list(chosen.items())[:2])
-        args.steps = 3
+        args.openings, args.steps = 2, 3
+    if args.openings:
+        chosen = dict(list(chosen.items())[: args.openings])
     name = "quality_quick" if args.quick else "quality"
     path = RESULTS / f"{name}.json"
     configurations = args.config or list(CONFIGURATIONS)
@@ -354,7 +357,7 @@ def main() -> None:
         summarize_all(data)
         print(markdown(data, args.markdown))
         return
-    data["openings"] = list(chosen)
+    data["openings"] = list(openings())
 
     def save() -> None:
         data["machine"] = machine()
