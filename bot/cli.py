@@ -8,11 +8,12 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.ballots import ballot_choices
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Secret, Settings, database_url, load_settings
 from bot.engine import (
     LIMITS,
     STYLES,
@@ -60,10 +61,10 @@ class Terminal:
     ) -> int:
         """Start a story and write `passages` more, printing each as soon as it is written."""
         models = open_models(self.settings)
-        store = await Store.open(self.settings.db_path)
+        store = await Store.open(self.settings.database)
         try:
             engine = Engine(store, models, EngineConfig.from_settings(self.settings, style, models))
-            self.progress(f"model: {models.passage.name}; database: {self.settings.db_path}")
+            self.progress(f"model: {models.passage.name}; database: {store.name}")
             started = time.perf_counter()
             self.progress("writing the opening…" if not opening else "reading the opening…")
             story = await engine.start(opening=opening, premise=premise, title=title)
@@ -90,7 +91,7 @@ class Terminal:
         print(f"· {message}", file=self.err, flush=True)
 
     async def stories(self) -> None:
-        store = await Store.open(self.settings.db_path, create=False)
+        store = await Store.open(self.settings.database, create=False)
         try:
             rows = await store.stories()
         finally:
@@ -103,7 +104,7 @@ class Terminal:
             print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {story.title}", file=self.out)
 
     async def export(self, story_id: int, form: str, chat: bool, output: str | None) -> None:
-        store = await Store.open(self.settings.db_path, create=False)
+        store = await Store.open(self.settings.database, create=False)
         try:
             story = await find_story(store, story_id)
             line = await store.line(story.head_id)
@@ -129,7 +130,11 @@ def parser() -> argparse.ArgumentParser:
         prog="automuse",
         description="AutoMuse co-writes fiction: a Discord bot and a terminal story writer.",
     )
-    parser.add_argument("--db", help="the SQLite database (default: AUTOMUSE_DB or automuse.db)")
+    parser.add_argument(
+        "--db",
+        help="a SQLite file or a postgresql:// URL"
+        " (default: AUTOMUSE_DATABASE_URL, else AUTOMUSE_DB, else automuse.db)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "run",
@@ -210,12 +215,19 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
         await terminal.export(args.id, args.form, args.chat, args.output)
 
 
+def with_database(settings: Settings, target: str) -> Settings:
+    """`settings` with the database `--db` names: a URL, or else a SQLite path."""
+    url = database_url(target) if "://" in target else ""
+    path = settings.db_path if url else Path(target)
+    return replace(settings, db_path=path, database_url=Secret(url))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
         if args.db:
-            settings = Settings(**{**settings.__dict__, "db_path": Path(args.db)})
+            settings = with_database(settings, args.db)
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
         asyncio.run(dispatch(args, settings, sys.stdout, sys.stderr))
     except ConfigError as error:

@@ -128,7 +128,7 @@ class AutoMuse(commands.Bot):
         self.ballots: Ballots
 
     async def setup_hook(self) -> None:
-        store = await Store.open(self.settings.db_path)
+        store = await Store.open(self.settings.database)
         self._models = self._models or open_models(self.settings)
         config = EngineConfig.from_settings(self.settings, models=self._models)
         self.engine = Engine(store, self._models, config)

@@ -70,6 +70,8 @@ class Context:
     nudges: str = ""
     warning: str = ""
     title: str = ""
+    lead: str = ""
+    """The first words of the next paragraph, given to a base model to go on from (prose)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,7 +129,8 @@ def render_completion(context: Context) -> str:
 def render_prose(context: Context) -> str:
     """Prose for a base model to continue, framed the way a book frames it: a title page with
     the memory and the lore, a "Previously", then the story running on to where the next
-    paragraph begins. Instructions would be read as text, so warnings are left out."""
+    paragraph begins, or to the `lead` words it begins with. Instructions would be read as
+    text, so warnings are left out."""
     block = labels("prose_context")
     front = [block["title"].format(text=context.title)] if context.title else []
     if context.memory:
@@ -139,9 +142,9 @@ def render_prose(context: Context) -> str:
     if steer:
         front.append(block["direction"].format(text=steer))
     story = block["passages"].format(text="\n\n".join(context.passages))
-    if not front:
-        return story + "\n\n"
-    return fill("prose_passage", front="\n\n".join(front), story=story) + "\n\n"
+    if front:
+        story = fill("prose_passage", front="\n\n".join(front), story=story)
+    return f"{story}\n\n{context.lead}".rstrip(" ")
 
 
 def render(context: Context, style: str, words: int) -> Prompt:

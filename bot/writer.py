@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot import loops
-from bot.judge import StoryView, Verdict, judge_passage, judge_summary, narration, story_person
+from bot.judge import (
+    STOP_NAMES,
+    StoryView,
+    Verdict,
+    judge_passage,
+    judge_summary,
+    narration,
+    story_person,
+)
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import repair_passage, repair_summary
@@ -27,8 +36,9 @@ from bot.split import complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
-"""Faults worth another model call. A stub is kept: a model that stops early has usually
-reached a natural pause, and another call rarely buys a longer passage."""
+"""Faults worth another model call. A chat model's stub is kept: an instruct model that stops
+early has usually finished its thought. A base model's stub is continued instead (see
+`Draft.passes`)."""
 
 SUMMARY_REGENERATE = frozenset({"meta", "assistant", "repetition"})
 """Summary faults worth one rewrite; a summary cut short is completed for free instead."""
@@ -79,10 +89,11 @@ class Draft:
     def faults(self) -> tuple[str, ...]:
         return self.verdict.faults
 
-    @property
-    def passes(self) -> bool:
-        """Whether nothing about it is worth another model call."""
-        return not self.check.loops and not REGENERATE.intersection(self.faults)
+    def passes(self, style: str) -> bool:
+        """Whether nothing about it is worth another model call in `style`: in prose style a
+        stub is, since a base model that stopped mid-story can simply go on."""
+        worth = REGENERATE | {"stub"} if style == "prose" else REGENERATE
+        return not self.check.loops and not worth.intersection(self.faults)
 
     @property
     def badness(self) -> float:
@@ -148,6 +159,8 @@ class Writer:
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
             text = await self.generate(self.models.passage, "passage", prompt, sampling, log)
+            if voice.style == "prose":
+                text = led(context.lead, text)
             if not original:
                 text = repair_passage(tidy(text), story)
             draft = Draft(
@@ -158,7 +171,7 @@ class Writer:
                 judge_passage(text, story),
             )
             drafts.append(draft)
-            if draft.passes or attempt + 1 == attempts:
+            if draft.passes(voice.style) or attempt + 1 == attempts:
                 break
             context, sampling = self._counter_measures(
                 base, lore, draft, story, recent, sampling, attempt + 1
@@ -198,8 +211,10 @@ class Writer:
         Copying (a recycled span, a loop, repetition) is named word for word, raises the
         temperature and the penalties, and from the second round brings in something new: an
         unused lore entry, or else an unexpected event. A change of person restates the
-        story's person and tense; talk about the story or to the reader is forbidden. Every
-        round samples afresh.
+        story's person and tense (a base model, which takes no instructions, is given the next
+        paragraph's first word instead: "I", or the main character's name); talk about the
+        story or to the reader is forbidden. A base model's stub is given back to it to go on
+        from. Every round samples afresh.
         """
         faults = set(draft.faults)
         copying = draft.check.loops or bool(faults & {"recycled", "repetition"})
@@ -210,12 +225,18 @@ class Writer:
                 warnings.append(fill("counter_repeat", phrase=" ".join(phrase.split()[:20])))
             if round_ >= 2:
                 warnings.append(fill("counter_twist", twist=twist_for(base, lore)))
+        lead = ""
         if "person" in faults:
             told = " ".join([story.opening, *story.recent])
-            warnings.append(fill("counter_person", person=story_person(story), tense=tense(told)))
+            person = story_person(story)
+            warnings.append(fill("counter_person", person=person, tense=tense(told)))
+            lead = "I" if person == "first" else main_character(told)
+        elif "stub" in faults:
+            lead = draft.text + "\n\n"
         if faults & {"meta", "assistant"}:
             warnings.append(template("counter_meta"))
-        context = fit(replace(base, warning=" ".join(warnings)), self.config.context_tokens)
+        context = replace(base, warning=" ".join(warnings), lead=lead)
+        context = fit(context, self.config.context_tokens)
         seed = None if sampling.seed is None else sampling.seed + 1000 * round_
         if not copying:
             return context, sampling.but(seed=seed)
@@ -248,7 +269,7 @@ class Writer:
                     verdict,
                 )
             )
-            if drafts[-1].passes or attempt == 1:
+            if drafts[-1].passes(voice.style) or attempt == 1:
                 break
             warning = template("counter_meta")
             sampling = sampling.but(seed=None if sampling.seed is None else sampling.seed + 1000)
@@ -357,6 +378,30 @@ def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
     if voice.style == "prose":
         return fill("opening_prose", premise=premise) + "\n\n"
     return fill("opening_completion", premise=premise)
+
+
+def led(lead: str, text: str) -> str:
+    """`text` as written after the `lead` words it was asked to go on from."""
+    if not lead or lead[-1].isspace():
+        return lead + text.lstrip()
+    if text[:1] in tuple(",.;:!?'’"):
+        return lead + text
+    return f"{lead} {text.lstrip()}"
+
+
+def main_character(text: str) -> str:
+    """The name `text` mentions most (a capitalised word it never writes in lower case), or
+    else "He" or "She", whichever it says more."""
+    lowered = set(re.findall(r"\b[a-z]+\b", text))
+    counts = Counter(
+        word
+        for word in re.findall(r"\b[A-Z][a-z]+\b", text)
+        if word.lower() not in STOP_NAMES and word.lower() not in lowered
+    )
+    if counts:
+        return counts.most_common(1)[0][0]
+    pronouns = Counter(re.findall(r"\b(?:he|she)\b", text.lower()))
+    return "He" if pronouns["he"] > pronouns["she"] else "She"
 
 
 def tense(text: str) -> str:

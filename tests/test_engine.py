@@ -2,6 +2,7 @@ import asyncio
 
 import pytest
 
+from bot.config import load_settings
 from bot.engine import (
     Busy,
     Engine,
@@ -218,14 +219,14 @@ async def test_two_engines_on_one_database_never_both_append(store):
     assert len(await first.line(story.id)) == 2
 
 
-async def test_the_losing_writers_model_calls_are_logged_and_counted(tmp_path):
+async def test_the_losing_writers_model_calls_are_logged_and_counted(database_url):
     model = ScriptedModel(latency=0.05)
-    stores = [await Store.open(tmp_path / "shared.db") for _ in range(2)]
+    stores = [await Store.open(database_url) for _ in range(2)]
     try:
         first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
         story = await started(first, model)
         before = await first.tokens_used_today(1)
-        model.add(P1, "s1", P2, "s2")
+        model.add(P1, P2, "s1", "s2")
         results = await asyncio.gather(
             first.next(story.id), second.next(story.id), return_exceptions=True
         )
@@ -362,3 +363,26 @@ async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(e
     assert (await engine.line(story.id))[-1].faults == ("person",)
     sent = [prompt_text(p) for p in model.prompts[1:4]]
     assert all("third person" in prompt for prompt in sent[1:])
+
+
+async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
+    story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
+    await engine.set_memory(story.id, "Mira is afraid of heights.")
+    full = f"{P1} {P2} Neither of them spoke, and the lamp turned slowly above them."
+    model.add(full, "Mira meets a stranger.")
+    passage = await engine.next(story.id, direction="a stranger appears")
+    assert passage.text == full and len(model.prompts) == 3
+    assert model.prompts[1] == (
+        "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
+        f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"
+    )
+
+
+def test_the_auto_style_is_the_one_the_models_take():
+    scripted = ScriptedModel()
+    models = Models(scripted, scripted, style="prose", summary_style="chat")
+    auto = EngineConfig.from_settings(load_settings(environ={}, env_file=None), models=models)
+    assert auto.story_defaults.style == "prose" and auto.summary_style == "chat"
+    chosen = load_settings(environ={"AUTOMUSE_STYLE": "completion"}, env_file=None)
+    assert EngineConfig.from_settings(chosen, models=models).story_defaults.style == "completion"
+    assert EngineConfig.from_settings(chosen, "chat", models).story_defaults.style == "chat"

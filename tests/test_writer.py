@@ -5,7 +5,7 @@ from bot.judge import StoryView
 from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.prompts import Context
-from bot.writer import CallLog, Writer, WriterConfig, clean, tense, tidy
+from bot.writer import CallLog, Writer, WriterConfig, clean, main_character, tense, tidy
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ async def test_a_good_first_attempt_is_kept_after_one_call() -> None:
     writer, model = scripted(GOOD)
     log = CallLog()
     draft = await writer.passage(CHAT, Context(passages=(OPENING,)), view(), (), log)
-    assert draft.text == GOOD and draft.faults == () and draft.passes
+    assert draft.text == GOOD and draft.faults == () and draft.passes("chat")
     assert len(model.prompts) == 1 and [c.purpose for c in log.calls] == ["passage"]
 
 
@@ -126,6 +126,19 @@ async def test_a_base_model_gets_no_instructions_only_fresh_sampling() -> None:
     assert model.samplings[1].seed != model.samplings[0].seed
 
 
+async def test_a_base_model_that_changes_person_is_led_in_by_the_main_character() -> None:
+    writer, model = scripted(SECOND_PERSON, GOOD.replace("She set", "set", 1))
+    prose = StorySettings(style="prose")
+    draft = await writer.passage(prose, Context(passages=(OPENING,)), view(), (), CallLog())
+    assert model.prompts[1] == OPENING + "\n\nMira"
+    assert draft.text.startswith("Mira set the lantern on the floor") and draft.faults == ()
+
+
+def test_the_main_character_is_the_name_said_most() -> None:
+    assert main_character(OPENING + " " + GOOD_TWO) == "Mira"
+    assert main_character("He ran. The dog followed him and he laughed.") == "He"
+
+
 async def test_the_original_chain_takes_its_one_attempt_as_it_is_but_judged() -> None:
     writer, model = scripted(META)
     original = StorySettings(style="completion", chain="original")
@@ -171,3 +184,12 @@ def test_the_tense_of_the_narration_is_read_from_its_verbs() -> None:
     assert tense('She opens the door. The wind is cold and the sea is loud. "I was here."') == (
         "present"
     )
+
+
+async def test_a_base_models_stub_is_given_back_to_it_to_go_on_from() -> None:
+    stub = "She set the lantern on the floor and pushed the door wider."
+    writer, model = scripted(stub, GOOD_TWO)
+    prose = StorySettings(style="prose")
+    draft = await writer.passage(prose, Context(passages=(OPENING,)), view(), (), CallLog())
+    assert model.prompts[1] == f"{OPENING}\n\n{stub}\n\n"
+    assert draft.text == f"{stub}\n\n{GOOD_TWO}" and draft.faults == ()
