@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -24,22 +27,65 @@ from bot.engine import (
     find_story,
 )
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
+from bot.inert import BIDI_CONTROLS, terminal_safe
 from bot.llm import ModelError, open_models
 from bot.prompts import template
-from bot.store import Store, StoreError
+from bot.store import Store, StoreError, transfer
 
 DEMO_PASSAGES = 5
 
 
+class UsageError(Exception):
+    """The command line asks for something that cannot be done; one sentence says why."""
+
+
 def read_text_file(path: str) -> str:
+    """The UTF-8 text of the regular file at `path`; never waits on a FIFO or a device."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError(f"{path} is not a regular file.")
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StoryError(f"There is no file {path}.") from None
+        raise UsageError(f"There is no file {path}.") from None
     except UnicodeDecodeError:
-        raise StoryError(f"The file {path} is not UTF-8 text.") from None
+        raise UsageError(f"The file {path} is not UTF-8 text.") from None
     except OSError as error:
-        raise StoryError(f"The file {path} cannot be read ({error.strerror}).") from None
+        raise UsageError(f"The file {path} cannot be read ({error.strerror}).") from None
+
+
+def check_new_file(path: Path, what: str) -> None:
+    """Raise UsageError unless a file can be written at `path` (which may exist already)."""
+    if path.is_dir():
+        raise UsageError(f"The {what} {path} is a folder.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"There is no folder {folder} for the {what} {path}.")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise UsageError(f"The {what} {path} is read-only.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"The folder {folder} is read-only, so the {what} {path} cannot be written."
+        )
+
+
+def check_arguments(argv: Sequence[str]) -> None:
+    """Raise UsageError if an argument is not valid UTF-8 (Python keeps such bytes as lone
+    surrogates, which would fail only later, after a model call)."""
+    for argument in argv:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(argument).decode("utf-8", "backslashreplace")
+            raise UsageError(f"The argument {terminal_safe(shown)} is not valid UTF-8.") from None
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text with the controls JSON leaves raw (C1 and bidirectional) escaped as `\\uXXXX`;
+    they occur only inside strings, so the data is unchanged."""
+    return "".join(
+        json.dumps(char)[1:-1] if char in BIDI_CONTROLS or 0x80 <= ord(char) <= 0x9F else char
+        for char in text
+    )
 
 
 class Terminal:
@@ -60,6 +106,8 @@ class Terminal:
         style: str | None,
     ) -> int:
         """Start a story and write `passages` more, printing each as soon as it is written."""
+        if not self.settings.database_url:
+            check_new_file(self.settings.db_path, "database")
         models = open_models(self.settings)
         store = await Store.open(self.settings.database)
         try:
@@ -68,7 +116,7 @@ class Terminal:
             started = time.perf_counter()
             self.progress("writing the opening…" if not opening else "reading the opening…")
             story = await engine.start(opening=opening, premise=premise, title=title)
-            self.progress(f"story {story.id}: {story.title}")
+            self.progress(f"story {story.id}: {terminal_safe(story.title)}")
             self.print_passage(1, (await engine.line(story.id))[-1].text)
             for number in range(1, passages + 1):
                 self.progress(f"[{number}/{passages}] writing…")
@@ -85,7 +133,7 @@ class Terminal:
             await store.close()
 
     def print_passage(self, number: int, text: str) -> None:
-        print(f"\n§{number}\n{text}", file=self.out, flush=True)
+        print(f"\n§{number}\n{terminal_safe(text)}", file=self.out, flush=True)
 
     def progress(self, message: str) -> None:
         print(f"· {message}", file=self.err, flush=True)
@@ -101,9 +149,14 @@ class Terminal:
             return
         print(f"{'id':>4}  {'passages':>8}  {'status':<6}  title", file=self.out)
         for story, count in rows:
-            print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {story.title}", file=self.out)
+            title = terminal_safe(story.title)
+            print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {title}", file=self.out)
 
     async def export(self, story_id: int, form: str, chat: bool, output: str | None) -> None:
+        """Print the story, or write it to `output`, in `form`. Printed text has its control
+        characters made visible (Markdown) or escaped (JSONL); a file gets the text as it is."""
+        if output:
+            check_new_file(Path(output), "output file")
         store = await Store.open(self.settings.database, create=False)
         try:
             story = await find_story(store, story_id)
@@ -119,10 +172,28 @@ class Terminal:
         else:
             text = jsonl(finetune_rows(line, "chat" if chat else "completion", length))
         if output:
-            Path(output).write_text(text, encoding="utf-8")
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise UsageError(f"{output} cannot be written ({error.strerror}).") from None
             self.progress(f"wrote {output}")
         else:
-            self.out.write(text)
+            self.out.write(terminal_safe(text) if form == "md" else json_for_terminal(text))
+
+
+async def migrate_db(source: str, target: str, out: TextIO) -> None:
+    """Copy every table of the database at `source` into the empty one at `target`."""
+    old = await Store.open(source, create=False)
+    try:
+        new = await Store.open(target)
+        try:
+            counts = await transfer(old, new)
+        finally:
+            await new.close()
+    finally:
+        await old.close()
+    copied = ", ".join(f"{rows} {table}" for table, rows in counts.items())
+    print(f"Copied {old.name} to {new.name}: {copied}.", file=out)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -171,6 +242,11 @@ def parser() -> argparse.ArgumentParser:
         "--chat", action="store_true", help="finetune: chat messages instead of prompt/completion"
     )
     export.add_argument("-o", "--output", help="write to this file instead of standard output")
+    migrate = commands.add_parser(
+        "migrate-db", help="copy a whole database into an empty one, e.g. SQLite to PostgreSQL"
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="URL", help="copy from")
+    migrate.add_argument("--to", dest="target", required=True, metavar="URL", help="copy into")
     return parser
 
 
@@ -197,9 +273,9 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
     elif args.command == "write":
         opening = read_text_file(args.opening_file) if args.opening_file else args.opening or ""
         if args.opening_file and not opening.strip():
-            raise StoryError(f"The file {args.opening_file} is empty.")
+            raise UsageError(f"The file {args.opening_file} is empty.")
         if args.passages < 1 or args.passages > 100:
-            raise StoryError("Write between 1 and 100 passages.")
+            raise UsageError("Write between 1 and 100 passages.")
         await terminal.write(
             opening=opening,
             premise=args.premise,
@@ -213,6 +289,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
         await terminal.export(args.id, "md", False, None)
     elif args.command == "export":
         await terminal.export(args.id, args.form, args.chat, args.output)
+    elif args.command == "migrate-db":
+        await migrate_db(args.source, args.target, out)
 
 
 def with_database(settings: Settings, target: str) -> Settings:
@@ -223,6 +301,13 @@ def with_database(settings: Settings, target: str) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every error is one sentence on standard error and exit code 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        check_arguments(argv)
+    except UsageError as error:
+        print(f"automuse: {error}", file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -233,12 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"automuse: configuration error: {error}", file=sys.stderr)
         return 2
-    except StoreError as error:
-        print(f"automuse: {error}", file=sys.stderr)
+    except (StoreError, StoryError, ModelError, UsageError) as error:
+        print(f"automuse: {terminal_safe(str(error))}", file=sys.stderr)
         return 2
-    except (StoryError, ModelError) as error:
-        print(f"automuse: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     return 0

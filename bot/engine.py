@@ -13,6 +13,7 @@ refuses a change prepared against a head that has since moved (another process).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.inert import has_visible_text, without_nul_and_bom
 from bot.judge import StoryView
+from bot.leases import story_lease
 from bot.llm import ModelError, Models, Prompt
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
@@ -43,6 +46,10 @@ class NotFound(StoryError):
 
 class Busy(StoryError):
     pass
+
+
+class CoolingDown(StoryError):
+    """The member asked again too soon."""
 
 
 class InvalidInput(StoryError):
@@ -69,6 +76,8 @@ class Limits:
 
 
 LIMITS = Limits()
+LARGEST_ID = 2**63 - 1
+"""The largest id a story can have: a signed 64-bit integer."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,8 @@ class EngineConfig(WriterConfig):
     story_defaults: StorySettings = field(default_factory=StorySettings)
     recent_passages: int = 2
     """How many of the latest passages go into the context."""
+    lease_seconds: float = 30.0
+    """How long a story stays locked for writing after its writer's process dies."""
 
     @classmethod
     def from_settings(
@@ -149,8 +160,11 @@ class EngineConfig(WriterConfig):
 
 
 def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
-    """`text` stripped, or InvalidInput if it is empty (when required) or too long."""
-    text = (text or "").strip()
+    """`text` without NUL, a leading byte-order mark or surrounding space; InvalidInput if it
+    is empty (when required), has characters but none visible, or is too long."""
+    text = without_nul_and_bom(text or "").strip()
+    if text and not has_visible_text(text):
+        raise InvalidInput(f"The {what} has no visible characters.")
     if required and not text:
         raise InvalidInput(f"The {what} is empty.")
     if len(text) > limit:
@@ -161,7 +175,8 @@ def checked(text: str | None, what: str, limit: int, *, required: bool = True) -
 def parse_keywords(keywords: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(keywords, str):
         keywords = keywords.split(",")
-    return tuple(dict.fromkeys(k.strip().lower() for k in keywords if k.strip()))
+    words = (without_nul_and_bom(k).strip().lower() for k in keywords)
+    return tuple(dict.fromkeys(word for word in words if has_visible_text(word)))
 
 
 def numbered_items(text: str) -> list[str]:
@@ -175,8 +190,8 @@ def numbered_items(text: str) -> list[str]:
 
 
 async def find_story(store: Store, story_id: int) -> Story:
-    """The story with this id, or NotFound."""
-    story = await store.story(story_id)
+    """The story with this id, or NotFound (also for ids no database column can hold)."""
+    story = await store.story(story_id) if 0 < story_id <= LARGEST_ID else None
     if story is None:
         raise NotFound(f"There is no story with id {story_id}.")
     return story
@@ -190,7 +205,6 @@ class Engine:
         self.models = models
         self.config = config or EngineConfig()
         self.writer = Writer(models, self.config)
-        self._writing_now: set[int] = set()
 
     # Lookups
 
@@ -224,24 +238,41 @@ class Engine:
             raise InvalidInput("This story has ended.")
         return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
 
-    def ensure_idle(self, story_id: int) -> None:
-        """Raise Busy if the story is writing something right now."""
-        if story_id in self._writing_now:
+    async def ensure_idle(self, story_id: int) -> None:
+        """Raise Busy if any process is writing something for the story right now."""
+        if await self.store.lease_held(story_id, time.time()):
             raise Busy("A passage is already being written for this story.")
 
     @asynccontextmanager
     async def _writing(self, story_id: int) -> AsyncIterator[None]:
-        """Refuse at once if the story is already writing; otherwise hold it while we write."""
-        self.ensure_idle(story_id)
-        self._writing_now.add(story_id)
+        """Refuse at once, before any model call, if any process is already writing the story;
+        otherwise hold its write lease while we write."""
+        async with story_lease(self.store, story_id, self.config.lease_seconds) as held:
+            if not held:
+                raise Busy("A passage is already being written for this story.")
+            try:
+                yield
+            except StaleHead:
+                raise Busy(
+                    "The story changed while this passage was written; nothing was added."
+                ) from None
+
+    @asynccontextmanager
+    async def cooldown(
+        self, guild_id: int, member_id: int, seconds: float, now: float
+    ) -> AsyncIterator[None]:
+        """Refuse a member's request within `seconds` of their last one, in every process;
+        a request that fails does not count."""
+        wait, previous = await self.store.take_cooldown(guild_id, member_id, now, seconds)
+        if wait > 0:
+            raise CoolingDown(
+                f"Please wait {wait:.0f} more seconds before asking for another passage."
+            )
         try:
             yield
-        except StaleHead:
-            raise Busy(
-                "The story changed while this passage was written; nothing was added."
-            ) from None
-        finally:
-            self._writing_now.discard(story_id)
+        except BaseException:
+            await self.store.restore_cooldown(guild_id, member_id, now, previous)
+            raise
 
     # Starting and ending
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot import loops
+from bot.inert import inert_completion
 from bot.judge import (
     STOP_NAMES,
     StoryView,
@@ -32,7 +33,7 @@ from bot.judge import (
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import repair_passage, repair_summary
-from bot.split import complete_sentences
+from bot.split import capped, complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
@@ -352,7 +353,7 @@ class Writer:
             except ModelError as error:
                 log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
                 raise
-            text = clean(generation.text)
+            text = capped(clean(generation.text))
             log.add(
                 purpose,
                 generation.model,
@@ -377,7 +378,7 @@ def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
         return [{"role": "user", "content": "\n\n".join(filter(None, (content, warning)))}]
     if voice.style == "prose":
         return fill("opening_prose", premise=premise) + "\n\n"
-    return fill("opening_completion", premise=premise)
+    return fill("opening_completion", premise=inert_completion(premise))
 
 
 def led(lead: str, text: str) -> str:

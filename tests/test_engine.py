@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import pytest
 
@@ -14,7 +15,7 @@ from bot.engine import (
 )
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
-from bot.store import Store
+from bot.store import NewPassage, Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
@@ -219,27 +220,50 @@ async def test_two_engines_on_one_database_never_both_append(store):
     assert len(await first.line(story.id)) == 2
 
 
-async def test_the_losing_writers_model_calls_are_logged_and_counted(database_url):
+async def test_a_second_writer_is_refused_before_any_model_call(database_url):
     model = ScriptedModel(latency=0.05)
     stores = [await Store.open(database_url) for _ in range(2)]
     try:
         first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
         story = await started(first, model)
-        before = await first.tokens_used_today(1)
-        model.add(P1, P2, "s1", "s2")
+        model.add(P1, "s1", P2, "s2")
         results = await asyncio.gather(
             first.next(story.id), second.next(story.id), return_exceptions=True
         )
         assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
-        calls = await first.store.calls(story.id)
-        assert sorted(c.response for c in calls) == sorted(
-            ["Mira climbs the lighthouse.", P1, P2, "s1", "s2"]
-        )
-        spent = sum(c.prompt_tokens + c.completion_tokens for c in calls[1:])
-        assert spent > 0 and await first.tokens_used_today(1) == before + spent
+        assert len(model.prompts) == 3
+        assert [c.response for c in await first.store.calls(story.id)] == [
+            "Mira climbs the lighthouse.",
+            P1,
+            "s1",
+        ]
+        assert not await first.store.lease_held(story.id, time.time())
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_the_losing_writers_model_calls_are_logged_and_counted(database_url):
+    model = ScriptedModel(latency=0.2)
+    store = await Store.open(database_url)
+    try:
+        engine = Engine(store, Models(model, model), EngineConfig())
+        story = await started(engine, model)
+        before = await engine.tokens_used_today(1)
+        model.add(P1, "s1")
+
+        async def meanwhile() -> None:
+            await asyncio.sleep(0.1)
+            await store.append_passage(story.id, story.head_id, NewPassage(text=P2))
+
+        lost, _ = await asyncio.gather(engine.next(story.id), meanwhile(), return_exceptions=True)
+        assert isinstance(lost, Busy) and "nothing was added" in str(lost)
+        calls = (await store.calls(story.id))[1:]
+        assert [c.response for c in calls] == [P1, "s1"]
+        spent = sum(c.prompt_tokens + c.completion_tokens for c in calls)
+        assert spent > 0 and await engine.tokens_used_today(1) == before + spent
+    finally:
+        await store.close()
 
 
 async def test_candidates_are_branches_until_one_is_committed(engine, model):
@@ -386,3 +410,53 @@ def test_the_auto_style_is_the_one_the_models_take():
     chosen = load_settings(environ={"AUTOMUSE_STYLE": "completion"}, env_file=None)
     assert EngineConfig.from_settings(chosen, models=models).story_defaults.style == "completion"
     assert EngineConfig.from_settings(chosen, "chat", models).story_defaults.style == "chat"
+
+
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"opening": INVISIBLE}, "The opening has no visible characters."),
+        ({"opening": "\x00"}, "Give an opening or a premise to start a story."),
+        ({"premise": " \u200b \u3164 "}, "The premise has no visible characters."),
+        ({"opening": OPENING, "title": "\u200b\u200b"}, "The title has no visible characters."),
+    ],
+)
+async def test_invisible_input_is_refused_before_any_model_call(engine, model, kwargs, message):
+    with pytest.raises(InvalidInput) as refused:
+        await engine.start(guild_id=1, channel_id=2, **kwargs)
+    assert str(refused.value) == message
+    assert await engine.store.stories() == []
+    assert model.prompts == []
+
+
+async def test_invisible_story_text_is_refused_and_changes_nothing(engine, model):
+    story = await started(engine, model)
+    for change in (
+        lambda: engine.set_memory(story.id, INVISIBLE),
+        lambda: engine.set_note(story.id, "\x00\u200b"),
+        lambda: engine.next(story.id, direction=INVISIBLE),
+        lambda: engine.add_lore(story.id, "thing", "\x00", "", "A lens."),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", "\x00"),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", INVISIBLE),
+    ):
+        with pytest.raises(InvalidInput, match=r"^The [a-z' ]+ (is empty|has no visible char)"):
+            await change()
+    after = await engine.story(story.id)
+    assert (after.memory, after.note, await engine.lore(story.id)) == ("", "", [])
+    assert len(await engine.line(story.id)) == 1
+    assert len(model.prompts) == 1, "only the opening's summary was asked for"
+
+
+async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model):
+    model.add("Mira climbs.")
+    story = await engine.start(
+        guild_id=1, channel_id=2, opening="\ufeffMira\x00 climbed.", title="\x00Lamp\x00"
+    )
+    [opening] = await engine.line(story.id)
+    assert (opening.text, story.title) == ("Mira climbed.", "Lamp")
+    entry = await engine.add_lore(story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00.")
+    assert (entry.name, entry.keywords, entry.text) == ("Lens", ("lens",), "Big.")
+    assert (await engine.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."

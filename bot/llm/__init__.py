@@ -70,13 +70,25 @@ def _embedded_models(settings: Settings) -> Models:
     summarizer = embedded_model(settings.summary_model or DEFAULT_SUMMARIZER)
     summary_style = "completion" if summarizer.base else "chat"
     if settings.gguf_path:
-        passage = LocalModel(settings.gguf_path, name=settings.model, threads=settings.threads)
+        passage = LocalModel(
+            settings.gguf_path,
+            name=settings.model,
+            threads=settings.threads,
+            timeout=settings.timeout,
+        )
         style = "chat"
     else:
         writer = embedded_model(settings.model or DEFAULT_WRITER)
-        passage = LocalModel(writer.locate(), name=writer.name, threads=settings.threads)
+        passage = LocalModel(
+            writer.locate(), name=writer.name, threads=settings.threads, timeout=settings.timeout
+        )
         style = writer.style
     if not settings.gguf_path and summarizer.name == passage.name:
         return Models(passage, passage, style, summary_style)
-    summary = LocalModel(summarizer.locate(), name=summarizer.name, threads=settings.threads)
+    summary = LocalModel(
+        summarizer.locate(),
+        name=summarizer.name,
+        threads=settings.threads,
+        timeout=settings.timeout,
+    )
     return Models(passage, summary, style, summary_style)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-SCHEMA_VERSION = 5
-"""The number of numbered migrations every backend has; both schemas are equal at each."""
+SCHEMA_VERSION = 6
+"""The latest numbered migration; every backend has the same numbers, and both schemas are
+equal at each. Numbers are reserved in advance, so one may be missing for a while."""
 
 
 class StaleHead(Exception):
@@ -73,6 +74,14 @@ class Database(ABC):
 
     @abstractmethod
     async def schema_version(self) -> int: ...
+
+    @abstractmethod
+    async def columns(self) -> dict[str, list[str]]:
+        """Every AutoMuse table and its columns, in order."""
+
+    @abstractmethod
+    async def after_copy(self, connection: Connection, tables: Sequence[str]) -> None:
+        """Make rows copied with their ids count: new ids continue after the largest."""
 
     @abstractmethod
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:

@@ -13,11 +13,18 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from bot.store.base import SCHEMA_VERSION, Conflict, Database, StoreError, newer_schema
+from bot.store.base import (
+    SCHEMA_VERSION,
+    Conflict,
+    Connection,
+    Database,
+    StoreError,
+    newer_schema,
+)
 
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: dict[int, str] = {
     # 1: stories, the passage tree, lore.
-    """
+    1: """
     CREATE TABLE stories (
         id INTEGER PRIMARY KEY,
         guild_id INTEGER,
@@ -56,7 +63,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 2: the model-call log, and what each passage was generated from.
-    """
+    2: """
     CREATE TABLE model_calls (
         id INTEGER PRIMARY KEY,
         story_id INTEGER REFERENCES stories (id),
@@ -77,7 +84,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE passages ADD COLUMN looped INTEGER NOT NULL DEFAULT 0;
     """,
     # 3: ballots, their options and every vote; tone nudges on posted passages.
-    """
+    3: """
     UPDATE stories SET settings = json_set(settings, '$.mode', 'solo');
     ALTER TABLE stories ADD COLUMN pending_direction TEXT NOT NULL DEFAULT '';
     CREATE TABLE ballots (
@@ -132,7 +139,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX nudges_by_passage ON nudges (passage_id);
     """,
     # 4: each passage's depth in its story (the opening is 0), and calls by story and time.
-    """
+    4: """
     ALTER TABLE passages ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
     WITH RECURSIVE tree (id, depth) AS (
         SELECT id, 0 FROM passages WHERE parent_id IS NULL
@@ -144,11 +151,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
     """,
     # 5: the judge's faults that remain in each passage, comma-separated.
-    """
+    5: """
     ALTER TABLE passages ADD COLUMN faults TEXT NOT NULL DEFAULT '';
     """,
-)
-assert len(MIGRATIONS) == SCHEMA_VERSION
+    # 6: the one-writer-per-story lease and the /next cooldown, shared by every process.
+    6: """
+    CREATE TABLE leases (
+        story_id INTEGER PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE TABLE cooldowns (
+        guild_id INTEGER NOT NULL,
+        member_id INTEGER NOT NULL,
+        last REAL NOT NULL,
+        PRIMARY KEY (guild_id, member_id)
+    );
+    """,
+}
+assert max(MIGRATIONS) == SCHEMA_VERSION
 BUSY_TIMEOUT_MS = 30_000
 """How long a connection waits for another's write lock: long enough for a migration."""
 
@@ -286,13 +307,28 @@ class SQLiteDatabase(Database):
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def columns(self) -> dict[str, list[str]]:
+        tables = await self.fetch(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY name"
+        )
+        return {
+            table: [
+                row[0] for row in await self.fetch(f"SELECT name FROM pragma_table_info('{table}')")
+            ]
+            for (table,) in tables
+        }
+
+    async def after_copy(self, connection: Connection, tables: Sequence[str]) -> None:
+        """Nothing to do: a new row's id is one past the largest."""
+
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:
         async with self.transaction() as connection:
             current = await self.schema_version()
             if current > SCHEMA_VERSION:
                 raise newer_schema(self.name, current)
-            for number in range(current + 1, version + 1):
-                for statement in statements(MIGRATIONS[number - 1]):
+            for number in sorted(n for n in MIGRATIONS if current < n <= version):
+                for statement in statements(MIGRATIONS[number]):
                     await connection.execute(statement)
             if version > current:
                 await connection.execute(f"PRAGMA user_version = {version}")
