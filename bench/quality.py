@@ -323,6 +323,15 @@ def plot(data: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def finish(data: dict[str, Any], name: str, save: Callable[[], None]) -> None:
+    """Add the figures to the results, save them, print the table and draw the plot."""
+    summarize_all(data)
+    data["targets"] = {key: list(value) for key, value in TARGETS.items()}
+    save()
+    report(data)
+    plot(data, plot_path(name))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -338,7 +347,8 @@ def main() -> None:
         "--markdown",
         nargs="*",
         metavar="OPENING",
-        help="print the results as Markdown, with these openings' samples, and run nothing",
+        help="summarise the results so far and print them as Markdown, with these openings'"
+        " samples; runs nothing",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="write the chosen configurations again from scratch"
@@ -353,24 +363,20 @@ def main() -> None:
     path = RESULTS / f"{name}.json"
     configurations = args.config or list(CONFIGURATIONS)
     data = load(path, args.steps, configurations if args.fresh else [])
-    if args.markdown is not None:
-        summarize_all(data)
-        print(markdown(data, args.markdown))
-        return
     data["openings"] = list(openings())
 
     def save() -> None:
         data["machine"] = machine()
         write_results(name, data)
 
+    if args.markdown is not None:
+        finish(data, name, save)
+        print(markdown(data, args.markdown))
+        return
     started = time.perf_counter()
     for configuration in configurations:
         asyncio.run(run_configuration(configuration, data, chosen, args.steps, save))
-    summarize_all(data)
-    data["targets"] = {key: list(value) for key, value in TARGETS.items()}
-    save()
-    report(data)
-    plot(data, plot_path(name))
+    finish(data, name, save)
     print(f"results: {path}; took {time.perf_counter() - started:.0f} s")
 
 
