@@ -98,8 +98,10 @@ class Tree(app_commands.CommandTree):
 
 class AutoMuse(commands.Bot):
     """The bot. `models` and `clock` (wall-clock seconds) can be given, for tests and
-    benchmarks; `ballot_tick` is how often ballot deadlines are checked and `ballot_refresh`
-    the least time between two edits of a ballot's live tally."""
+    benchmarks; `ballot_tick` is how often ballot deadlines are checked, `ballot_refresh`
+    the least time between two edits of a ballot's live tally, `progress_interval` between
+    two progress edits of a reply, and `stream_interval` between two edits of a passage
+    streaming into its message."""
 
     def __init__(
         self,
@@ -109,6 +111,8 @@ class AutoMuse(commands.Bot):
         clock: Callable[[], float] = time.time,
         ballot_tick: float = 1.0,
         ballot_refresh: float = 3.0,
+        progress_interval: float = 2.0,
+        stream_interval: float = 1.0,
         **options: object,
     ) -> None:
         super().__init__(
@@ -123,6 +127,8 @@ class AutoMuse(commands.Bot):
         self.clock = clock
         self.ballot_tick = ballot_tick
         self.ballot_refresh = ballot_refresh
+        self.progress_interval = progress_interval
+        self.stream_interval = stream_interval
         self._models = models
         self.engine: Engine
         self.ballots: Ballots

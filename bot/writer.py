@@ -30,7 +30,8 @@ from bot.judge import (
     narration,
     story_person,
 )
-from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
+from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, prompt_text
+from bot.progress import Report, Step
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import repair_passage, repair_summary
 from bot.split import capped, complete_sentences
@@ -147,10 +148,12 @@ class Writer:
         log: CallLog,
         *,
         variant: int = 0,
+        progress: Report | None = None,
     ) -> Draft:
         """Generate one passage that continues `story` from the context `base`: judge each
         attempt, repair it for free, regenerate with counter-measures while a fault remains,
-        and keep the best attempt. The original chain takes its one attempt as it is."""
+        and keep the best attempt. The original chain takes its one attempt as it is. With
+        `progress`, each attempt is streamed to it and each check and rewrite reported."""
         recent = [*story.recent[-loops.RECENT :], story.summary]
         sampling = self.passage_sampling(voice, variant)
         original = voice.chain == "original"
@@ -159,11 +162,21 @@ class Writer:
         context = base
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
-            text = await self.generate(self.models.passage, "passage", prompt, sampling, log)
+            lead = context.lead if voice.style == "prose" else ""
+            text = await self.generate(
+                self.models.passage,
+                "passage",
+                prompt,
+                sampling,
+                log,
+                on_text=streaming_to(progress, variant, lead),
+            )
             if voice.style == "prose":
                 text = led(context.lead, text)
             if not original:
                 text = repair_passage(tidy(text), story)
+            if progress is not None:
+                progress(Step("checking", variant + 1))
             draft = Draft(
                 text,
                 context,
@@ -174,6 +187,8 @@ class Writer:
             drafts.append(draft)
             if draft.passes(voice.style) or attempt + 1 == attempts:
                 break
+            if progress is not None:
+                progress(Step("rewriting", attempt + 2, attempts))
             context, sampling = self._counter_measures(
                 base, lore, draft, story, recent, sampling, attempt + 1
             )
@@ -343,13 +358,22 @@ class Writer:
         return await self.generate(self.models.summary, purpose, prompt, sampling, log)
 
     async def generate(
-        self, model: Model, purpose: str, prompt: Prompt, sampling: Sampling, log: CallLog
+        self,
+        model: Model,
+        purpose: str,
+        prompt: Prompt,
+        sampling: Sampling,
+        log: CallLog,
+        *,
+        on_text: TextSink | None = None,
     ) -> str:
-        """One text from `model`, retrying empty answers; every call goes into `log`."""
+        """One text from `model`, retrying empty answers; every call goes into `log`. With
+        `on_text`, the text is streamed to it as the model writes."""
+        streaming = {"on_text": on_text} if on_text is not None else {}
         for attempt in range(1 + self.config.empty_retries):
             started = time.perf_counter()
             try:
-                generation = await model.generate(prompt, sampling)
+                generation = await model.generate(prompt, sampling, **streaming)
             except ModelError as error:
                 log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
                 raise
@@ -369,6 +393,13 @@ class Writer:
             if sampling.seed is not None:
                 sampling = sampling.but(seed=sampling.seed + attempt + 1)
         raise ModelError("The model returned no text.")
+
+
+def streaming_to(progress: Report | None, variant: int, lead: str = "") -> TextSink | None:
+    """A text sink that reports a passage being written, cleaned as it will be stored."""
+    if progress is None:
+        return None
+    return lambda text: progress(Step("writing", variant + 1, text=led(lead, clean(text))))
 
 
 def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:

@@ -284,10 +284,10 @@ class Store(Coordination):
         story_id: int,
         head_id: int,
         passage_id: int,
-        summary: str,
+        summary: str | None,
         calls: Sequence[ModelCall] = (),
     ) -> Passage:
-        """Make a stored alternative the head, recording its rolling summary."""
+        """Make a stored alternative the head, recording its rolling summary (None: pending)."""
         async with self._at_head(story_id, head_id, calls) as db:
             await db.execute(
                 "UPDATE passages SET summary = ? WHERE id = ? AND parent_id = ?",
@@ -298,6 +298,21 @@ class Store(Coordination):
         passage = await self.passage(passage_id)
         assert passage is not None
         return passage
+
+    async def set_summary(
+        self, story_id: int, passage_id: int, summary: str, calls: Sequence[ModelCall] = ()
+    ) -> bool:
+        """Record the pending rolling summary of a passage, with the calls that wrote it;
+        False, writing nothing, if it already has one."""
+        async with self._transaction() as db:
+            changed = await db.execute(
+                "UPDATE passages SET summary = ? WHERE id = ? AND story_id = ? AND summary IS NULL",
+                (summary, passage_id, story_id),
+            )
+            if changed != 1:
+                return False
+            await self._insert_calls(db, story_id, passage_id, calls)
+        return True
 
     async def move_head(self, story_id: int, head_id: int, new_head_id: int) -> None:
         """Point the story at another passage it already has (undo)."""
