@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.ballots import ballot_choices
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, read_shards
 from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, find_story
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.llm import ModelError, open_models
@@ -123,9 +123,19 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", help="the SQLite database (default: AUTOMUSE_DB or automuse.db)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         help="run the Discord bot, or write a demo story when no DISCORD_TOKEN is set",
+    )
+    run.add_argument(
+        "--shard-count",
+        metavar="N",
+        help="the bot's total number of shards (default: AUTOMUSE_SHARD_COUNT, else Discord's)",
+    )
+    run.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="the shards this process runs, e.g. 0-3 or 0,2 (default: AUTOMUSE_SHARD_IDS, else all)",
     )
     write = commands.add_parser("write", help="write a story in the terminal")
     source = write.add_mutually_exclusive_group()
@@ -202,12 +212,27 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
         await terminal.export(args.id, args.form, args.chat, args.output)
 
 
+def with_shard_flags(settings: Settings, count: str | None, ids: str | None) -> Settings:
+    """`settings` with `run --shard-count/--shards` over the environment's shard settings."""
+    if count is None and ids is None:
+        return settings
+    env_ids = ",".join(map(str, settings.shard_ids or ()))
+    shard_count, shard_ids = read_shards(
+        str(settings.shard_count or "") if count is None else count,
+        env_ids if ids is None else ids,
+        ("--shard-count", "--shards"),
+    )
+    return Settings(**{**settings.__dict__, "shard_count": shard_count, "shard_ids": shard_ids})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
         if args.db:
             settings = Settings(**{**settings.__dict__, "db_path": Path(args.db)})
+        if args.command == "run":
+            settings = with_shard_flags(settings, args.shard_count, args.shards)
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
         asyncio.run(dispatch(args, settings, sys.stdout, sys.stderr))
     except ConfigError as error:

@@ -96,10 +96,13 @@ class Tree(app_commands.CommandTree):
         await tell(interaction, "Something went wrong on our side; the story is unchanged.")
 
 
-class AutoMuse(commands.Bot):
+class AutoMuse(commands.AutoShardedBot):
     """The bot. `models` and `clock` (wall-clock seconds) can be given, for tests and
     benchmarks; `ballot_tick` is how often ballot deadlines are checked and `ballot_refresh`
-    the least time between two edits of a ballot's live tally."""
+    the least time between two edits of a ballot's live tally.
+
+    It runs the shards `settings` names (`shard_count`, `shard_ids`), or with neither set as
+    many as Discord recommends, all in this process."""
 
     def __init__(
         self,
@@ -117,6 +120,8 @@ class AutoMuse(commands.Bot):
             allowed_mentions=NO_PINGS,
             tree_cls=Tree,
             help_command=None,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
             **options,
         )
         self.settings = settings
@@ -131,7 +136,7 @@ class AutoMuse(commands.Bot):
         store = await Store.open(self.settings.db_path)
         self._models = self._models or open_models(self.settings)
         self.engine = Engine(store, self._models, EngineConfig.from_settings(self.settings))
-        self.ballots = Ballots(self.engine, self.clock)
+        self.ballots = Ballots(self.engine, self.clock, self.settings.shards.serves)
         for module in pkgutil.iter_modules(cogs.__path__):
             if not module.name.startswith("_"):
                 await self.load_extension(f"cogs.{module.name}")
