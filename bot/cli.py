@@ -135,7 +135,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--shards",
         metavar="IDS",
-        help="the shards this process runs, e.g. 0-3 or 0,2 (default: AUTOMUSE_SHARD_IDS, else all)",
+        help="the shards this process runs, e.g. 0-3 or 0,2 (default: AUTOMUSE_SHARD_IDS or all)",
     )
     write = commands.add_parser("write", help="write a story in the terminal")
     source = write.add_mutually_exclusive_group()
