@@ -19,11 +19,12 @@ from typing import Any
 
 from bench.common import machine, mean, openings, plot_path, table, write_results
 from bot import loops
-from bot.engine import Engine, EngineConfig, StoryError, StorySettings, clean
+from bot.engine import Engine, EngineConfig, StoryError, StorySettings
 from bot.llm import Models
 from bot.llm.local import LocalModel
 from bot.prompts import COMPLETION_MARKER
 from bot.store import ModelCall, Passage, Store
+from bot.writer import clean
 
 SUMMARY_HEAD = "Write a concise summary of the following:\n\n\n"
 SUMMARY_TAIL = "\n\n\nCONCISE SUMMARY:"

@@ -17,7 +17,7 @@ from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, 
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.llm import ModelError, open_models
 from bot.prompts import template
-from bot.store import Store
+from bot.store import Store, StoreError
 
 DEMO_PASSAGES = 5
 
@@ -82,7 +82,7 @@ class Terminal:
         print(f"· {message}", file=self.err, flush=True)
 
     async def stories(self) -> None:
-        store = await Store.open(self.settings.db_path)
+        store = await Store.open(self.settings.db_path, create=False)
         try:
             rows = await store.stories()
         finally:
@@ -95,7 +95,7 @@ class Terminal:
             print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {story.title}", file=self.out)
 
     async def export(self, story_id: int, form: str, chat: bool, output: str | None) -> None:
-        store = await Store.open(self.settings.db_path)
+        store = await Store.open(self.settings.db_path, create=False)
         try:
             story = await find_story(store, story_id)
             line = await store.line(story.head_id)
@@ -237,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(dispatch(args, settings, sys.stdout, sys.stderr))
     except ConfigError as error:
         print(f"automuse: configuration error: {error}", file=sys.stderr)
+        return 2
+    except StoreError as error:
+        print(f"automuse: {error}", file=sys.stderr)
         return 2
     except (StoryError, ModelError) as error:
         print(f"automuse: {error}", file=sys.stderr)

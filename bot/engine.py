@@ -1,9 +1,9 @@
 """The AutoMuse chain: a story's operations, with no knowledge of Discord.
 
 Each step assembles a labelled context (rolling summary, memory, lore, note or direction,
-the last passage or two) within a token budget, renders it in chat or completion style,
-generates, checks the result with the loop guard, and stores the passage with its new
-rolling summary and the model calls in one transaction.
+the last passage or two) within a token budget, has the writer (bot/writer.py) draft and
+check the passage, and stores it with its new rolling summary and the model calls in one
+transaction.
 
 Concurrency: one story writes one thing at a time. A second writing operation on a story
 that is already writing is refused at once with `Busy`; the store's head check also
@@ -14,30 +14,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import loops
 from bot.config import Settings
-from bot.llm import ModelError, Models, Prompt, Sampling, prompt_text
-from bot.prompts import (
-    COMPLETION_STOP,
-    Context,
-    fill,
-    fit,
-    relevant_lore,
-    render,
-    shorten,
-    template,
-    words_for,
-)
-from bot.split import complete_sentences
-from bot.store import LoreEntry, ModelCall, NewPassage, Passage, StaleHead, Store, Story
+from bot.llm import ModelError, Models, Prompt
+from bot.prompts import Context, fill, fit, relevant_lore
+from bot.store import LoreEntry, NewPassage, Passage, StaleHead, Store, Story
 from bot.votes import tone_request
+from bot.writer import CallLog, Draft, Writer, WriterConfig
 
 LORE_KINDS = ("character", "place", "thing", "event")
 STYLES = ("chat", "completion")
@@ -128,17 +116,11 @@ class StorySettings:
 
 
 @dataclass(frozen=True)
-class EngineConfig:
-    """Engine-wide knobs; defaults for new stories come from `story_defaults`."""
+class EngineConfig(WriterConfig):
+    """Engine-wide knobs, the writer's among them; defaults for new stories come from
+    `story_defaults`."""
 
     story_defaults: StorySettings = field(default_factory=StorySettings)
-    context_tokens: int = 1200
-    top_p: float = 0.95
-    seed: int | None = None
-    summary_words: int = 120
-    attempts: int = 3
-    """Loop-guard attempts per passage: the first try plus regenerations."""
-    empty_retries: int = 2
     recent_passages: int = 2
     """How many of the latest passages go into the context."""
 
@@ -159,45 +141,6 @@ class EngineConfig:
             top_p=settings.top_p,
             seed=settings.seed,
         )
-
-
-@dataclass
-class Draft:
-    """A generated passage before it is stored."""
-
-    text: str
-    context: Context
-    model: str
-    check: loops.LoopCheck
-
-
-@dataclass
-class CallLog:
-    """The model calls of one operation, kept to be stored with its result or its failure."""
-
-    calls: list[ModelCall] = field(default_factory=list)
-
-    def add(self, purpose: str, model: str, prompt: Prompt, **details: Any) -> None:
-        self.calls.append(
-            ModelCall(purpose=purpose, model=model, prompt=prompt_text(prompt), **details)
-        )
-
-
-def clean(text: str) -> str:
-    """Model output without surrounding space, a trailing END, a repeated marker, or a short
-    first line that only announces the text ("Here is the next passage:")."""
-    text = text.split("NEXT PARAGRAPH:")[0].strip()
-    text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()
-    first, _, rest = text.partition("\n")
-    if first.rstrip().endswith(":") and len(first.split()) <= 12 and rest.strip():
-        text = rest.strip()
-    return "" if text == COMPLETION_STOP else text
-
-
-def tidy(text: str) -> str:
-    """A passage without sentences it already said and without a last sentence cut off by the
-    length limit: the cheapest cure for a small model's repetition."""
-    return complete_sentences(loops.drop_repeated_sentences(text)) or text
 
 
 def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
@@ -241,6 +184,7 @@ class Engine:
         self.store = store
         self.models = models
         self.config = config or EngineConfig()
+        self.writer = Writer(models, self.config)
         self._writing_now: set[int] = set()
 
     # Lookups
@@ -323,10 +267,10 @@ class Engine:
         model_name = ""
         async with self._calls(None) as log:
             if not opening:
-                opening = await self._write_opening(premise, settings, log)
+                opening = await self.writer.opening(premise, settings, log)
                 author, model_name = None, self.models.passage.name
             original = settings.chain == "original"
-            summary = "" if original else await self._summarize("", opening, settings, log)
+            summary = "" if original else await self.writer.summary("", opening, settings, log)
         try:
             return await self.store.create_story(
                 guild_id=guild_id,
@@ -516,11 +460,8 @@ class Engine:
 
     async def _aside(self, story: Story, purpose: str, prompt: Prompt, max_tokens: int) -> str:
         """One logged call whose answer is shown but not stored in the story."""
-        sampling = Sampling(
-            temperature=0.7, top_p=self.config.top_p, max_tokens=max_tokens, seed=self.config.seed
-        )
         async with self._calls(story.id) as log:
-            text = await self._generate(self.models.summary, purpose, prompt, sampling, log)
+            text = await self.writer.aside(purpose, prompt, max_tokens, log)
         await self.store.log_calls(story.id, log.calls)
         return text
 
@@ -601,6 +542,10 @@ class Engine:
         )
         return fit(context, self.config.context_tokens)
 
+    async def _summary_after(self, story: Story, previous: Passage, text: str, log: CallLog) -> str:
+        """The rolling summary to store with a new passage `text` that follows `previous`."""
+        return await self.writer.summary_after(StorySettings.of(story), previous, text, log)
+
     async def _draft(
         self,
         story: Story,
@@ -611,156 +556,9 @@ class Engine:
         avoid: Sequence[str] = (),
         variant: int = 0,
     ) -> Draft:
-        """Generate one passage after `line[-1]`, regenerating with counter-measures while it
-        loops; keep the least repetitive attempt."""
-        settings = StorySettings.of(story)
+        """Write one passage after `line[-1]`, steered by `direction`."""
         base = await self.context(story, line, direction)
-        recent = [p.text for p in line[-loops.RECENT :]] + [line[-1].summary or "", *avoid]
-        sampling = self._passage_sampling(settings, variant)
-        attempts = 1 if settings.chain == "original" else self.config.attempts
-        drafts: list[Draft] = []
-        context = base
-        for attempt in range(attempts):
-            prompt = render(context, settings.style, words_for(settings.length))
-            text = await self._generate(self.models.passage, "passage", prompt, sampling, log)
-            if settings.chain != "original":
-                text = tidy(text)
-            verdict = loops.check(text, recent)
-            drafts.append(Draft(text, context, self.models.passage.name, verdict))
-            if not verdict.loops or attempt + 1 == attempts:
-                break
-            context, sampling = await self._counter_measures(
-                story, base, text, recent, sampling, attempt + 1
-            )
-        return min(drafts, key=lambda d: d.check.badness)
-
-    def _passage_sampling(self, settings: StorySettings, variant: int) -> Sampling:
-        seed = None if self.config.seed is None else self.config.seed + variant
-        if settings.chain == "original":
-            return Sampling(
-                temperature=0.7, max_tokens=settings.length, stop=(COMPLETION_STOP,), seed=seed
-            )
-        return Sampling(
-            temperature=settings.temperature,
-            top_p=self.config.top_p,
-            max_tokens=settings.length,
-            frequency_penalty=0.2,
-            presence_penalty=0.2,
-            repeat_penalty=1.15,
-            stop=(COMPLETION_STOP,) if settings.style == "completion" else (),
-            seed=seed,
+        lore = await self.store.lore(story.id)
+        return await self.writer.passage(
+            StorySettings.of(story), base, line, lore, log, avoid=avoid, variant=variant
         )
-
-    async def _counter_measures(
-        self,
-        story: Story,
-        base: Context,
-        looping_text: str,
-        recent: Sequence[str],
-        sampling: Sampling,
-        round_: int,
-    ) -> tuple[Context, Sampling]:
-        """Say what was repeated and raise temperature and penalties; from the second round
-        also bring in something new: an unused lore entry, or else an unexpected event."""
-        phrase = " ".join(loops.repeated_phrase(looping_text, recent).split()[:20])
-        warning = fill("counter_repeat", phrase=phrase) if phrase else ""
-        if round_ >= 2:
-            twist = await self._twist(story, base)
-            warning = " ".join(filter(None, [warning, fill("counter_twist", twist=twist)]))
-        context = fit(replace(base, warning=warning), self.config.context_tokens)
-        sampling = sampling.but(
-            temperature=min(1.5, sampling.temperature + 0.2 * round_),
-            frequency_penalty=min(2.0, sampling.frequency_penalty + 0.5 * round_),
-            presence_penalty=min(2.0, sampling.presence_penalty + 0.3 * round_),
-            repeat_penalty=sampling.repeat_penalty + 0.1 * round_,
-            seed=None if sampling.seed is None else sampling.seed + 1000 * round_,
-        )
-        return context, sampling
-
-    async def _twist(self, story: Story, context: Context) -> str:
-        used = {note.name for note in context.lore}
-        for entry in await self.store.lore(story.id):
-            if entry.name not in used:
-                return fill("twist_lore", kind=entry.kind, name=entry.name, text=entry.text)
-        return template("twist_event")
-
-    async def _write_opening(self, premise: str, settings: StorySettings, log: CallLog) -> str:
-        words = words_for(settings.length)
-        if settings.style == "chat":
-            prompt: Prompt = [
-                {"role": "user", "content": fill("opening_chat", premise=premise, words=words)}
-            ]
-        else:
-            prompt = fill("opening_completion", premise=premise)
-        sampling = self._passage_sampling(settings, 0)
-        return await self._generate(self.models.passage, "opening", prompt, sampling, log)
-
-    async def _summary_after(self, story: Story, previous: Passage, text: str, log: CallLog) -> str:
-        """The rolling summary to store with a new passage `text` that follows `previous`.
-
-        Ours covers the new passage. The original chain summarised the text it had just sent
-        (the summary and the previous passage), so its summary lags one passage behind.
-        """
-        settings = StorySettings.of(story)
-        covered = previous.text if settings.chain == "original" else text
-        return await self._summarize(previous.summary or "", covered, settings, log)
-
-    async def _summarize(
-        self, summary: str, passage: str, settings: StorySettings, log: CallLog
-    ) -> str:
-        """The rolling summary after `passage`, given the summary before it. Ours is cleared of
-        repeated sentences and capped; the original chain's is the model's answer as it is."""
-        words = self.config.summary_words
-        values = {
-            "summary": summary,
-            "passage": passage,
-            "words": words,
-            "text": " ".join(filter(None, (summary, passage))),
-        }
-        if settings.style == "chat" and settings.chain != "original":
-            prompt: Prompt = [{"role": "user", "content": fill("summary_chat", **values)}]
-        else:
-            prompt = fill("summary_completion", **values)
-        sampling = Sampling(
-            temperature=0.3,
-            top_p=self.config.top_p,
-            max_tokens=words * 3 // 2,
-            seed=self.config.seed,
-        )
-        text = await self._generate(self.models.summary, "summary", prompt, sampling, log)
-        if settings.chain == "original":
-            return text
-        text = loops.drop_repeated_sentences(text)
-        return shorten(text, words * 2, keep_end=False) or text
-
-    async def _generate(
-        self, model: Any, purpose: str, prompt: Prompt, sampling: Sampling, log: CallLog
-    ) -> str:
-        """One text from `model`, retrying empty answers; every call goes into `log`."""
-        for attempt in range(1 + self.config.empty_retries):
-            started = time.perf_counter()
-            try:
-                generation = await model.generate(prompt, sampling)
-            except ModelError as error:
-                log.add(purpose, model.name, prompt, error=str(error), latency_ms=self._ms(started))
-                raise
-            text = clean(generation.text)
-            log.add(
-                purpose,
-                generation.model,
-                prompt,
-                response=generation.text,
-                prompt_tokens=generation.prompt_tokens,
-                completion_tokens=generation.completion_tokens,
-                latency_ms=self._ms(started),
-                error="" if text else "empty answer",
-            )
-            if text:
-                return text
-            if sampling.seed is not None:
-                sampling = sampling.but(seed=sampling.seed + attempt + 1)
-        raise ModelError("The model returned no text.")
-
-    @staticmethod
-    def _ms(started: float) -> int:
-        return round((time.perf_counter() - started) * 1000)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -147,6 +150,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+BUSY_TIMEOUT_MS = 30_000
+"""How long a connection waits for another's write lock: long enough for a migration."""
 
 
 def now() -> str:
@@ -154,7 +159,30 @@ def now() -> str:
 
 
 class StaleHead(Exception):
-    """The story moved on while a change was being prepared; nothing was written."""
+    """The story moved on while a change was being prepared; only its model calls were logged."""
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message is one sentence for the operator."""
+
+
+def statements(script: str) -> list[str]:
+    """The SQL statements of a migration script, one by one."""
+    found, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                found.append(current.strip())
+            current = ""
+    return found
+
+
+def newer_schema(path: Path | str, found: int) -> StoreError:
+    return StoreError(
+        f"{path} is from a newer AutoMuse (schema version {found});"
+        f" this one knows up to version {SCHEMA_VERSION}, so it was left untouched."
+    )
 
 
 @dataclass(frozen=True)
@@ -301,29 +329,83 @@ def _lore(row: Sequence[Any]) -> LoreEntry:
     return LoreEntry(row[0], row[1], row[2], row[3], keywords, row[5])
 
 
+async def connect(path: Path | str, create: bool) -> aiosqlite.Connection:
+    """A connection in autocommit mode to the database at `path`, created only if `create`."""
+    if str(path) == ":memory:":
+        return await aiosqlite.connect(":memory:", isolation_level=None)
+    file = Path(path)
+    try:
+        if not create:
+            if not file.is_file():
+                raise StoreError(f"There is no database at {path}.")
+            uri = f"file:{quote(str(file.absolute()))}?mode=rw"
+            return await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return await aiosqlite.connect(file, isolation_level=None)
+    except (OSError, sqlite3.Error) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise StoreError(f"The database {path} cannot be opened ({reason}).") from None
+
+
+async def use_wal(db: aiosqlite.Connection) -> None:
+    """Switch to write-ahead logging. SQLite refuses the switch at once, without waiting,
+    while another connection is switching the same new file, so this retries until the busy
+    timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
+
+
 class Store:
     """One SQLite database. Every operation is serialised through one lock: a change of
     several statements is one transaction that no other coroutine can see half-done, and a
     single statement is atomic on its own."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, name: str = "the database") -> None:
         self._db = db
+        self._name = name
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str, *, version: int = SCHEMA_VERSION) -> Store:
-        """Open (creating if needed) and migrate the database up to `version`."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path), isolation_level=None)
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = NORMAL")
-        await db.execute("PRAGMA cache_size = -32000")
-        await db.execute("PRAGMA mmap_size = 268435456")
-        await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA busy_timeout = 5000")
-        store = cls(db)
-        await store.migrate(version)
+    async def open(
+        cls, path: Path | str, *, version: int = SCHEMA_VERSION, create: bool = True
+    ) -> Store:
+        """Open the database and migrate it up to `version`; create it (and its folder) only
+        if `create` is true.
+
+        Raises StoreError, with everything it opened closed again, if the database is missing
+        and not to be created, cannot be opened, is not an AutoMuse database, or is newer
+        than this code. A newer database is not written to.
+        """
+        db = await connect(path, create)
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            store = cls(db, str(path))
+            found = await store.schema_version()
+            if found > SCHEMA_VERSION:
+                raise newer_schema(path, found)
+            await use_wal(db)
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA cache_size = -32000")
+            await db.execute("PRAGMA mmap_size = 268435456")
+            await db.execute("PRAGMA foreign_keys = ON")
+            if found < version:
+                await store.migrate(version)
+        except sqlite3.OperationalError as error:
+            await db.close()
+            raise StoreError(f"The database {path} cannot be used ({error}).") from None
+        except sqlite3.DatabaseError as error:
+            await db.close()
+            raise StoreError(f"{path} is not an AutoMuse database ({error}).") from None
+        except BaseException:
+            await db.close()
+            raise
         return store
 
     async def close(self) -> None:
@@ -335,13 +417,18 @@ class Store:
         return int(row[0]) if row else 0
 
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:
-        """Apply the numbered migrations after the current one, each in its own transaction."""
-        current = await self.schema_version()
-        for number in range(current + 1, version + 1):
-            script = MIGRATIONS[number - 1]
-            await self._db.executescript(
-                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
-            )
+        """Apply the numbered migrations after the current one in one write transaction that
+        reads the current version inside it, so that processes opening a new database at once
+        take turns and each migration runs once."""
+        async with self._transaction() as db:
+            current = await self.schema_version()
+            if current > SCHEMA_VERSION:
+                raise newer_schema(self._name, current)
+            for number in range(current + 1, version + 1):
+                for statement in statements(MIGRATIONS[number - 1]):
+                    await db.execute(statement)
+            if version > current:
+                await db.execute(f"PRAGMA user_version = {version}")
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -509,6 +596,20 @@ class Store:
         if row is None or row[0] != head_id:
             raise StaleHead(story_id)
 
+    @asynccontextmanager
+    async def _at_head(
+        self, story_id: int, head_id: int, calls: Sequence[ModelCall]
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """A transaction that first checks the story still ends at `head_id`. If it does not,
+        only `calls` are logged, since they were paid for, and StaleHead is raised."""
+        try:
+            async with self._transaction() as db:
+                await self._check_head(db, story_id, head_id)
+                yield db
+        except StaleHead:
+            await self.log_calls(story_id, calls)
+            raise
+
     async def append_passage(
         self,
         story_id: int,
@@ -521,10 +622,9 @@ class Store:
         """Add `new` after `parent_id` (default: the head) and make it the head, with its
         calls, in one transaction.
 
-        Raises StaleHead, writing nothing, if the head is no longer `head_id`.
+        Raises StaleHead, logging only the calls, if the head is no longer `head_id`.
         """
-        async with self._transaction() as db:
-            await self._check_head(db, story_id, head_id)
+        async with self._at_head(story_id, head_id, calls) as db:
             parent = head_id if parent_id is None else parent_id
             passage_id = await self._insert_passage(db, story_id, parent, new)
             await db.execute(
@@ -544,8 +644,7 @@ class Store:
         calls: Sequence[ModelCall] = (),
     ) -> list[Passage]:
         """Store alternatives after `head_id` without moving the head."""
-        async with self._transaction() as db:
-            await self._check_head(db, story_id, head_id)
+        async with self._at_head(story_id, head_id, calls) as db:
             ids = [await self._insert_passage(db, story_id, head_id, new) for new in news]
             await db.execute("UPDATE stories SET pending_direction = '' WHERE id = ?", (story_id,))
             await self._insert_calls(db, story_id, None, calls)
@@ -560,8 +659,7 @@ class Store:
         calls: Sequence[ModelCall] = (),
     ) -> Passage:
         """Make a stored alternative the head, recording its rolling summary."""
-        async with self._transaction() as db:
-            await self._check_head(db, story_id, head_id)
+        async with self._at_head(story_id, head_id, calls) as db:
             await db.execute(
                 "UPDATE passages SET summary = ? WHERE id = ? AND parent_id = ?",
                 (summary, passage_id, head_id),

@@ -10,11 +10,10 @@ from bot.engine import (
     InvalidInput,
     NotFound,
     StorySettings,
-    clean,
-    tidy,
 )
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
+from bot.store import Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
@@ -219,6 +218,29 @@ async def test_two_engines_on_one_database_never_both_append(store):
     assert len(await first.line(story.id)) == 2
 
 
+async def test_the_losing_writers_model_calls_are_logged_and_counted(tmp_path):
+    model = ScriptedModel(latency=0.05)
+    stores = [await Store.open(tmp_path / "shared.db") for _ in range(2)]
+    try:
+        first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
+        story = await started(first, model)
+        before = await first.tokens_used_today(1)
+        model.add(P1, "s1", P2, "s2")
+        results = await asyncio.gather(
+            first.next(story.id), second.next(story.id), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
+        calls = await first.store.calls(story.id)
+        assert sorted(c.response for c in calls) == sorted(
+            ["Mira climbs the lighthouse.", P1, P2, "s1", "s2"]
+        )
+        spent = sum(c.prompt_tokens + c.completion_tokens for c in calls[1:])
+        assert spent > 0 and await first.tokens_used_today(1) == before + spent
+    finally:
+        for store in stores:
+            await store.close()
+
+
 async def test_candidates_are_branches_until_one_is_committed(engine, model):
     story = await started(engine, model)
     model.add(P1, P2, "A wholly different thing happened in the cellar below.")
@@ -325,20 +347,3 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
         await engine.next(story.id)
     assert [prompt_text(p) for p in model.prompts] == [prompt.rstrip() for prompt, _ in calls]
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
-
-
-@pytest.mark.parametrize(
-    ("raw", "cleaned"),
-    [
-        ("  The door opened. END ", "The door opened."),
-        ("Here is the next passage:\nThe door opened.", "The door opened."),
-        ("The door opened.\n\nNEXT PARAGRAPH: more", "The door opened."),
-        ("Chapter one:", "Chapter one:"),
-    ],
-)
-def test_clean_strips_markers_and_announcements(raw, cleaned):
-    assert clean(raw) == cleaned
-
-
-def test_tidy_drops_repeated_and_cut_off_sentences():
-    assert tidy("He looked. She ran. He looked. She ran. Then the") == "He looked. She ran."

@@ -1,9 +1,24 @@
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from bot.store import SCHEMA_VERSION, ModelCall, NewPassage, StaleHead, Store
+from bot.store import SCHEMA_VERSION, ModelCall, NewPassage, StaleHead, Store, StoreError
+
+OPEN_AT = """
+import asyncio, sys, time
+from bot.store import Store
+async def open_and_close(path):
+    store = await Store.open(path)
+    print(await store.schema_version())
+    await store.close()
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+asyncio.run(open_and_close(sys.argv[1]))
+"""
 
 
 async def schema(path) -> list[tuple[str, str]]:
@@ -78,6 +93,82 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
     assert await schema(old_path) == await schema(fresh_path)
 
 
+def test_two_processes_creating_one_new_database_at_once_both_succeed(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    for round_number in range(10):
+        path = tmp_path / f"new{round_number}.db"
+        start = f"{time.time() + 1.0:.3f}"
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT, str(path), start],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            results = [process.communicate(timeout=60) for process in processes]
+        finally:
+            for process in processes:
+                process.kill()
+        for process, (out, err) in zip(processes, results, strict=True):
+            assert process.returncode == 0, err
+            assert out.strip() == str(SCHEMA_VERSION)
+
+
+async def test_a_newer_database_is_refused_naming_both_versions_and_left_untouched(tmp_path):
+    path = tmp_path / "newer.db"
+    store = await Store.open(path)
+    await new_story(store)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+    before = (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir()))
+    with pytest.raises(StoreError) as refused:
+        await Store.open(path)
+    assert str(refused.value) == (
+        f"{path} is from a newer AutoMuse (schema version 99); this one knows up to version"
+        f" {SCHEMA_VERSION}, so it was left untouched."
+    )
+    assert (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir())) == before
+
+
+@pytest.mark.parametrize("content", [b"not a database at all\n" * 200, "truncated"])
+async def test_a_file_that_is_not_a_whole_database_is_refused_in_one_sentence(tmp_path, content):
+    path = tmp_path / "broken.db"
+    if content == "truncated":
+        store = await Store.open(path)
+        for channel in range(100):
+            await new_story(store, channel, "A long opening line. " * 100)
+        await store.close()
+        content = path.read_bytes()[: path.stat().st_size // 2]
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=r"broken\.db is not an AutoMuse database \(.+\)\.$"):
+        await Store.open(path)
+
+
+async def test_opening_without_creating_refuses_a_missing_database_and_creates_nothing(tmp_path):
+    path = tmp_path / "no" / "such" / "folder" / "a.db"
+    with pytest.raises(StoreError, match="There is no database at"):
+        await Store.open(path, create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_opening_without_creating_reads_an_existing_database(tmp_path):
+    path = tmp_path / "a.db"
+    store = await Store.open(path)
+    story = await new_story(store)
+    await store.close()
+    again = await Store.open(path, create=False)
+    try:
+        assert (await again.story(story.id)).title == "T"
+    finally:
+        await again.close()
+
+
 async def test_one_active_story_per_channel_but_ended_ones_do_not_count(store):
     story = await new_story(store)
     with pytest.raises(sqlite3.IntegrityError):
@@ -99,15 +190,31 @@ async def test_passages_form_a_tree_and_moving_the_head_keeps_every_text(store):
     assert [p.text for p in await store.line(branch.id, last=2)] == ["A.", "B2."]
 
 
-async def test_appending_after_a_stale_head_writes_nothing(store):
+async def test_appending_after_a_stale_head_writes_only_the_model_calls(store):
     story = await new_story(store)
     await store.append_passage(story.id, story.head_id, NewPassage(text="A."))
     with pytest.raises(StaleHead):
         await store.append_passage(
-            story.id, story.head_id, NewPassage(text="B."), [ModelCall("passage", "m", "p")]
+            story.id, story.head_id, NewPassage(text="B."), [ModelCall("passage", "m", "p", "B.")]
         )
     assert await store._one("SELECT count(*) FROM passages WHERE text = 'B.'") == (0,)
-    assert await store.calls(story.id) == []
+    assert [(c.purpose, c.response) for c in await store.calls(story.id)] == [("passage", "B.")]
+    assert await store._one("SELECT passage_id FROM model_calls") == (None,)
+
+
+async def test_branches_and_choices_after_a_stale_head_log_their_calls(store):
+    story = await new_story(store)
+    [branch] = await store.add_branches(story.id, story.head_id, [NewPassage(text="B.")])
+    await store.append_passage(story.id, story.head_id, NewPassage(text="A."))
+    with pytest.raises(StaleHead):
+        await store.add_branches(
+            story.id, story.head_id, [NewPassage(text="C.")], [ModelCall("candidate", "m", "p")]
+        )
+    with pytest.raises(StaleHead):
+        await store.choose_branch(
+            story.id, story.head_id, branch.id, "s", [ModelCall("summary", "m", "p")]
+        )
+    assert [c.purpose for c in await store.calls(story.id)] == ["candidate", "summary"]
 
 
 async def test_a_failing_multi_row_change_is_rolled_back_whole(store):

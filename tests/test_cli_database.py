@@ -1,0 +1,78 @@
+"""The `automuse` command on missing, broken and newer databases: one sentence, exit code 2,
+within seconds, and nothing created or written."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.store import SCHEMA_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def automuse(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTOMUSE_", "OPENAI_", "DISCORD_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,
+        env={**environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write_database(path: Path, stories: int = 1) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE filler (text TEXT)")
+        db.executemany("INSERT INTO filler VALUES (?)", [("words " * 500,)] * stories * 50)
+    db.close()
+
+
+@pytest.mark.parametrize("broken", ["garbage", "truncated"])
+@pytest.mark.parametrize("command", [("stories",), ("show", "1"), ("export", "1")])
+def test_a_file_that_is_not_a_database_gets_one_sentence_and_exit_code_2(tmp_path, broken, command):
+    path = tmp_path / "automuse.db"
+    if broken == "garbage":
+        path.write_bytes(b"this is not a database\n" * 100)
+    else:
+        write_database(path, stories=4)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    result = automuse(tmp_path, "--db", "automuse.db", *command)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("automuse: automuse.db is not an AutoMuse database (")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("stories",), ("show", "1"), ("export", "1", "-o", "x.md")])
+def test_read_only_commands_on_a_missing_database_create_nothing(tmp_path, command):
+    result = automuse(tmp_path, "--db", "also/missing/y.db", *command)
+    assert result.returncode == 2
+    assert result.stderr == "automuse: There is no database at also/missing/y.db.\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_from_a_newer_automuse_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "automuse.db"
+    write_database(path)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    result = automuse(tmp_path, "--db", "automuse.db", "stories")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "automuse: automuse.db is from a newer AutoMuse (schema version 99); this one knows up"
+        f" to version {SCHEMA_VERSION}, so it was left untouched.\n"
+    )
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["automuse.db"]
