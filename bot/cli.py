@@ -61,10 +61,7 @@ class Terminal:
             story = await engine.start(opening=opening, premise=premise, title=title)
             self.progress(f"story {story.id}: {story.title}")
             self.print_passage(1, (await engine.line(story.id))[-1].text)
-            for number in range(1, passages + 1):
-                self.progress(f"[{number}/{passages}] writing…")
-                passage = await engine.next(story.id)
-                self.print_passage(number + 1, passage.text)
+            await self.write_passages(engine, story.id, passages, after=1)
             seconds = time.perf_counter() - started
             self.progress(
                 f"done in {seconds:.0f} s: story {story.id} has {passages + 1} passages."
@@ -74,6 +71,29 @@ class Terminal:
         finally:
             await models.close()
             await store.close()
+
+    async def extend(self, story_id: int, passages: int, style: str | None) -> None:
+        """Write `passages` more passages of an existing story, printing each as it comes."""
+        store = await Store.open(self.settings.db_path, create=False)
+        models = open_models(self.settings)
+        try:
+            engine = Engine(store, models, EngineConfig.from_settings(self.settings, style))
+            story = await find_story(store, story_id)
+            self.progress(f"story {story.id}: {story.title}")
+            after = len(await engine.line(story.id))
+            await self.write_passages(engine, story.id, passages, after=after)
+        finally:
+            await models.close()
+            await store.close()
+
+    async def write_passages(
+        self, engine: Engine, story_id: int, passages: int, after: int
+    ) -> None:
+        """Write `passages` passages after the story's first `after`, printing each."""
+        for number in range(1, passages + 1):
+            self.progress(f"[{number}/{passages}] writing…")
+            passage = await engine.next(story_id)
+            self.print_passage(after + number, passage.text)
 
     def print_passage(self, number: int, text: str) -> None:
         print(f"\n§{number}\n{text}", file=self.out, flush=True)
@@ -141,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
     source = write.add_mutually_exclusive_group()
     source.add_argument("--opening", help=f"the opening text (at most {LIMITS.opening} characters)")
     source.add_argument("--opening-file", metavar="PATH", help="read the opening from a UTF-8 file")
+    source.add_argument(
+        "--story", type=int, metavar="ID", help="continue story ID instead of starting one"
+    )
     write.add_argument(
         "--premise",
         default="",
@@ -197,6 +220,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
             raise StoryError(f"The file {args.opening_file} is empty.")
         if args.passages < 1 or args.passages > 100:
             raise StoryError("Write between 1 and 100 passages.")
+        if args.story is not None:
+            if args.premise or args.title:
+                raise StoryError("A continued story keeps its own premise and title.")
+            await terminal.extend(args.story, args.passages, args.style)
+            return
         await terminal.write(
             opening=opening,
             premise=args.premise,

@@ -12,7 +12,7 @@ from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
 from bot.store import Store
 
-pytest_plugins = ["discord_fake.fixtures"]
+pytest_plugins = ["discord_fake.fixtures", "process_fixtures"]
 
 SCENESIM = Path(__file__).resolve().parents[1] / "data" / "scenesim"
 

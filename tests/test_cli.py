@@ -81,6 +81,7 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
         (("write", "--opening", "   "), "Give an opening or a premise"),
         (("write", "--opening", "x" * 4001), "the limit is 4,000"),
         (("write", "--opening-file", "missing.txt"), "There is no file missing.txt."),
+        (("write", "--story", "1", "--premise", "A heist."), "A continued story keeps its own"),
     ],
 )
 def test_bad_input_gets_one_plain_sentence_and_exit_code_1(tmp_path, args, message):

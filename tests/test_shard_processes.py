@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from bot_process import BotProcess
 from discord_fake import Channel, FakeDiscord, Message
+from process_fixtures import READERS
 from scripted_openai import ScriptedOpenAI
 
 from bot.store import Store
@@ -18,30 +19,6 @@ from bot.store import Store
 BALLOT_SECONDS = 10
 OPENING = "The ferry left without its captain, and nobody aboard admitted to steering it."
 OPTIONS = ("1️⃣", "2️⃣", "3️⃣", "🔁")
-READERS = 5
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ScriptedOpenAI]:
-    server = ScriptedOpenAI(latency=0.2)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def two_shard_discord() -> AsyncIterator[FakeDiscord]:
-    """Guild "even" on shard 0 and guild "odd" on shard 1, each with a story channel."""
-    fake = FakeDiscord(shard_count=2, interaction_deadline=10.0)
-    for name, shard in (("even", 0), ("odd", 1)):
-        guild = fake.add_guild(name, owner=f"{name}-owner", shard=shard)
-        fake.add_channel(guild, f"{name}-story")
-        for n in range(READERS):
-            fake.add_member(guild, f"{name}-reader{n}")
-    await fake.start()
-    yield fake
-    await fake.stop()
-    assert not fake.problems, fake.problems
 
 
 @dataclass
@@ -60,12 +37,12 @@ class Shards:
 
 @pytest.fixture
 async def shards(
-    two_shard_discord: FakeDiscord, model: ScriptedOpenAI, tmp_path: Path
+    two_shard_discord: FakeDiscord, model_server: ScriptedOpenAI, tmp_path: Path
 ) -> AsyncIterator[Shards]:
     database = tmp_path / "automuse.db"
     env = {
         "AUTOMUSE_DB": str(database),
-        "OPENAI_BASE_URL": model.base_url,
+        "OPENAI_BASE_URL": model_server.base_url,
         "AUTOMUSE_MODEL": "scripted",
         "AUTOMUSE_BALLOT_SECONDS": str(BALLOT_SECONDS),
         "AUTOMUSE_NEXT_COOLDOWN": "0",
