@@ -8,13 +8,12 @@ deadline is read from a clock the caller supplies, so tests control time.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.engine import LIMITS, Engine, InvalidInput, NotFound, StorySettings, checked
-from bot.store import Ballot, Option, Passage, Reaction, Store
+from bot.store import Ballot, Conflict, Option, Passage, Reaction, Store
 from bot.votes import NUMBERS, RENEW, Tally, palette, tally
 
 
@@ -126,7 +125,7 @@ class Ballots:
                 quorum=settings.quorum,
                 options=options,
             )
-        except sqlite3.IntegrityError:
+        except Conflict:
             await self._refuse_if_open(story_id, kind)
             raise
 

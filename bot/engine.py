@@ -13,7 +13,6 @@ refuses a change prepared against a head that has since moved (another process).
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -23,7 +22,7 @@ from typing import Any
 from bot.config import Settings
 from bot.llm import ModelError, Models, Prompt
 from bot.prompts import Context, fill, fit, relevant_lore
-from bot.store import LoreEntry, NewPassage, Passage, StaleHead, Store, Story
+from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
 from bot.votes import tone_request
 from bot.writer import CallLog, Draft, Writer, WriterConfig
 
@@ -288,7 +287,7 @@ class Engine:
                 calls=log.calls,
                 memory=premise if author is not None else "",
             )
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise InvalidInput(
                 "This channel already has a story; end it before starting another."
             ) from None
@@ -508,7 +507,7 @@ class Engine:
         text = checked(text, "lore text", LIMITS.lore_text)
         try:
             return await self.store.add_lore(story_id, kind, name, words, text)
-        except sqlite3.IntegrityError:
+        except Conflict:
             raise InvalidInput(f"This story already has a lore entry named {name}.") from None
 
     async def remove_lore(self, story_id: int, name: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from bot.engine import Engine, EngineConfig
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
 from bot.store import Store
+from tests.postgres_server import PostgresServer
 
 pytest_plugins = ["discord_fake.fixtures", "process_fixtures"]
 
@@ -24,9 +25,26 @@ def scenesim() -> Path:
     return SCENESIM
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the tests' own, on loopback, for the whole session."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database on each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'automuse.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return await server.new_database()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "automuse.db")
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = await Store.open(database_url)
     yield store
     await store.close()
 

@@ -218,9 +218,9 @@ async def test_two_engines_on_one_database_never_both_append(store):
     assert len(await first.line(story.id)) == 2
 
 
-async def test_the_losing_writers_model_calls_are_logged_and_counted(tmp_path):
+async def test_the_losing_writers_model_calls_are_logged_and_counted(database_url):
     model = ScriptedModel(latency=0.05)
-    stores = [await Store.open(tmp_path / "shared.db") for _ in range(2)]
+    stores = [await Store.open(database_url) for _ in range(2)]
     try:
         first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
         story = await started(first, model)

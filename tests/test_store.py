@@ -5,9 +5,11 @@ import time
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 import pytest
 
-from bot.store import SCHEMA_VERSION, ModelCall, NewPassage, StaleHead, Store, StoreError
+from bot.store import SCHEMA_VERSION, Conflict, ModelCall, NewPassage, StaleHead, Store, StoreError
+from tests.servers import free_port
 
 OPEN_AT = """
 import asyncio, sys, time
@@ -171,7 +173,7 @@ async def test_opening_without_creating_reads_an_existing_database(tmp_path):
 
 async def test_one_active_story_per_channel_but_ended_ones_do_not_count(store):
     story = await new_story(store)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict):
         await new_story(store)
     await store.update_story(story.id, status="ended")
     again = await new_story(store)
@@ -219,7 +221,7 @@ async def test_branches_and_choices_after_a_stale_head_log_their_calls(store):
 
 async def test_a_failing_multi_row_change_is_rolled_back_whole(store):
     story = await new_story(store)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict):
         await store.append_passage(
             story.id,
             story.head_id,
@@ -234,14 +236,14 @@ async def test_a_failing_multi_row_change_is_rolled_back_whole(store):
 
 async def test_an_empty_passage_is_never_stored(store):
     story = await new_story(store)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict):
         await store.append_passage(story.id, story.head_id, NewPassage(text="   "))
 
 
 async def test_lore_names_are_unique_per_story_ignoring_case(store):
     story = await new_story(store)
     await store.add_lore(story.id, "character", "Kyzax", ["kyzax", "wizard"], "An old wizard.")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict):
         await store.add_lore(story.id, "character", "KYZAX", ["k"], "Another.")
     [entry] = await store.lore(story.id)
     assert entry.keywords == ("kyzax", "wizard")
@@ -269,3 +271,53 @@ async def test_a_whole_story_can_be_imported_at_once(store):
     )
     assert [p.text for p in await store.line(story.head_id)] == [p.text for p in passages]
     assert (await store.active_story(3, 4)).title == "Imported"
+
+
+async def test_both_backends_have_the_same_tables_and_columns(tmp_path, postgres):
+    sqlite = await Store.open(tmp_path / "a.db")
+    postgresql = await Store.open(await postgres.new_database())
+    try:
+        tables = await sqlite._all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        sqlite_columns = {
+            table: [row[1] for row in await sqlite._all(f"PRAGMA table_info({table})")]
+            for (table,) in tables
+        }
+        postgres_columns: dict[str, list[str]] = {}
+        for table, column in await postgresql._all(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name <> 'automuse_schema'"
+            " ORDER BY table_name, ordinal_position"
+        ):
+            postgres_columns.setdefault(table, []).append(column)
+        assert postgres_columns == sqlite_columns
+        assert await postgresql.schema_version() == await sqlite.schema_version()
+    finally:
+        await sqlite.close()
+        await postgresql.close()
+
+
+async def test_an_unreachable_postgres_is_one_sentence_that_hides_the_password():
+    url = f"postgresql://automuse:hunter2@127.0.0.1:{free_port()}/stories"
+    with pytest.raises(StoreError) as refused:
+        await Store.open(url)
+    message = str(refused.value)
+    assert message.startswith("The database postgresql://127.0.0.1:") and message.endswith(").")
+    assert "hunter2" not in message
+
+
+async def test_a_newer_postgres_schema_is_refused_and_left_untouched(postgres):
+    url = await postgres.new_database()
+    store = await Store.open(url)
+    await new_story(store)
+    await store._write("UPDATE automuse_schema SET version = 99")
+    await store.close()
+    with pytest.raises(StoreError, match=r"schema version 99\); this one knows up to version"):
+        await Store.open(url)
+    connection = await asyncpg.connect(url)
+    try:
+        assert await connection.fetchval("SELECT version FROM automuse_schema") == 99
+        assert await connection.fetchval("SELECT count(*) FROM stories") == 1
+    finally:
+        await connection.close()

@@ -1,4 +1,4 @@
-"""SQLite storage through aiosqlite: numbered migrations, and the only place with SQL.
+"""The store: every story operation, its SQL written once for both backends.
 
 Passages form a tree through `parent_id`; a story's `head_id` is the passage the story
 currently ends at. Undo, retry and unchosen candidates move the head and never delete text.
@@ -6,449 +6,71 @@ currently ends at. Undo, retry and unchosen candidates move the head and never d
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import aiosqlite
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: stories, the passage tree, lore.
-    """
-    CREATE TABLE stories (
-        id INTEGER PRIMARY KEY,
-        guild_id INTEGER,
-        channel_id INTEGER,
-        title TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'ended')),
-        head_id INTEGER REFERENCES passages (id),
-        started_by INTEGER,
-        memory TEXT NOT NULL DEFAULT '',
-        note TEXT NOT NULL DEFAULT '',
-        settings TEXT NOT NULL DEFAULT '{}',
-        created_at TEXT NOT NULL
-    );
-    CREATE UNIQUE INDEX one_active_story_per_channel
-        ON stories (guild_id, channel_id) WHERE status = 'active';
-    CREATE TABLE passages (
-        id INTEGER PRIMARY KEY,
-        story_id INTEGER NOT NULL REFERENCES stories (id),
-        parent_id INTEGER REFERENCES passages (id),
-        text TEXT NOT NULL CHECK (length(trim(text)) > 0),
-        summary TEXT,
-        author_id INTEGER,
-        direction TEXT NOT NULL DEFAULT '',
-        model TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX passages_by_parent ON passages (parent_id);
-    CREATE TABLE lore (
-        id INTEGER PRIMARY KEY,
-        story_id INTEGER NOT NULL REFERENCES stories (id),
-        kind TEXT NOT NULL CHECK (kind IN ('character', 'place', 'thing', 'event')),
-        name TEXT NOT NULL,
-        keywords TEXT NOT NULL,
-        text TEXT NOT NULL,
-        UNIQUE (story_id, name COLLATE NOCASE)
-    );
-    """,
-    # 2: the model-call log, and what each passage was generated from.
-    """
-    CREATE TABLE model_calls (
-        id INTEGER PRIMARY KEY,
-        story_id INTEGER REFERENCES stories (id),
-        passage_id INTEGER REFERENCES passages (id),
-        purpose TEXT NOT NULL,
-        model TEXT NOT NULL,
-        prompt TEXT NOT NULL,
-        response TEXT NOT NULL DEFAULT '',
-        prompt_tokens INTEGER NOT NULL DEFAULT 0,
-        completion_tokens INTEGER NOT NULL DEFAULT 0,
-        latency_ms INTEGER NOT NULL DEFAULT 0,
-        error TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX model_calls_by_story ON model_calls (story_id);
-    ALTER TABLE passages ADD COLUMN context TEXT;
-    ALTER TABLE passages ADD COLUMN requested_by INTEGER;
-    ALTER TABLE passages ADD COLUMN looped INTEGER NOT NULL DEFAULT 0;
-    """,
-    # 3: ballots, their options and every vote; tone nudges on posted passages.
-    """
-    UPDATE stories SET settings = json_set(settings, '$.mode', 'solo');
-    ALTER TABLE stories ADD COLUMN pending_direction TEXT NOT NULL DEFAULT '';
-    CREATE TABLE ballots (
-        id INTEGER PRIMARY KEY,
-        story_id INTEGER NOT NULL REFERENCES stories (id),
-        kind TEXT NOT NULL CHECK (kind IN ('passage', 'direction')),
-        head_id INTEGER REFERENCES passages (id),
-        opened_by INTEGER,
-        opened_at REAL NOT NULL,
-        deadline REAL NOT NULL,
-        quorum INTEGER NOT NULL DEFAULT 0,
-        channel_id INTEGER,
-        message_id INTEGER,
-        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
-        closed_at REAL,
-        outcome TEXT NOT NULL DEFAULT '',
-        winner_id INTEGER REFERENCES ballot_options (id)
-    );
-    CREATE UNIQUE INDEX one_open_ballot_per_kind ON ballots (story_id, kind)
-        WHERE status = 'open';
-    CREATE INDEX ballots_by_message ON ballots (message_id);
-    CREATE TABLE ballot_options (
-        id INTEGER PRIMARY KEY,
-        ballot_id INTEGER NOT NULL REFERENCES ballots (id),
-        emoji TEXT NOT NULL,
-        passage_id INTEGER REFERENCES passages (id),
-        text TEXT NOT NULL DEFAULT '',
-        proposed_by INTEGER,
-        UNIQUE (ballot_id, emoji)
-    );
-    CREATE TABLE votes (
-        id INTEGER PRIMARY KEY,
-        ballot_id INTEGER NOT NULL REFERENCES ballots (id),
-        member_id INTEGER NOT NULL,
-        emoji TEXT NOT NULL,
-        added INTEGER NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE INDEX votes_by_ballot ON votes (ballot_id);
-    CREATE TABLE passage_messages (
-        message_id INTEGER PRIMARY KEY,
-        passage_id INTEGER NOT NULL REFERENCES passages (id)
-    );
-    CREATE TABLE nudges (
-        id INTEGER PRIMARY KEY,
-        passage_id INTEGER NOT NULL REFERENCES passages (id),
-        member_id INTEGER NOT NULL,
-        emoji TEXT NOT NULL,
-        added INTEGER NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE INDEX nudges_by_passage ON nudges (passage_id);
-    """,
-    # 4: each passage's depth in its story (the opening is 0), and calls by story and time.
-    """
-    ALTER TABLE passages ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
-    WITH RECURSIVE tree (id, depth) AS (
-        SELECT id, 0 FROM passages WHERE parent_id IS NULL
-        UNION ALL
-        SELECT passages.id, tree.depth + 1 FROM passages JOIN tree ON passages.parent_id = tree.id
-    )
-    UPDATE passages SET depth = (SELECT depth FROM tree WHERE tree.id = passages.id);
-    DROP INDEX model_calls_by_story;
-    CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
-    """,
+from bot.store.base import SCHEMA_VERSION, Connection, Database, StaleHead
+from bot.store.postgres import PostgresDatabase, is_postgres_url
+from bot.store.records import (
+    PASSAGE_COLUMNS,
+    STORY_COLUMNS,
+    Ballot,
+    LoreEntry,
+    ModelCall,
+    NewPassage,
+    Option,
+    Passage,
+    Reaction,
+    Story,
+    lore_from_row,
+    now,
+    passage_from_row,
+    story_from_row,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
-BUSY_TIMEOUT_MS = 30_000
-"""How long a connection waits for another's write lock: long enough for a migration."""
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class StaleHead(Exception):
-    """The story moved on while a change was being prepared; only its model calls were logged."""
-
-
-class StoreError(Exception):
-    """The database cannot be used; the message is one sentence for the operator."""
-
-
-def statements(script: str) -> list[str]:
-    """The SQL statements of a migration script, one by one."""
-    found, current = [], ""
-    for piece in script.split(";"):
-        current += piece + ";"
-        if sqlite3.complete_statement(current):
-            if current.strip(" \n;"):
-                found.append(current.strip())
-            current = ""
-    return found
-
-
-def newer_schema(path: Path | str, found: int) -> StoreError:
-    return StoreError(
-        f"{path} is from a newer AutoMuse (schema version {found});"
-        f" this one knows up to version {SCHEMA_VERSION}, so it was left untouched."
-    )
-
-
-@dataclass(frozen=True)
-class Story:
-    id: int
-    guild_id: int | None
-    channel_id: int | None
-    title: str
-    status: str
-    head_id: int | None
-    started_by: int | None
-    memory: str
-    note: str
-    settings: dict[str, Any]
-    created_at: str
-    pending_direction: str = ""
-    """A direction members voted for, waiting to steer the next passage."""
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: int
-    story_id: int
-    parent_id: int | None
-    text: str
-    summary: str | None
-    author_id: int | None
-    """The member who wrote it, or None when the model did."""
-    direction: str
-    model: str
-    created_at: str
-    context: dict[str, Any] | None = None
-    """The labelled context the passage was generated from, for exports."""
-    requested_by: int | None = None
-    looped: bool = False
-    """True when every attempt looped and the least repetitive one was kept."""
-    depth: int = 0
-    """How many passages come before it in its story; its number is depth + 1."""
-
-
-@dataclass(frozen=True)
-class NewPassage:
-    """A passage about to be stored."""
-
-    text: str
-    summary: str | None = None
-    author_id: int | None = None
-    direction: str = ""
-    model: str = ""
-    context: dict[str, Any] | None = None
-    requested_by: int | None = None
-    looped: bool = False
-
-
-@dataclass(frozen=True)
-class LoreEntry:
-    id: int
-    story_id: int
-    kind: str
-    name: str
-    keywords: tuple[str, ...]
-    text: str
-
-
-@dataclass(frozen=True)
-class Option:
-    """One choice on a ballot: a candidate passage, a direction, or "none of these"."""
-
-    id: int
-    ballot_id: int
-    emoji: str
-    passage_id: int | None
-    text: str
-    proposed_by: int | None
-
-
-@dataclass(frozen=True)
-class Ballot:
-    id: int
-    story_id: int
-    kind: str
-    """"passage" or "direction"."""
-    head_id: int | None
-    opened_by: int | None
-    opened_at: float
-    deadline: float
-    quorum: int
-    channel_id: int | None
-    message_id: int | None
-    status: str
-    closed_at: float | None
-    outcome: str
-    """"chosen", "reroll", "no votes" or "void" once closed."""
-    winner_id: int | None
-    options: tuple[Option, ...] = ()
-
-
-@dataclass(frozen=True)
-class Reaction:
-    """A member adding or withdrawing a reaction: a vote on a ballot, or a tone nudge."""
-
-    member_id: int
-    emoji: str
-    added: bool
-    at: float
-
-
-@dataclass(frozen=True)
-class ModelCall:
-    """One call to a model, as logged."""
-
-    purpose: str
-    model: str
-    prompt: str
-    response: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    latency_ms: int = 0
-    error: str = ""
-    created_at: str = field(default_factory=now)
-
-
-STORY_COLUMNS = (
-    "id, guild_id, channel_id, title, status, head_id, started_by, memory, note, settings,"
-    " created_at, pending_direction"
-)
-PASSAGE_COLUMNS = (
-    "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
-    " requested_by, looped, depth"
-)
-
-
-def _story(row: Sequence[Any]) -> Story:
-    return Story(*row[:9], json.loads(row[9]), *row[10:])
-
-
-def _passage(row: Sequence[Any]) -> Passage:
-    context = json.loads(row[9]) if row[9] else None
-    return Passage(*row[:9], context, row[10], bool(row[11]), row[12])
-
-
-def _lore(row: Sequence[Any]) -> LoreEntry:
-    keywords = tuple(k for k in row[4].split("\n") if k)
-    return LoreEntry(row[0], row[1], row[2], row[3], keywords, row[5])
-
-
-async def connect(path: Path | str, create: bool) -> aiosqlite.Connection:
-    """A connection in autocommit mode to the database at `path`, created only if `create`."""
-    if str(path) == ":memory:":
-        return await aiosqlite.connect(":memory:", isolation_level=None)
-    file = Path(path)
-    try:
-        if not create:
-            if not file.is_file():
-                raise StoreError(f"There is no database at {path}.")
-            uri = f"file:{quote(str(file.absolute()))}?mode=rw"
-            return await aiosqlite.connect(uri, uri=True, isolation_level=None)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        return await aiosqlite.connect(file, isolation_level=None)
-    except (OSError, sqlite3.Error) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise StoreError(f"The database {path} cannot be opened ({reason}).") from None
-
-
-async def use_wal(db: aiosqlite.Connection) -> None:
-    """Switch to write-ahead logging. SQLite refuses the switch at once, without waiting,
-    while another connection is switching the same new file, so this retries until the busy
-    timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            await db.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.02)
+from bot.store.sqlite import SQLiteDatabase
 
 
 class Store:
-    """One SQLite database. Every operation is serialised through one lock: a change of
-    several statements is one transaction that no other coroutine can see half-done, and a
-    single statement is atomic on its own."""
+    """Story operations over one database backend."""
 
-    def __init__(self, db: aiosqlite.Connection, name: str = "the database") -> None:
-        self._db = db
-        self._name = name
-        self._lock = asyncio.Lock()
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     @classmethod
     async def open(
-        cls, path: Path | str, *, version: int = SCHEMA_VERSION, create: bool = True
+        cls, target: Path | str, *, version: int = SCHEMA_VERSION, create: bool = True
     ) -> Store:
-        """Open the database and migrate it up to `version`; create it (and its folder) only
-        if `create` is true.
-
-        Raises StoreError, with everything it opened closed again, if the database is missing
-        and not to be created, cannot be opened, is not an AutoMuse database, or is newer
-        than this code. A newer database is not written to.
-        """
-        db = await connect(path, create)
-        try:
-            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            store = cls(db, str(path))
-            found = await store.schema_version()
-            if found > SCHEMA_VERSION:
-                raise newer_schema(path, found)
-            await use_wal(db)
-            await db.execute("PRAGMA synchronous = NORMAL")
-            await db.execute("PRAGMA cache_size = -32000")
-            await db.execute("PRAGMA mmap_size = 268435456")
-            await db.execute("PRAGMA foreign_keys = ON")
-            if found < version:
-                await store.migrate(version)
-        except sqlite3.OperationalError as error:
-            await db.close()
-            raise StoreError(f"The database {path} cannot be used ({error}).") from None
-        except sqlite3.DatabaseError as error:
-            await db.close()
-            raise StoreError(f"{path} is not an AutoMuse database ({error}).") from None
-        except BaseException:
-            await db.close()
-            raise
-        return store
+        """Open the database at `target` and migrate it up to `version`; create it only if
+        `create` is true. `target` is a `postgresql://` URL, a `sqlite:///` URL or a SQLite
+        path. Raises StoreError with one sentence if it cannot be used, having closed
+        whatever it opened."""
+        target = str(target)
+        if is_postgres_url(target):
+            return cls(await PostgresDatabase.open(target, version=version, create=create))
+        path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
+        return cls(await SQLiteDatabase.open(path, version=version, create=create))
 
     async def close(self) -> None:
-        await self._db.close()
+        await self.database.close()
 
     async def schema_version(self) -> int:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self.database.schema_version()
 
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:
-        """Apply the numbered migrations after the current one in one write transaction that
-        reads the current version inside it, so that processes opening a new database at once
-        take turns and each migration runs once."""
-        async with self._transaction() as db:
-            current = await self.schema_version()
-            if current > SCHEMA_VERSION:
-                raise newer_schema(self._name, current)
-            for number in range(current + 1, version + 1):
-                for statement in statements(MIGRATIONS[number - 1]):
-                    await db.execute(statement)
-            if version > current:
-                await db.execute(f"PRAGMA user_version = {version}")
+        await self.database.migrate(version)
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+    def _transaction(self) -> Any:
+        return self.database.transaction()
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._lock:
-            return list(await self._db.execute_fetchall(sql, params))
+        return await self.database.fetch(sql, params)
 
-    async def _write(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
-        """One statement, atomic on its own (the connection is in autocommit mode)."""
-        async with self._lock:
-            return await self._db.execute(sql, params)
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement, atomic on its own."""
+        return await self.database.execute(sql, params)
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = await self._all(sql, params)
@@ -470,7 +92,7 @@ class Store:
     ) -> Story:
         """Store a new active story with its opening passage as head.
 
-        Raises sqlite3.IntegrityError if the channel already has an active story.
+        Raises Conflict if the channel already has an active story.
         """
         async with self._transaction() as db:
             story_id = await self._insert_story(
@@ -508,7 +130,7 @@ class Store:
 
     async def _insert_story(
         self,
-        db: aiosqlite.Connection,
+        db: Connection,
         guild_id: int | None,
         channel_id: int | None,
         title: str,
@@ -516,17 +138,15 @@ class Store:
         settings: dict[str, Any],
         memory: str,
     ) -> int:
-        cursor = await db.execute(
+        return await db.insert(
             "INSERT INTO stories (guild_id, channel_id, title, started_by, memory, settings,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (guild_id, channel_id, title, started_by, memory, json.dumps(settings), now()),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
     async def story(self, story_id: int) -> Story | None:
         row = await self._one(f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ?", (story_id,))
-        return _story(row) if row else None
+        return story_from_row(row) if row else None
 
     async def active_story(self, guild_id: int, channel_id: int) -> Story | None:
         row = await self._one(
@@ -534,7 +154,7 @@ class Store:
             " WHERE guild_id = ? AND channel_id = ? AND status = 'active'",
             (guild_id, channel_id),
         )
-        return _story(row) if row else None
+        return story_from_row(row) if row else None
 
     async def stories(self) -> list[tuple[Story, int]]:
         """Every story, newest first, with the number of passages on its current line."""
@@ -543,7 +163,7 @@ class Store:
         )
         result = []
         for row in rows:
-            story = _story(row)
+            story = story_from_row(row)
             result.append((story, len(await self.line(story.head_id))))
         return result
 
@@ -563,9 +183,9 @@ class Store:
     # Passages
 
     async def _insert_passage(
-        self, db: aiosqlite.Connection, story_id: int, parent_id: int | None, new: NewPassage
+        self, db: Connection, story_id: int, parent_id: int | None, new: NewPassage
     ) -> int:
-        cursor = await db.execute(
+        return await db.insert(
             "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
             " model, created_at, context, requested_by, looped, depth)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
@@ -585,21 +205,23 @@ class Store:
                 parent_id,
             ),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
 
-    async def _check_head(self, db: aiosqlite.Connection, story_id: int, head_id: int) -> None:
-        async with db.execute(
-            "SELECT head_id FROM stories WHERE id = ? AND status = 'active'", (story_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None or row[0] != head_id:
+    async def _check_head(self, db: Connection, story_id: int, head_id: int) -> None:
+        """Raise StaleHead unless the active story ends at `head_id`. A conditional update,
+        so that it also locks the story's row until the transaction ends: a concurrent writer
+        waits, then finds the head moved."""
+        held = await db.execute(
+            "UPDATE stories SET head_id = head_id"
+            " WHERE id = ? AND head_id = ? AND status = 'active'",
+            (story_id, head_id),
+        )
+        if held != 1:
             raise StaleHead(story_id)
 
     @asynccontextmanager
     async def _at_head(
         self, story_id: int, head_id: int, calls: Sequence[ModelCall]
-    ) -> AsyncIterator[aiosqlite.Connection]:
+    ) -> AsyncIterator[Connection]:
         """A transaction that first checks the story still ends at `head_id`. If it does not,
         only `calls` are logged, since they were paid for, and StaleHead is raised."""
         try:
@@ -678,7 +300,7 @@ class Store:
 
     async def passage(self, passage_id: int) -> Passage | None:
         row = await self._one(f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id = ?", (passage_id,))
-        return _passage(row) if row else None
+        return passage_from_row(row) if row else None
 
     async def line(self, head_id: int | None, last: int | None = None) -> list[Passage]:
         """The passages from the story's opening to `head_id`, oldest first.
@@ -691,7 +313,7 @@ class Store:
         rows = await self._all(
             f"""
             WITH RECURSIVE line (id, depth) AS (
-                SELECT ?, 0
+                SELECT CAST(? AS BIGINT), 0
                 UNION ALL
                 SELECT passages.parent_id, line.depth + 1
                 FROM passages JOIN line ON passages.id = line.id
@@ -703,35 +325,34 @@ class Store:
             """,
             (head_id, limit, limit),
         )
-        return [_passage(row) for row in reversed(rows)]
+        return [passage_from_row(row) for row in reversed(rows)]
 
     async def children(self, passage_id: int) -> list[Passage]:
         rows = await self._all(
             f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE parent_id = ? ORDER BY id",
             (passage_id,),
         )
-        return [_passage(row) for row in rows]
+        return [passage_from_row(row) for row in rows]
 
     # Lore
 
     async def add_lore(
         self, story_id: int, kind: str, name: str, keywords: Sequence[str], text: str
     ) -> LoreEntry:
-        """Add an entry. Raises sqlite3.IntegrityError if the name is taken in this story."""
+        """Add an entry. Raises Conflict if the name is taken in this story."""
         async with self._transaction() as db:
-            cursor = await db.execute(
+            lore_id = await db.insert(
                 "INSERT INTO lore (story_id, kind, name, keywords, text) VALUES (?, ?, ?, ?, ?)",
                 (story_id, kind, name, "\n".join(keywords), text),
             )
-            lore_id = cursor.lastrowid
-        return LoreEntry(lore_id, story_id, kind, name, tuple(keywords), text)  # type: ignore[arg-type]
+        return LoreEntry(lore_id, story_id, kind, name, tuple(keywords), text)
 
     async def remove_lore(self, story_id: int, name: str) -> bool:
         async with self._transaction() as db:
-            cursor = await db.execute(
-                "DELETE FROM lore WHERE story_id = ? AND name = ? COLLATE NOCASE", (story_id, name)
+            removed = await db.execute(
+                "DELETE FROM lore WHERE story_id = ? AND lower(name) = lower(?)", (story_id, name)
             )
-            return cursor.rowcount > 0
+            return removed > 0
 
     async def lore(self, story_id: int) -> list[LoreEntry]:
         rows = await self._all(
@@ -739,13 +360,13 @@ class Store:
             " WHERE story_id = ? ORDER BY kind, name",
             (story_id,),
         )
-        return [_lore(row) for row in rows]
+        return [lore_from_row(row) for row in rows]
 
     # Model calls
 
     async def _insert_calls(
         self,
-        db: aiosqlite.Connection,
+        db: Connection,
         story_id: int | None,
         passage_id: int | None,
         calls: Sequence[ModelCall],
@@ -811,15 +432,14 @@ class Store:
     ) -> Ballot:
         """Open a ballot with its options (emoji, passage id, text, proposed by).
 
-        Raises sqlite3.IntegrityError if the story already has an open ballot of this kind.
+        Raises Conflict if the story already has an open ballot of this kind.
         """
         async with self._transaction() as db:
-            cursor = await db.execute(
+            ballot_id = await db.insert(
                 "INSERT INTO ballots (story_id, kind, head_id, opened_by, opened_at, deadline,"
                 " quorum) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (story_id, kind, head_id, opened_by, opened_at, deadline, quorum),
             )
-            ballot_id = cursor.lastrowid
             await db.executemany(
                 "INSERT INTO ballot_options (ballot_id, emoji, passage_id, text, proposed_by)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -872,13 +492,11 @@ class Store:
         self, ballot_id: int, emoji: str, text: str, proposed_by: int | None
     ) -> Option:
         async with self._transaction() as db:
-            cursor = await db.execute(
+            option_id = await db.insert(
                 "INSERT INTO ballot_options (ballot_id, emoji, text, proposed_by)"
                 " VALUES (?, ?, ?, ?)",
                 (ballot_id, emoji, text, proposed_by),
             )
-            option_id = cursor.lastrowid
-        assert option_id is not None
         return Option(option_id, ballot_id, emoji, None, text, proposed_by)
 
     async def set_ballot_message(self, ballot_id: int, channel_id: int, message_id: int) -> None:
@@ -915,24 +533,25 @@ class Store:
         Returns False, changing nothing, if the ballot was not open.
         """
         async with self._transaction() as db:
-            cursor = await db.execute(
+            closed = await db.execute(
                 "UPDATE ballots SET status = 'closed', closed_at = ?, outcome = ?, winner_id = ?"
                 " WHERE id = ? AND status = 'open'",
                 (closed_at, outcome, winner_id, ballot_id),
             )
-            if cursor.rowcount and pending_direction is not None:
+            if closed and pending_direction is not None:
                 await db.execute(
                     "UPDATE stories SET pending_direction = ?"
                     " WHERE id = (SELECT story_id FROM ballots WHERE id = ?)",
                     (pending_direction, ballot_id),
                 )
-            return cursor.rowcount > 0
+            return closed > 0
 
     # Posted passages and tone nudges
 
     async def add_passage_message(self, message_id: int, passage_id: int) -> None:
         await self._write(
-            "INSERT OR REPLACE INTO passage_messages (message_id, passage_id) VALUES (?, ?)",
+            "INSERT INTO passage_messages (message_id, passage_id) VALUES (?, ?)"
+            " ON CONFLICT (message_id) DO UPDATE SET passage_id = excluded.passage_id",
             (message_id, passage_id),
         )
 

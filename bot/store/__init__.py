@@ -1,0 +1,33 @@
+"""The store package: one interface over SQLite (aiosqlite) and PostgreSQL (asyncpg), and the
+only place with SQL."""
+
+from bot.store.base import SCHEMA_VERSION, Conflict, StaleHead, StoreError
+from bot.store.records import (
+    Ballot,
+    LoreEntry,
+    ModelCall,
+    NewPassage,
+    Option,
+    Passage,
+    Reaction,
+    Story,
+    now,
+)
+from bot.store.store import Store
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Ballot",
+    "Conflict",
+    "LoreEntry",
+    "ModelCall",
+    "NewPassage",
+    "Option",
+    "Passage",
+    "Reaction",
+    "StaleHead",
+    "Store",
+    "StoreError",
+    "Story",
+    "now",
+]

@@ -1,0 +1,313 @@
+"""The SQLite backend through aiosqlite: one connection, serialised by a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiosqlite
+
+from bot.store.base import SCHEMA_VERSION, Conflict, Database, StoreError, newer_schema
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: stories, the passage tree, lore.
+    """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER,
+        channel_id INTEGER,
+        title TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'ended')),
+        head_id INTEGER REFERENCES passages (id),
+        started_by INTEGER,
+        memory TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_active_story_per_channel
+        ON stories (guild_id, channel_id) WHERE status = 'active';
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        parent_id INTEGER REFERENCES passages (id),
+        text TEXT NOT NULL CHECK (length(trim(text)) > 0),
+        summary TEXT,
+        author_id INTEGER,
+        direction TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX passages_by_parent ON passages (parent_id);
+    CREATE TABLE lore (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        kind TEXT NOT NULL CHECK (kind IN ('character', 'place', 'thing', 'event')),
+        name TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        text TEXT NOT NULL,
+        UNIQUE (story_id, name COLLATE NOCASE)
+    );
+    """,
+    # 2: the model-call log, and what each passage was generated from.
+    """
+    CREATE TABLE model_calls (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER REFERENCES stories (id),
+        passage_id INTEGER REFERENCES passages (id),
+        purpose TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        response TEXT NOT NULL DEFAULT '',
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        latency_ms INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX model_calls_by_story ON model_calls (story_id);
+    ALTER TABLE passages ADD COLUMN context TEXT;
+    ALTER TABLE passages ADD COLUMN requested_by INTEGER;
+    ALTER TABLE passages ADD COLUMN looped INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 3: ballots, their options and every vote; tone nudges on posted passages.
+    """
+    UPDATE stories SET settings = json_set(settings, '$.mode', 'solo');
+    ALTER TABLE stories ADD COLUMN pending_direction TEXT NOT NULL DEFAULT '';
+    CREATE TABLE ballots (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        kind TEXT NOT NULL CHECK (kind IN ('passage', 'direction')),
+        head_id INTEGER REFERENCES passages (id),
+        opened_by INTEGER,
+        opened_at REAL NOT NULL,
+        deadline REAL NOT NULL,
+        quorum INTEGER NOT NULL DEFAULT 0,
+        channel_id INTEGER,
+        message_id INTEGER,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        closed_at REAL,
+        outcome TEXT NOT NULL DEFAULT '',
+        winner_id INTEGER REFERENCES ballot_options (id)
+    );
+    CREATE UNIQUE INDEX one_open_ballot_per_kind ON ballots (story_id, kind)
+        WHERE status = 'open';
+    CREATE INDEX ballots_by_message ON ballots (message_id);
+    CREATE TABLE ballot_options (
+        id INTEGER PRIMARY KEY,
+        ballot_id INTEGER NOT NULL REFERENCES ballots (id),
+        emoji TEXT NOT NULL,
+        passage_id INTEGER REFERENCES passages (id),
+        text TEXT NOT NULL DEFAULT '',
+        proposed_by INTEGER,
+        UNIQUE (ballot_id, emoji)
+    );
+    CREATE TABLE votes (
+        id INTEGER PRIMARY KEY,
+        ballot_id INTEGER NOT NULL REFERENCES ballots (id),
+        member_id INTEGER NOT NULL,
+        emoji TEXT NOT NULL,
+        added INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX votes_by_ballot ON votes (ballot_id);
+    CREATE TABLE passage_messages (
+        message_id INTEGER PRIMARY KEY,
+        passage_id INTEGER NOT NULL REFERENCES passages (id)
+    );
+    CREATE TABLE nudges (
+        id INTEGER PRIMARY KEY,
+        passage_id INTEGER NOT NULL REFERENCES passages (id),
+        member_id INTEGER NOT NULL,
+        emoji TEXT NOT NULL,
+        added INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX nudges_by_passage ON nudges (passage_id);
+    """,
+    # 4: each passage's depth in its story (the opening is 0), and calls by story and time.
+    """
+    ALTER TABLE passages ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+    WITH RECURSIVE tree (id, depth) AS (
+        SELECT id, 0 FROM passages WHERE parent_id IS NULL
+        UNION ALL
+        SELECT passages.id, tree.depth + 1 FROM passages JOIN tree ON passages.parent_id = tree.id
+    )
+    UPDATE passages SET depth = (SELECT depth FROM tree WHERE tree.id = passages.id);
+    DROP INDEX model_calls_by_story;
+    CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
+    """,
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+BUSY_TIMEOUT_MS = 30_000
+"""How long a connection waits for another's write lock: long enough for a migration."""
+
+
+def statements(script: str) -> list[str]:
+    """The SQL statements of a migration script, one by one."""
+    found, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                found.append(current.strip())
+            current = ""
+    return found
+
+
+async def connect(path: Path | str, create: bool) -> aiosqlite.Connection:
+    """A connection in autocommit mode to the database at `path`, created only if `create`."""
+    if str(path) == ":memory:":
+        return await aiosqlite.connect(":memory:", isolation_level=None)
+    file = Path(path)
+    try:
+        if not create:
+            if not file.is_file():
+                raise StoreError(f"There is no database at {path}.")
+            uri = f"file:{quote(str(file.absolute()))}?mode=rw"
+            return await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return await aiosqlite.connect(file, isolation_level=None)
+    except (OSError, sqlite3.Error) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise StoreError(f"The database {path} cannot be opened ({reason}).") from None
+
+
+async def use_wal(db: aiosqlite.Connection) -> None:
+    """Switch to write-ahead logging. SQLite refuses the switch at once, without waiting,
+    while another connection is switching the same new file, so this retries until the busy
+    timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
+
+
+@contextmanager
+def conflicts() -> Iterator[None]:
+    """Turns SQLite's constraint violations into the store's Conflict."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        raise Conflict(str(error)) from error
+
+
+class SQLiteConnection:
+    """Statements inside a transaction on the one connection."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with conflicts():
+            cursor = await self._db.execute(sql, params)
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with conflicts():
+            await self._db.executemany(sql, rows)
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with conflicts():
+            cursor = await self._db.execute(sql, params)
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+
+class SQLiteDatabase(Database):
+    """One SQLite file. Every operation is serialised through one lock: a change of several
+    statements is one transaction that no other coroutine can see half-done, and a single
+    statement is atomic on its own."""
+
+    def __init__(self, db: aiosqlite.Connection, name: str) -> None:
+        self._db = db
+        self.name = name
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: Path | str, *, version: int = SCHEMA_VERSION, create: bool = True
+    ) -> SQLiteDatabase:
+        """Open the file and migrate it up to `version`; create it (and its folder) only if
+        `create` is true.
+
+        Raises StoreError, with everything it opened closed again, if the file is missing and
+        not to be created, cannot be opened, is not an AutoMuse database, or is newer than
+        this code. A newer database is not written to.
+        """
+        db = await connect(path, create)
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            database = cls(db, str(path))
+            found = await database.schema_version()
+            if found > SCHEMA_VERSION:
+                raise newer_schema(str(path), found)
+            await use_wal(db)
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA cache_size = -32000")
+            await db.execute("PRAGMA mmap_size = 268435456")
+            await db.execute("PRAGMA foreign_keys = ON")
+            if found < version:
+                await database.migrate(version)
+        except sqlite3.OperationalError as error:
+            await db.close()
+            raise StoreError(f"The database {path} cannot be used ({error}).") from None
+        except sqlite3.DatabaseError as error:
+            await db.close()
+            raise StoreError(f"{path} is not an AutoMuse database ({error}).") from None
+        except BaseException:
+            await db.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, version: int = SCHEMA_VERSION) -> None:
+        async with self.transaction() as connection:
+            current = await self.schema_version()
+            if current > SCHEMA_VERSION:
+                raise newer_schema(self.name, current)
+            for number in range(current + 1, version + 1):
+                for statement in statements(MIGRATIONS[number - 1]):
+                    await connection.execute(statement)
+            if version > current:
+                await connection.execute(f"PRAGMA user_version = {version}")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SQLiteConnection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteConnection(self._db)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._lock:
+            return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._lock:
+            return await SQLiteConnection(self._db).execute(sql, params)
