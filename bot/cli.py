@@ -8,11 +8,12 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.ballots import ballot_choices
-from bot.config import ConfigError, Settings, load_settings, read_shards
+from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
 from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, find_story
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.llm import ModelError, open_models
@@ -52,10 +53,10 @@ class Terminal:
     ) -> int:
         """Start a story and write `passages` more, printing each as soon as it is written."""
         models = open_models(self.settings)
-        store = await Store.open(self.settings.db_path)
+        store = await Store.open(self.settings.database)
         try:
             engine = Engine(store, models, EngineConfig.from_settings(self.settings, style))
-            self.progress(f"model: {models.passage.name}; database: {self.settings.db_path}")
+            self.progress(f"model: {models.passage.name}; database: {store.name}")
             started = time.perf_counter()
             self.progress("writing the opening…" if not opening else "reading the opening…")
             story = await engine.start(opening=opening, premise=premise, title=title)
@@ -74,7 +75,7 @@ class Terminal:
 
     async def extend(self, story_id: int, passages: int, style: str | None) -> None:
         """Write `passages` more passages of an existing story, printing each as it comes."""
-        store = await Store.open(self.settings.db_path, create=False)
+        store = await Store.open(self.settings.database, create=False)
         models = open_models(self.settings)
         try:
             engine = Engine(store, models, EngineConfig.from_settings(self.settings, style))
@@ -102,7 +103,7 @@ class Terminal:
         print(f"· {message}", file=self.err, flush=True)
 
     async def stories(self) -> None:
-        store = await Store.open(self.settings.db_path, create=False)
+        store = await Store.open(self.settings.database, create=False)
         try:
             rows = await store.stories()
         finally:
@@ -115,7 +116,7 @@ class Terminal:
             print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {story.title}", file=self.out)
 
     async def export(self, story_id: int, form: str, chat: bool, output: str | None) -> None:
-        store = await Store.open(self.settings.db_path, create=False)
+        store = await Store.open(self.settings.database, create=False)
         try:
             story = await find_story(store, story_id)
             line = await store.line(story.head_id)
@@ -141,7 +142,11 @@ def parser() -> argparse.ArgumentParser:
         prog="automuse",
         description="AutoMuse co-writes fiction: a Discord bot and a terminal story writer.",
     )
-    parser.add_argument("--db", help="the SQLite database (default: AUTOMUSE_DB or automuse.db)")
+    parser.add_argument(
+        "--db",
+        help="a SQLite file or a postgresql:// URL"
+        " (default: AUTOMUSE_DATABASE_URL, else AUTOMUSE_DB, else automuse.db)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "run",
@@ -250,7 +255,14 @@ def with_shard_flags(settings: Settings, count: str | None, ids: str | None) -> 
         env_ids if ids is None else ids,
         ("--shard-count", "--shards"),
     )
-    return Settings(**{**settings.__dict__, "shard_count": shard_count, "shard_ids": shard_ids})
+    return replace(settings, shard_count=shard_count, shard_ids=shard_ids)
+
+
+def with_database(settings: Settings, target: str) -> Settings:
+    """`settings` with the database `--db` names: a URL, or else a SQLite path."""
+    url = database_url(target) if "://" in target else ""
+    path = settings.db_path if url else Path(target)
+    return replace(settings, db_path=path, database_url=Secret(url))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -258,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.db:
-            settings = Settings(**{**settings.__dict__, "db_path": Path(args.db)})
+            settings = with_database(settings, args.db)
         if args.command == "run":
             settings = with_shard_flags(settings, args.shard_count, args.shards)
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")

@@ -133,7 +133,7 @@ class AutoMuse(commands.AutoShardedBot):
         self.ballots: Ballots
 
     async def setup_hook(self) -> None:
-        store = await Store.open(self.settings.db_path)
+        store = await Store.open(self.settings.database)
         self._models = self._models or open_models(self.settings)
         self.engine = Engine(store, self._models, EngineConfig.from_settings(self.settings))
         self.ballots = Ballots(self.engine, self.clock, self.settings.shards.serves)

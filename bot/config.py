@@ -49,6 +49,9 @@ class Secret:
         return hash(self._value)
 
 
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything AutoMuse can be told from outside."""
@@ -62,6 +65,8 @@ class Settings:
     gguf_path: str = ""
     threads: int = 0
     db_path: Path = Path("automuse.db")
+    database_url: Secret = field(default_factory=lambda: Secret(""))
+    """A `sqlite:///path` or `postgresql://` URL; when empty, the SQLite file `db_path`."""
     temperature: float = 0.8
     top_p: float = 0.95
     max_tokens: int = 200
@@ -86,6 +91,11 @@ class Settings:
     @property
     def shards(self) -> ShardPlan:
         return ShardPlan(self.shard_count, self.shard_ids)
+
+    @property
+    def database(self) -> str:
+        """Where the store lives: the database URL, or else the SQLite path."""
+        return self.database_url.reveal() or str(self.db_path)
 
     @property
     def resolved_backend(self) -> str:
@@ -150,6 +160,13 @@ def read_shards(
         raise ConfigError(str(error)) from None
 
 
+def database_url(raw: str) -> str:
+    """`raw` if it is empty or a database URL AutoMuse can use; otherwise ConfigError."""
+    if raw and not raw.startswith(DATABASE_SCHEMES):
+        raise ConfigError("AUTOMUSE_DATABASE_URL must start with sqlite:/// or postgresql://.")
+    return raw
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
 ) -> Settings:
@@ -176,6 +193,7 @@ def load_settings(
         gguf_path=env.text("AUTOMUSE_GGUF_PATH"),
         threads=env.number("AUTOMUSE_THREADS", d.threads, 0, 256),
         db_path=Path(env.text("AUTOMUSE_DB", str(d.db_path))),
+        database_url=Secret(database_url(env.text("AUTOMUSE_DATABASE_URL"))),
         temperature=env.number("AUTOMUSE_TEMPERATURE", d.temperature, 0, 2),
         top_p=env.number("AUTOMUSE_TOP_P", d.top_p, 0.01, 1),
         max_tokens=env.number("AUTOMUSE_MAX_TOKENS", d.max_tokens, 50, 1000),

@@ -92,3 +92,26 @@ def test_bad_shard_settings_get_one_clear_error(environ, message):
     with pytest.raises(ConfigError) as error:
         load_settings(environ=environ, env_file=None)
     assert str(error.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("environ", "database"),
+    [
+        ({}, "automuse.db"),
+        ({"AUTOMUSE_DB": "stories/a.db"}, "stories/a.db"),
+        ({"AUTOMUSE_DATABASE_URL": "sqlite:///b.db", "AUTOMUSE_DB": "a.db"}, "sqlite:///b.db"),
+        ({"AUTOMUSE_DATABASE_URL": "postgresql://u:pw@db:5432/m"}, "postgresql://u:pw@db:5432/m"),
+    ],
+)
+def test_the_database_url_wins_over_the_sqlite_path(environ, database):
+    assert load_settings(environ=environ, env_file=None).database == database
+
+
+def test_a_database_url_is_a_secret_and_a_bad_one_is_named_without_echoing_it():
+    settings = load_settings(
+        environ={"AUTOMUSE_DATABASE_URL": "postgresql://u:hunter2@db/m"}, env_file=None
+    )
+    assert "hunter2" not in repr(settings)
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ={"AUTOMUSE_DATABASE_URL": "mysql://u:hunter2@db/m"}, env_file=None)
+    assert str(error.value) == "AUTOMUSE_DATABASE_URL must start with sqlite:/// or postgresql://."

@@ -53,6 +53,11 @@ class Store:
         path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
         return cls(await SQLiteDatabase.open(path, version=version, create=create))
 
+    @property
+    def name(self) -> str:
+        """The database's path or URL, without a password."""
+        return self.database.name
+
     async def close(self) -> None:
         await self.database.close()
 
