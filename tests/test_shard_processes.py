@@ -1,4 +1,4 @@
-"""Two bot processes, shards 0 and 1 of 2, on one database, logged into the fake Discord."""
+"""Two bot processes, shards 0 and 1 of 2, on one PostgreSQL, logged into the fake Discord."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from process_fixtures import READERS
 from scripted_openai import ScriptedOpenAI
 
 from bot.store import Store
+from tests.postgres_server import PostgresServer
 
 BALLOT_SECONDS = 10
 OPENING = "The ferry left without its captain, and nobody aboard admitted to steering it."
@@ -25,7 +26,7 @@ OPTIONS = ("1️⃣", "2️⃣", "3️⃣", "🔁")
 class Shards:
     fake: FakeDiscord
     processes: list[BotProcess]
-    database: Path
+    database: str
 
     async def start(self, shard: int) -> None:
         self.processes[shard].start()
@@ -37,11 +38,14 @@ class Shards:
 
 @pytest.fixture
 async def shards(
-    two_shard_discord: FakeDiscord, model_server: ScriptedOpenAI, tmp_path: Path
+    two_shard_discord: FakeDiscord,
+    model_server: ScriptedOpenAI,
+    postgres: PostgresServer,
+    tmp_path: Path,
 ) -> AsyncIterator[Shards]:
-    database = tmp_path / "automuse.db"
+    database = await postgres.new_database()
     env = {
-        "AUTOMUSE_DB": str(database),
+        "AUTOMUSE_DATABASE_URL": database,
         "OPENAI_BASE_URL": model_server.base_url,
         "AUTOMUSE_MODEL": "scripted",
         "AUTOMUSE_BALLOT_SECONDS": str(BALLOT_SECONDS),
@@ -94,7 +98,7 @@ async def vote(fake: FakeDiscord, ballot: Message, name: str, emoji: str, reader
         await fake.react(ballot, emoji, fake.member(f"{name}-reader{n}"))
 
 
-async def votes_logged(database: Path, message_id: int) -> int:
+async def votes_logged(database: str, message_id: int) -> int:
     store = await Store.open(database)
     try:
         ballot = await store.ballot_by_message(message_id)
