@@ -37,11 +37,11 @@ def passage_calls(model_server: ScriptedOpenAI) -> int:
 
 
 async def test_one_story_has_one_writer_across_processes(
-    two_shard_discord: FakeDiscord, model_server: ScriptedOpenAI, tmp_path: Path
+    two_shard_discord: FakeDiscord, model_server: ScriptedOpenAI, database_url: str, tmp_path: Path
 ) -> None:
     fake = two_shard_discord
     env = {
-        "AUTOMUSE_DB": str(tmp_path / "automuse.db"),
+        "AUTOMUSE_DATABASE_URL": database_url,
         "OPENAI_BASE_URL": model_server.base_url,
         "AUTOMUSE_MODEL": "scripted",
         "AUTOMUSE_NEXT_COOLDOWN": "0",
@@ -56,7 +56,7 @@ async def test_one_story_has_one_writer_across_processes(
         channel, member = fake.channel("even-story"), fake.member("even-reader0")
         start = await fake.invoke("story start", {"opening": OPENING}, user=member, channel=channel)
         await fake.wait_for(lambda: start.messages and not start.messages[0].loading, 30)
-        store = await Store.open(Path(env["AUTOMUSE_DB"]))
+        store = await Store.open(database_url)
         try:
             story = await store.active_story(channel.guild.id, channel.id)
             assert story is not None
@@ -93,7 +93,7 @@ async def test_one_story_has_one_writer_across_processes(
     finally:
         await bot.stop()
 
-    store = await Store.open(Path(env["AUTOMUSE_DB"]))
+    store = await Store.open(database_url)
     try:
         line = await store.line((await store.story(story.id)).head_id)
         assert len(line) == 3 and len({p.text for p in line}) == 3
