@@ -140,6 +140,14 @@ class AutoMuse(commands.AutoShardedBot):
         for module in pkgutil.iter_modules(cogs.__path__):
             if not module.name.startswith("_"):
                 await self.load_extension(f"cogs.{module.name}")
+        if self.settings.shards.runs(0):
+            await self.sync_commands()
+        else:
+            log.info("the process running shard 0 syncs the commands")
+        log.info("running shards %s", self.settings.shards)
+
+    async def sync_commands(self) -> None:
+        """Register the slash commands: globally, or at once in the dev guild if one is set."""
         if self.settings.dev_guild_id:
             guild = discord.Object(self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)

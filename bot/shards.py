@@ -57,6 +57,17 @@ class ShardPlan:
     count: int | None = None
     ids: tuple[int, ...] | None = None
 
+    def runs(self, shard_id: int) -> bool:
+        """Whether this process runs shard `shard_id`."""
+        return self.ids is None or shard_id in self.ids
+
+    def __str__(self) -> str:
+        if self.count is None:
+            return "all (as many as Discord recommends)"
+        if self.ids is None:
+            return f"all {self.count}"
+        return f"{', '.join(map(str, self.ids))} of {self.count}"
+
     def serves(self, guild_id: int | None) -> bool:
         """Whether this process receives `guild_id`'s events; no guild means shard 0."""
         if self.count is None or self.ids is None:

@@ -50,7 +50,8 @@ class BotProcess:
             )
 
     async def connected(self, shards: set[tuple[int, int]], timeout: float = 60.0) -> None:
-        """Wait until the fake sees `shards` connected (and this process still running)."""
+        """Wait until the fake sees `shards` connected (and this process still running), and
+        the commands registered (by the process running shard 0)."""
 
         def ready() -> bool:
             if self.process is None or self.process.poll() is not None:

@@ -53,3 +53,9 @@ def test_a_plan_serves_only_the_guilds_on_its_shards():
     assert ShardPlan(2, (1,)).serves(odd) and not ShardPlan(2, (1,)).serves(even)
     assert ShardPlan(2, (0,)).serves(None) and not ShardPlan(2, (1,)).serves(None)
     assert ShardPlan().serves(odd) and ShardPlan(2, None).serves(odd)
+
+
+def test_only_the_process_running_shard_zero_syncs_commands():
+    assert ShardPlan().runs(0) and ShardPlan(4, None).runs(0) and ShardPlan(4, (0, 3)).runs(0)
+    assert not ShardPlan(4, (1, 2)).runs(0)
+    assert str(ShardPlan(4, (1, 2))) == "1, 2 of 4"
