@@ -71,6 +71,8 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
                 " (2, 1, 1, 'An old passage.', 'older', 'then')"
             )
             await db.execute("UPDATE stories SET head_id = 2 WHERE id = 1")
+            if version >= 4:
+                await db.execute("UPDATE passages SET depth = 1 WHERE id = 2")
     await old.close()
 
     upgraded = await Store.open(old_path)

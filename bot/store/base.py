@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-SCHEMA_VERSION = 4
-"""The number of numbered migrations every backend has; both schemas are equal at each."""
+SCHEMA_VERSION = 6
+"""The latest numbered migration; every backend has the same numbers, and both schemas are
+equal at each. Numbers are reserved in advance, so one may be missing for a while."""
 
 
 class StaleHead(Exception):

@@ -15,9 +15,9 @@ import aiosqlite
 
 from bot.store.base import SCHEMA_VERSION, Conflict, Database, StoreError, newer_schema
 
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: dict[int, str] = {
     # 1: stories, the passage tree, lore.
-    """
+    1: """
     CREATE TABLE stories (
         id INTEGER PRIMARY KEY,
         guild_id INTEGER,
@@ -56,7 +56,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 2: the model-call log, and what each passage was generated from.
-    """
+    2: """
     CREATE TABLE model_calls (
         id INTEGER PRIMARY KEY,
         story_id INTEGER REFERENCES stories (id),
@@ -77,7 +77,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE passages ADD COLUMN looped INTEGER NOT NULL DEFAULT 0;
     """,
     # 3: ballots, their options and every vote; tone nudges on posted passages.
-    """
+    3: """
     UPDATE stories SET settings = json_set(settings, '$.mode', 'solo');
     ALTER TABLE stories ADD COLUMN pending_direction TEXT NOT NULL DEFAULT '';
     CREATE TABLE ballots (
@@ -132,7 +132,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX nudges_by_passage ON nudges (passage_id);
     """,
     # 4: each passage's depth in its story (the opening is 0), and calls by story and time.
-    """
+    4: """
     ALTER TABLE passages ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
     WITH RECURSIVE tree (id, depth) AS (
         SELECT id, 0 FROM passages WHERE parent_id IS NULL
@@ -143,8 +143,22 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX model_calls_by_story;
     CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
     """,
-)
-assert len(MIGRATIONS) == SCHEMA_VERSION
+    # 6: the one-writer-per-story lease and the /next cooldown, shared by every process.
+    6: """
+    CREATE TABLE leases (
+        story_id INTEGER PRIMARY KEY REFERENCES stories (id),
+        holder TEXT NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE TABLE cooldowns (
+        guild_id INTEGER NOT NULL,
+        member_id INTEGER NOT NULL,
+        last REAL NOT NULL,
+        PRIMARY KEY (guild_id, member_id)
+    );
+    """,
+}
+assert max(MIGRATIONS) == SCHEMA_VERSION
 BUSY_TIMEOUT_MS = 30_000
 """How long a connection waits for another's write lock: long enough for a migration."""
 
@@ -287,8 +301,8 @@ class SQLiteDatabase(Database):
             current = await self.schema_version()
             if current > SCHEMA_VERSION:
                 raise newer_schema(self.name, current)
-            for number in range(current + 1, version + 1):
-                for statement in statements(MIGRATIONS[number - 1]):
+            for number in sorted(n for n in MIGRATIONS if current < n <= version):
+                for statement in statements(MIGRATIONS[number]):
                     await connection.execute(statement)
             if version > current:
                 await connection.execute(f"PRAGMA user_version = {version}")

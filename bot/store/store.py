@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store.base import SCHEMA_VERSION, Connection, Database, StaleHead
+from bot.store.coordination import Coordination
 from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.records import (
     PASSAGE_COLUMNS,
@@ -33,7 +34,7 @@ from bot.store.records import (
 from bot.store.sqlite import SQLiteDatabase
 
 
-class Store:
+class Store(Coordination):
     """Story operations over one database backend."""
 
     def __init__(self, database: Database) -> None:
