@@ -141,9 +141,7 @@ async def case(name: str, calls: int, channels_per_shard: int, extra: int) -> di
             quiet, loaded = channels[:OVERHEAD_CHANNELS], channels[OVERHEAD_CHANNELS:]
             async with running_bots(fake, channels, database, shards, Path(folder)) as bots:
                 bots.model.latency = 0.0
-                samples = sorted(
-                    [await bots.next_timed(quiet[n % len(quiet)]) * 1000 for n in range(calls)]
-                )
+                timings = [await bots.next_timed(quiet[n % len(quiet)]) for n in range(calls)]
                 bots.model.latency = 1.0
                 started = time.perf_counter()
                 interactions = await asyncio.gather(*(bots.next(c) for c in loaded))
@@ -151,9 +149,11 @@ async def case(name: str, calls: int, channels_per_shard: int, extra: int) -> di
                 wall = time.perf_counter() - started
                 model_calls = len(bots.model.calls)
                 wrong = await bots.lost_or_duplicated(loaded, interactions)
+                memory = bots.peak_rss_mb()
         finally:
             if server is not None:
                 server.stop()
+    samples = sorted(timing.total for timing in timings)
     return {
         "case": name,
         "processes": shards,
@@ -163,10 +163,14 @@ async def case(name: str, calls: int, channels_per_shard: int, extra: int) -> di
         "overhead median (ms)": samples[len(samples) // 2],
         "overhead p99 (ms)": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
         "samples (ms)": samples,
+        "median before the model (ms)": median([t.before_model for t in timings]),
+        "median between model calls (ms)": median([t.between_calls for t in timings]),
+        "median after the model (ms)": median([t.after_model for t in timings]),
         "channels at once": len(loaded),
         "wall time (s)": wall,
         "model calls": model_calls,
         "lost or duplicated passages": wrong,
+        "peak RSS per bot process (MB)": memory,
     }
 
 
@@ -211,6 +215,10 @@ def run_scenario(name: str, quick: bool) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def rows_of(results: dict[str, dict[str, Any]]) -> list[list[Any]]:
     """The summary table: every measure against its target."""
     rows = []
@@ -232,6 +240,9 @@ def rows_of(results: dict[str, dict[str, Any]]) -> list[list[Any]]:
             WALL_TIME_TARGET,
         )
         add(f"{name}: lost or duplicated passages", result["lost or duplicated passages"], 0)
+        add(f"{name}: peak RSS per bot process (MB)", result["peak RSS per bot process (MB)"], None)
+        for part in ("before the model", "between model calls", "after the model"):
+            add(f"{name}: median {part} (ms)", result[f"median {part} (ms)"], None)
     embedded = results["embedded"]
     add(
         "embedded: event-loop lag (ms)",

@@ -26,6 +26,19 @@ PASSAGES = 50
 """Passages in every story of the benchmark's database."""
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Where one `/next` spent its time, in milliseconds."""
+
+    total: float
+    before_model: float
+    """From the command to the first model call: reading the story, checks, the reply."""
+    between_calls: float
+    """From the first model call to the last (the model answers at once)."""
+    after_model: float
+    """From the last model call to the passage posted: storing it and posting it."""
+
+
 @dataclass
 class Bots:
     """What a benchmark case acts on."""
@@ -41,14 +54,20 @@ class Bots:
         member = self.fake.member(f"alice-{channel.guild.name}")
         return await self.fake.invoke("next", user=member, channel=channel)
 
-    async def next_timed(self, channel: Channel) -> float:
-        """Seconds from `/next` to the posted passage, less the model server's own latency."""
+    async def next_timed(self, channel: Channel) -> Timing:
+        """One `/next` timed, with the model answering at once (latency 0)."""
         calls = len(self.model.calls)
-        started = time.perf_counter()
+        started = time.time()
         interaction = await self.next(channel)
         await self.fake.wait_for(lambda: posted(interaction), timeout=30)
-        seconds = time.perf_counter() - started
-        return seconds - (len(self.model.calls) - calls) * self.model.latency
+        ended = time.time()
+        arrivals = [call.arrived for call in self.model.calls[calls:]] or [ended]
+        return Timing(
+            total=(ended - started) * 1000,
+            before_model=(arrivals[0] - started) * 1000,
+            between_calls=(arrivals[-1] - arrivals[0]) * 1000,
+            after_model=(ended - arrivals[-1]) * 1000,
+        )
 
     async def lost_or_duplicated(
         self, channels: list[Channel], interactions: list[Interaction]
@@ -64,6 +83,16 @@ class Bots:
         finally:
             await store.close()
         return wrong + sum(1 for ix in interactions if not posted(ix))
+
+    def peak_rss_mb(self) -> list[float]:
+        """Each bot process's peak resident memory so far (Linux's VmHWM), in MB."""
+        sizes = []
+        for process in self.processes:
+            assert process.process is not None
+            status = Path(f"/proc/{process.process.pid}/status").read_text()
+            kilobytes = next(line.split()[1] for line in status.splitlines() if "VmHWM" in line)
+            sizes.append(round(int(kilobytes) / 1024, 1))
+        return sizes
 
 
 def posted(interaction: Interaction) -> bool:
