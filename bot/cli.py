@@ -18,7 +18,7 @@ from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, 
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.llm import ModelError, open_models
 from bot.prompts import template
-from bot.store import Store, StoreError
+from bot.store import Store, StoreError, transfer
 
 DEMO_PASSAGES = 5
 
@@ -137,6 +137,21 @@ class Terminal:
             self.out.write(text)
 
 
+async def migrate_db(source: str, target: str, out: TextIO) -> None:
+    """Copy every table of the database at `source` into the empty one at `target`."""
+    old = await Store.open(source, create=False)
+    try:
+        new = await Store.open(target)
+        try:
+            counts = await transfer(old, new)
+        finally:
+            await new.close()
+    finally:
+        await old.close()
+    copied = ", ".join(f"{rows} {table}" for table, rows in counts.items())
+    print(f"Copied {old.name} to {new.name}: {copied}.", file=out)
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="automuse",
@@ -196,6 +211,11 @@ def parser() -> argparse.ArgumentParser:
         "--chat", action="store_true", help="finetune: chat messages instead of prompt/completion"
     )
     export.add_argument("-o", "--output", help="write to this file instead of standard output")
+    migrate = commands.add_parser(
+        "migrate-db", help="copy a whole database into an empty one, e.g. SQLite to PostgreSQL"
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="URL", help="copy from")
+    migrate.add_argument("--to", dest="target", required=True, metavar="URL", help="copy into")
     return parser
 
 
@@ -243,6 +263,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
         await terminal.export(args.id, "md", False, None)
     elif args.command == "export":
         await terminal.export(args.id, args.form, args.chat, args.output)
+    elif args.command == "migrate-db":
+        await migrate_db(args.source, args.target, out)
 
 
 def with_shard_flags(settings: Settings, count: str | None, ids: str | None) -> Settings:

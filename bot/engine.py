@@ -13,6 +13,7 @@ refuses a change prepared against a head that has since moved (another process).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.leases import story_lease
 from bot.llm import ModelError, Models, Prompt
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
@@ -42,6 +44,10 @@ class NotFound(StoryError):
 
 class Busy(StoryError):
     pass
+
+
+class CoolingDown(StoryError):
+    """The member asked again too soon."""
 
 
 class InvalidInput(StoryError):
@@ -122,6 +128,8 @@ class EngineConfig(WriterConfig):
     story_defaults: StorySettings = field(default_factory=StorySettings)
     recent_passages: int = 2
     """How many of the latest passages go into the context."""
+    lease_seconds: float = 30.0
+    """How long a story stays locked for writing after its writer's process dies."""
 
     @classmethod
     def from_settings(cls, settings: Settings, style: str | None = None) -> EngineConfig:
@@ -184,7 +192,6 @@ class Engine:
         self.models = models
         self.config = config or EngineConfig()
         self.writer = Writer(models, self.config)
-        self._writing_now: set[int] = set()
 
     # Lookups
 
@@ -218,24 +225,41 @@ class Engine:
             raise InvalidInput("This story has ended.")
         return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
 
-    def ensure_idle(self, story_id: int) -> None:
-        """Raise Busy if the story is writing something right now."""
-        if story_id in self._writing_now:
+    async def ensure_idle(self, story_id: int) -> None:
+        """Raise Busy if any process is writing something for the story right now."""
+        if await self.store.lease_held(story_id, time.time()):
             raise Busy("A passage is already being written for this story.")
 
     @asynccontextmanager
     async def _writing(self, story_id: int) -> AsyncIterator[None]:
-        """Refuse at once if the story is already writing; otherwise hold it while we write."""
-        self.ensure_idle(story_id)
-        self._writing_now.add(story_id)
+        """Refuse at once, before any model call, if any process is already writing the story;
+        otherwise hold its write lease while we write."""
+        async with story_lease(self.store, story_id, self.config.lease_seconds) as held:
+            if not held:
+                raise Busy("A passage is already being written for this story.")
+            try:
+                yield
+            except StaleHead:
+                raise Busy(
+                    "The story changed while this passage was written; nothing was added."
+                ) from None
+
+    @asynccontextmanager
+    async def cooldown(
+        self, guild_id: int, member_id: int, seconds: float, now: float
+    ) -> AsyncIterator[None]:
+        """Refuse a member's request within `seconds` of their last one, in every process;
+        a request that fails does not count."""
+        wait, previous = await self.store.take_cooldown(guild_id, member_id, now, seconds)
+        if wait > 0:
+            raise CoolingDown(
+                f"Please wait {wait:.0f} more seconds before asking for another passage."
+            )
         try:
             yield
-        except StaleHead:
-            raise Busy(
-                "The story changed while this passage was written; nothing was added."
-            ) from None
-        finally:
-            self._writing_now.discard(story_id)
+        except BaseException:
+            await self.store.restore_cooldown(guild_id, member_id, now, previous)
+            raise
 
     # Starting and ending
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
+from bot.client import NO_PINGS, AutoMuse, require_manager, send
 from bot.engine import Engine, Passage, StorySettings
 from bot.export import markdown
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
@@ -45,30 +43,10 @@ class StoryCog(commands.Cog):
 
     def __init__(self, bot: AutoMuse) -> None:
         self.bot = bot
-        self.last_next: dict[tuple[int, int], float] = {}
 
     @property
     def engine(self) -> Engine:
         return self.bot.engine
-
-    @contextmanager
-    def cooldown(self, interaction: discord.Interaction) -> Iterator[None]:
-        """Refuse a member's /next within the cooldown of their last one; a /next that fails
-        does not count."""
-        key = (interaction.guild_id or 0, interaction.user.id)
-        now = self.bot.clock()
-        previous = self.last_next.get(key)
-        if previous is not None and (wait := previous + self.bot.settings.next_cooldown - now) > 0:
-            raise Refused(f"Please wait {wait:.0f} more seconds before asking for another passage.")
-        self.last_next[key] = now
-        try:
-            yield
-        except BaseException:
-            if previous is None:
-                del self.last_next[key]
-            else:
-                self.last_next[key] = previous
-            raise
 
     @story.command(name="start")
     @app_commands.describe(
@@ -107,9 +85,12 @@ class StoryCog(commands.Cog):
         """Write the next passage: posted at once, or as candidates to vote on (vote mode)."""
         story = await self.bot.channel_story(interaction)
         await refuse_if_open(self.bot, story, "passage")
-        self.engine.ensure_idle(story.id)
+        await self.engine.ensure_idle(story.id)
         await self.bot.check_budget(interaction)
-        with self.cooldown(interaction):
+        cooldown = self.bot.settings.next_cooldown
+        async with self.engine.cooldown(
+            interaction.guild_id or 0, interaction.user.id, cooldown, self.bot.clock()
+        ):
             await interaction.response.defer(thinking=True)
             if StorySettings.of(story).mode == "vote":
                 await open_passage_ballot(self.bot, interaction, story, direction or "")

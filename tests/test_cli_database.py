@@ -1,6 +1,7 @@
 """The `automuse` command on missing, broken and newer databases: one sentence, exit code 2,
 within seconds, and nothing created or written."""
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import SCHEMA_VERSION
+from bot.store import SCHEMA_VERSION, Store
+from tests.store.filled import OPENING, fill
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,3 +78,37 @@ def test_a_database_from_a_newer_automuse_is_refused_and_left_as_it_was(tmp_path
     )
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["automuse.db"]
+
+
+def test_migrate_db_copies_to_postgresql_and_show_prints_the_same_story(tmp_path, postgres):
+    async def filled() -> None:
+        store = await Store.open(tmp_path / "old.db")
+        try:
+            await fill(store)
+        finally:
+            await store.close()
+
+    asyncio.run(filled())
+    url = asyncio.run(postgres.new_database())
+    before = automuse(tmp_path, "--db", "old.db", "show", "1")
+    assert before.returncode == 0 and OPENING in before.stdout
+    moved = automuse(tmp_path, "migrate-db", "--from", "sqlite:///old.db", "--to", url)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.startswith("Copied old.db to postgresql://127.0.0.1:")
+    assert "2 stories" in moved.stdout and "2 votes" in moved.stdout
+    after = automuse(tmp_path, "--db", url, "show", "1")
+    assert after.returncode == 0 and after.stdout == before.stdout
+    again = automuse(tmp_path, "migrate-db", "--from", "sqlite:///old.db", "--to", url)
+    assert again.returncode == 2
+    [line] = again.stderr.splitlines()
+    assert line.endswith(
+        "already holds data (2 rows in stories); migrate-db only fills an empty database."
+    )
+
+
+def test_migrate_db_from_a_missing_database_creates_nothing(tmp_path, postgres):
+    url = asyncio.run(postgres.new_database())
+    result = automuse(tmp_path, "migrate-db", "--from", "missing.db", "--to", url)
+    assert result.returncode == 2
+    assert result.stderr == "automuse: There is no database at missing.db.\n"
+    assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import pytest
 
@@ -13,7 +14,7 @@ from bot.engine import (
 )
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
-from bot.store import Store
+from bot.store import NewPassage, Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
@@ -218,27 +219,50 @@ async def test_two_engines_on_one_database_never_both_append(store):
     assert len(await first.line(story.id)) == 2
 
 
-async def test_the_losing_writers_model_calls_are_logged_and_counted(database_url):
+async def test_a_second_writer_is_refused_before_any_model_call(database_url):
     model = ScriptedModel(latency=0.05)
     stores = [await Store.open(database_url) for _ in range(2)]
     try:
         first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
         story = await started(first, model)
-        before = await first.tokens_used_today(1)
         model.add(P1, "s1", P2, "s2")
         results = await asyncio.gather(
             first.next(story.id), second.next(story.id), return_exceptions=True
         )
         assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
-        calls = await first.store.calls(story.id)
-        assert sorted(c.response for c in calls) == sorted(
-            ["Mira climbs the lighthouse.", P1, P2, "s1", "s2"]
-        )
-        spent = sum(c.prompt_tokens + c.completion_tokens for c in calls[1:])
-        assert spent > 0 and await first.tokens_used_today(1) == before + spent
+        assert len(model.prompts) == 3
+        assert [c.response for c in await first.store.calls(story.id)] == [
+            "Mira climbs the lighthouse.",
+            P1,
+            "s1",
+        ]
+        assert not await first.store.lease_held(story.id, time.time())
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_the_losing_writers_model_calls_are_logged_and_counted(database_url):
+    model = ScriptedModel(latency=0.2)
+    store = await Store.open(database_url)
+    try:
+        engine = Engine(store, Models(model, model), EngineConfig())
+        story = await started(engine, model)
+        before = await engine.tokens_used_today(1)
+        model.add(P1, "s1")
+
+        async def meanwhile() -> None:
+            await asyncio.sleep(0.1)
+            await store.append_passage(story.id, story.head_id, NewPassage(text=P2))
+
+        lost, _ = await asyncio.gather(engine.next(story.id), meanwhile(), return_exceptions=True)
+        assert isinstance(lost, Busy) and "nothing was added" in str(lost)
+        calls = (await store.calls(story.id))[1:]
+        assert [c.response for c in calls] == [P1, "s1"]
+        spent = sum(c.prompt_tokens + c.completion_tokens for c in calls)
+        assert spent > 0 and await engine.tokens_used_today(1) == before + spent
+    finally:
+        await store.close()
 
 
 async def test_candidates_are_branches_until_one_is_committed(engine, model):

@@ -14,6 +14,7 @@ from bot.store.records import (
     now,
 )
 from bot.store.store import Store
+from bot.store.transfer import transfer
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -30,4 +31,5 @@ __all__ = [
     "StoreError",
     "Story",
     "now",
+    "transfer",
 ]

@@ -76,6 +76,14 @@ class Database(ABC):
     async def schema_version(self) -> int: ...
 
     @abstractmethod
+    async def columns(self) -> dict[str, list[str]]:
+        """Every AutoMuse table and its columns, in order."""
+
+    @abstractmethod
+    async def after_copy(self, connection: Connection, tables: Sequence[str]) -> None:
+        """Make rows copied with their ids count: new ids continue after the largest."""
+
+    @abstractmethod
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:
         """Apply the numbered migrations after the current one, in one transaction that reads
         the current version inside it, so that processes opening a database at once take turns."""

@@ -11,7 +11,14 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bot.store.base import SCHEMA_VERSION, Conflict, Database, StoreError, newer_schema
+from bot.store.base import (
+    SCHEMA_VERSION,
+    Conflict,
+    Connection,
+    Database,
+    StoreError,
+    newer_schema,
+)
 
 MIGRATIONS: dict[int, str] = {
     # 1: stories, the passage tree, lore.
@@ -146,7 +153,7 @@ MIGRATIONS: dict[int, str] = {
     # 6: the one-writer-per-story lease and the /next cooldown, shared by every process.
     6: """
     CREATE TABLE leases (
-        story_id BIGINT PRIMARY KEY REFERENCES stories (id),
+        story_id BIGINT PRIMARY KEY,
         holder TEXT NOT NULL,
         expires DOUBLE PRECISION NOT NULL
     );
@@ -274,6 +281,29 @@ class PostgresDatabase(Database):
         if not await connection.fetchval(exists):
             return 0
         return int(await connection.fetchval("SELECT version FROM automuse_schema"))
+
+    async def columns(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for table, column in await self.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name <> 'automuse_schema'"
+            " ORDER BY table_name, ordinal_position"
+        ):
+            found.setdefault(table, []).append(column)
+        return found
+
+    async def after_copy(self, connection: Connection, tables: Sequence[str]) -> None:
+        """Move each identity column's sequence past the largest copied id."""
+        identities = await connection.fetch(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema ="
+            " current_schema() AND column_name = 'id' AND is_identity = 'YES'"
+        )
+        for (table,) in identities:
+            if table in tables:
+                await connection.fetch(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                )
 
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:
         async with self._pool.acquire() as connection, connection.transaction():

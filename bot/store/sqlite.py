@@ -13,7 +13,14 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from bot.store.base import SCHEMA_VERSION, Conflict, Database, StoreError, newer_schema
+from bot.store.base import (
+    SCHEMA_VERSION,
+    Conflict,
+    Connection,
+    Database,
+    StoreError,
+    newer_schema,
+)
 
 MIGRATIONS: dict[int, str] = {
     # 1: stories, the passage tree, lore.
@@ -146,7 +153,7 @@ MIGRATIONS: dict[int, str] = {
     # 6: the one-writer-per-story lease and the /next cooldown, shared by every process.
     6: """
     CREATE TABLE leases (
-        story_id INTEGER PRIMARY KEY REFERENCES stories (id),
+        story_id INTEGER PRIMARY KEY,
         holder TEXT NOT NULL,
         expires REAL NOT NULL
     );
@@ -295,6 +302,21 @@ class SQLiteDatabase(Database):
         async with self._db.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def columns(self) -> dict[str, list[str]]:
+        tables = await self.fetch(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY name"
+        )
+        return {
+            table: [
+                row[0] for row in await self.fetch(f"SELECT name FROM pragma_table_info('{table}')")
+            ]
+            for (table,) in tables
+        }
+
+    async def after_copy(self, connection: Connection, tables: Sequence[str]) -> None:
+        """Nothing to do: a new row's id is one past the largest."""
 
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:
         async with self.transaction() as connection:
