@@ -204,9 +204,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_scenario(name: str, quick: bool) -> dict[str, Any]:
+def run_scenario(name: str, quick: bool, stories: int) -> dict[str, Any]:
     """Run one scenario in a fresh process and return what it measured."""
-    command = [sys.executable, "-m", "bench.load", "--scenario", name]
+    command = [sys.executable, "-m", "bench.load", "--scenario", name, "--stories", str(stories)]
     if quick:
         command.append("--quick")
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
@@ -273,16 +273,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=(*TARGETS, "embedded"))
     parser.add_argument("--quick", action="store_true", help="a small run, to try it out")
+    parser.add_argument(
+        "--stories", type=int, default=10_000, help="stories of 50 passages in the database"
+    )
     args = parser.parse_args()
     if args.scenario == "embedded":
         print(json.dumps(asyncio.run(embedded())))
         return
     if args.scenario:
-        calls, channels, extra = (50, 20, 100) if args.quick else (300, 200, 10_000)
+        calls, channels, extra = (50, 20, 100) if args.quick else (300, 200, args.stories)
         print(json.dumps(asyncio.run(case(args.scenario, calls, channels, extra))))
         return
     started = time.perf_counter()
-    results = {name: run_scenario(name, args.quick) for name in (*TARGETS, "embedded")}
+    results = {
+        name: run_scenario(name, args.quick, args.stories) for name in (*TARGETS, "embedded")
+    }
     print(table(["what", "measured", "target", "met"], rows_of(results)))
     name = "load_quick" if args.quick else "load"
     plot(results, name)
