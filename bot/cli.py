@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -14,8 +17,17 @@ from typing import TextIO
 
 from bot.ballots import ballot_choices
 from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
-from bot.engine import LIMITS, Engine, EngineConfig, StoryError, StorySettings, find_story
+from bot.engine import (
+    LIMITS,
+    STYLES,
+    Engine,
+    EngineConfig,
+    StoryError,
+    StorySettings,
+    find_story,
+)
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
+from bot.inert import BIDI_CONTROLS, terminal_safe
 from bot.llm import ModelError, open_models
 from bot.prompts import template
 from bot.store import Store, StoreError, transfer
@@ -23,15 +35,57 @@ from bot.store import Store, StoreError, transfer
 DEMO_PASSAGES = 5
 
 
+class UsageError(Exception):
+    """The command line asks for something that cannot be done; one sentence says why."""
+
+
 def read_text_file(path: str) -> str:
+    """The UTF-8 text of the regular file at `path`; never waits on a FIFO or a device."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError(f"{path} is not a regular file.")
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StoryError(f"There is no file {path}.") from None
+        raise UsageError(f"There is no file {path}.") from None
     except UnicodeDecodeError:
-        raise StoryError(f"The file {path} is not UTF-8 text.") from None
+        raise UsageError(f"The file {path} is not UTF-8 text.") from None
     except OSError as error:
-        raise StoryError(f"The file {path} cannot be read ({error.strerror}).") from None
+        raise UsageError(f"The file {path} cannot be read ({error.strerror}).") from None
+
+
+def check_new_file(path: Path, what: str) -> None:
+    """Raise UsageError unless a file can be written at `path` (which may exist already)."""
+    if path.is_dir():
+        raise UsageError(f"The {what} {path} is a folder.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"There is no folder {folder} for the {what} {path}.")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise UsageError(f"The {what} {path} is read-only.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"The folder {folder} is read-only, so the {what} {path} cannot be written."
+        )
+
+
+def check_arguments(argv: Sequence[str]) -> None:
+    """Raise UsageError if an argument is not valid UTF-8 (Python keeps such bytes as lone
+    surrogates, which would fail only later, after a model call)."""
+    for argument in argv:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(argument).decode("utf-8", "backslashreplace")
+            raise UsageError(f"The argument {terminal_safe(shown)} is not valid UTF-8.") from None
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text with the controls JSON leaves raw (C1 and bidirectional) escaped as `\\uXXXX`;
+    they occur only inside strings, so the data is unchanged."""
+    return "".join(
+        json.dumps(char)[1:-1] if char in BIDI_CONTROLS or 0x80 <= ord(char) <= 0x9F else char
+        for char in text
+    )
 
 
 class Terminal:
@@ -52,15 +106,17 @@ class Terminal:
         style: str | None,
     ) -> int:
         """Start a story and write `passages` more, printing each as soon as it is written."""
+        if not self.settings.database_url:
+            check_new_file(self.settings.db_path, "database")
         models = open_models(self.settings)
         store = await Store.open(self.settings.database)
         try:
-            engine = Engine(store, models, EngineConfig.from_settings(self.settings, style))
+            engine = Engine(store, models, EngineConfig.from_settings(self.settings, style, models))
             self.progress(f"model: {models.passage.name}; database: {store.name}")
             started = time.perf_counter()
             self.progress("writing the opening…" if not opening else "reading the opening…")
             story = await engine.start(opening=opening, premise=premise, title=title)
-            self.progress(f"story {story.id}: {story.title}")
+            self.progress(f"story {story.id}: {terminal_safe(story.title)}")
             self.print_passage(1, (await engine.line(story.id))[-1].text)
             await self.write_passages(engine, story.id, passages, after=1)
             seconds = time.perf_counter() - started
@@ -76,15 +132,18 @@ class Terminal:
     async def extend(self, story_id: int, passages: int, style: str | None) -> None:
         """Write `passages` more passages of an existing story, printing each as it comes."""
         store = await Store.open(self.settings.database, create=False)
-        models = open_models(self.settings)
         try:
-            engine = Engine(store, models, EngineConfig.from_settings(self.settings, style))
             story = await find_story(store, story_id)
-            self.progress(f"story {story.id}: {story.title}")
-            after = len(await engine.line(story.id))
-            await self.write_passages(engine, story.id, passages, after=after)
+            models = open_models(self.settings)
+            try:
+                config = EngineConfig.from_settings(self.settings, style, models)
+                engine = Engine(store, models, config)
+                self.progress(f"story {story.id}: {terminal_safe(story.title)}")
+                after = len(await engine.line(story.id))
+                await self.write_passages(engine, story.id, passages, after=after)
+            finally:
+                await models.close()
         finally:
-            await models.close()
             await store.close()
 
     async def write_passages(
@@ -97,7 +156,7 @@ class Terminal:
             self.print_passage(after + number, passage.text)
 
     def print_passage(self, number: int, text: str) -> None:
-        print(f"\n§{number}\n{text}", file=self.out, flush=True)
+        print(f"\n§{number}\n{terminal_safe(text)}", file=self.out, flush=True)
 
     def progress(self, message: str) -> None:
         print(f"· {message}", file=self.err, flush=True)
@@ -113,9 +172,14 @@ class Terminal:
             return
         print(f"{'id':>4}  {'passages':>8}  {'status':<6}  title", file=self.out)
         for story, count in rows:
-            print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {story.title}", file=self.out)
+            title = terminal_safe(story.title)
+            print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {title}", file=self.out)
 
     async def export(self, story_id: int, form: str, chat: bool, output: str | None) -> None:
+        """Print the story, or write it to `output`, in `form`. Printed text has its control
+        characters made visible (Markdown) or escaped (JSONL); a file gets the text as it is."""
+        if output:
+            check_new_file(Path(output), "output file")
         store = await Store.open(self.settings.database, create=False)
         try:
             story = await find_story(store, story_id)
@@ -131,10 +195,13 @@ class Terminal:
         else:
             text = jsonl(finetune_rows(line, "chat" if chat else "completion", length))
         if output:
-            Path(output).write_text(text, encoding="utf-8")
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise UsageError(f"{output} cannot be written ({error.strerror}).") from None
             self.progress(f"wrote {output}")
         else:
-            self.out.write(text)
+            self.out.write(terminal_safe(text) if form == "md" else json_for_terminal(text))
 
 
 async def migrate_db(source: str, target: str, out: TextIO) -> None:
@@ -193,7 +260,7 @@ def parser() -> argparse.ArgumentParser:
         "-n", "--passages", type=int, default=5, help="passages to write (default 5)"
     )
     write.add_argument("--title", default="", help="the story's title")
-    write.add_argument("--style", choices=("chat", "completion"), help="prompt style")
+    write.add_argument("--style", choices=STYLES, help="prompt style")
     commands.add_parser("stories", help="list the stories in the database")
     show = commands.add_parser("show", help="print a story")
     show.add_argument("id", type=int)
@@ -242,12 +309,12 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
     elif args.command == "write":
         opening = read_text_file(args.opening_file) if args.opening_file else args.opening or ""
         if args.opening_file and not opening.strip():
-            raise StoryError(f"The file {args.opening_file} is empty.")
+            raise UsageError(f"The file {args.opening_file} is empty.")
         if args.passages < 1 or args.passages > 100:
-            raise StoryError("Write between 1 and 100 passages.")
+            raise UsageError("Write between 1 and 100 passages.")
         if args.story is not None:
             if args.premise or args.title:
-                raise StoryError("A continued story keeps its own premise and title.")
+                raise UsageError("A continued story keeps its own premise and title.")
             await terminal.extend(args.story, args.passages, args.style)
             return
         await terminal.write(
@@ -288,6 +355,13 @@ def with_database(settings: Settings, target: str) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every error is one sentence on standard error and exit code 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        check_arguments(argv)
+    except UsageError as error:
+        print(f"automuse: {error}", file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -300,12 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"automuse: configuration error: {error}", file=sys.stderr)
         return 2
-    except StoreError as error:
-        print(f"automuse: {error}", file=sys.stderr)
+    except (StoreError, StoryError, ModelError, UsageError) as error:
+        print(f"automuse: {terminal_safe(str(error))}", file=sys.stderr)
         return 2
-    except (StoryError, ModelError) as error:
-        print(f"automuse: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     return 0

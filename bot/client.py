@@ -135,7 +135,8 @@ class AutoMuse(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         store = await Store.open(self.settings.database)
         self._models = self._models or open_models(self.settings)
-        self.engine = Engine(store, self._models, EngineConfig.from_settings(self.settings))
+        config = EngineConfig.from_settings(self.settings, models=self._models)
+        self.engine = Engine(store, self._models, config)
         self.ballots = Ballots(self.engine, self.clock, self.settings.shards.serves)
         for module in pkgutil.iter_modules(cogs.__path__):
             if not module.name.startswith("_"):

@@ -18,7 +18,7 @@ from bot.shards import ShardError, ShardPlan, parse_shard_count, parse_shard_ids
 T = TypeVar("T")
 
 BACKENDS = ("auto", "openai", "local")
-STYLES = ("chat", "completion")
+STYLES = ("auto", "chat", "prose", "completion")
 
 
 class ConfigError(ValueError):
@@ -61,7 +61,8 @@ class Settings:
     openai_base_url: str = ""
     model: str = ""
     summary_model: str = ""
-    style: str = "chat"
+    style: str = "auto"
+    """The prompt style of new stories; "auto" is the one the passage model takes."""
     gguf_path: str = ""
     threads: int = 0
     db_path: Path = Path("automuse.db")

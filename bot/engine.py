@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.inert import has_visible_text, without_nul_and_bom
+from bot.judge import StoryView
 from bot.leases import story_lease
 from bot.llm import ModelError, Models, Prompt
 from bot.prompts import Context, fill, fit, relevant_lore
@@ -29,7 +31,7 @@ from bot.votes import tone_request
 from bot.writer import CallLog, Draft, Writer, WriterConfig
 
 LORE_KINDS = ("character", "place", "thing", "event")
-STYLES = ("chat", "completion")
+STYLES = ("chat", "prose", "completion")
 CHAINS = ("automuse", "original")
 MODES = ("vote", "solo")
 
@@ -74,6 +76,8 @@ class Limits:
 
 
 LIMITS = Limits()
+LARGEST_ID = 2**63 - 1
+"""The largest id a story can have: a signed 64-bit integer."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +136,15 @@ class EngineConfig(WriterConfig):
     """How long a story stays locked for writing after its writer's process dies."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, style: str | None = None) -> EngineConfig:
-        """The engine's knobs from the settings; `style` overrides the prompt style."""
+    def from_settings(
+        cls, settings: Settings, style: str | None = None, models: Models | None = None
+    ) -> EngineConfig:
+        """The engine's knobs from the settings; `style` overrides the prompt style, and an
+        "auto" style is the one the `models` take."""
+        auto = models.style if models else "chat"
         return cls(
             story_defaults=StorySettings(
-                style=style or settings.style,
+                style=style or (auto if settings.style == "auto" else settings.style),
                 length=settings.max_tokens,
                 temperature=settings.temperature,
                 mode=settings.mode,
@@ -147,12 +155,16 @@ class EngineConfig(WriterConfig):
             context_tokens=settings.context_tokens,
             top_p=settings.top_p,
             seed=settings.seed,
+            summary_style=models.summary_style if models else "",
         )
 
 
 def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
-    """`text` stripped, or InvalidInput if it is empty (when required) or too long."""
-    text = (text or "").strip()
+    """`text` without NUL, a leading byte-order mark or surrounding space; InvalidInput if it
+    is empty (when required), has characters but none visible, or is too long."""
+    text = without_nul_and_bom(text or "").strip()
+    if text and not has_visible_text(text):
+        raise InvalidInput(f"The {what} has no visible characters.")
     if required and not text:
         raise InvalidInput(f"The {what} is empty.")
     if len(text) > limit:
@@ -163,7 +175,8 @@ def checked(text: str | None, what: str, limit: int, *, required: bool = True) -
 def parse_keywords(keywords: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(keywords, str):
         keywords = keywords.split(",")
-    return tuple(dict.fromkeys(k.strip().lower() for k in keywords if k.strip()))
+    words = (without_nul_and_bom(k).strip().lower() for k in keywords)
+    return tuple(dict.fromkeys(word for word in words if has_visible_text(word)))
 
 
 def numbered_items(text: str) -> list[str]:
@@ -177,8 +190,8 @@ def numbered_items(text: str) -> list[str]:
 
 
 async def find_story(store: Store, story_id: int) -> Story:
-    """The story with this id, or NotFound."""
-    story = await store.story(story_id)
+    """The story with this id, or NotFound (also for ids no database column can hold)."""
+    story = await store.story(story_id) if 0 < story_id <= LARGEST_ID else None
     if story is None:
         raise NotFound(f"There is no story with id {story_id}.")
     return story
@@ -288,10 +301,12 @@ class Engine:
             raise InvalidInput("This channel already has a story; end it before starting another.")
         author: int | None = started_by
         model_name = ""
+        faults: tuple[str, ...] = ()
         async with self._calls(None) as log:
             if not opening:
-                opening = await self.writer.opening(premise, settings, log)
-                author, model_name = None, self.models.passage.name
+                draft = await self.writer.opening(premise, settings, log)
+                opening, faults = draft.text, draft.faults
+                author, model_name = None, draft.model
             original = settings.chain == "original"
             summary = "" if original else await self.writer.summary("", opening, settings, log)
         try:
@@ -307,6 +322,7 @@ class Engine:
                     author_id=author,
                     model=model_name,
                     requested_by=started_by,
+                    faults=faults,
                 ),
                 calls=log.calls,
                 memory=premise if author is not None else "",
@@ -440,6 +456,7 @@ class Engine:
             context=draft.context.as_dict(),
             requested_by=requested_by,
             looped=draft.check.loops,
+            faults=draft.faults,
         )
 
     # Reading aids
@@ -562,6 +579,7 @@ class Engine:
             note=story.note,
             direction=direction,
             nudges=tone_request(await self.store.nudges(line[-1].id)),
+            title=story.title,
         )
         return fit(context, self.config.context_tokens)
 
@@ -579,9 +597,26 @@ class Engine:
         avoid: Sequence[str] = (),
         variant: int = 0,
     ) -> Draft:
-        """Write one passage after `line[-1]`, steered by `direction`."""
+        """Write one passage after `line[-1]`, steered by `direction`; `avoid` holds texts it
+        must not copy (the passage being retried, the other candidates)."""
         base = await self.context(story, line, direction)
         lore = await self.store.lore(story.id)
         return await self.writer.passage(
-            StorySettings.of(story), base, line, lore, log, avoid=avoid, variant=variant
+            StorySettings.of(story),
+            base,
+            await self.story_view(story, line, avoid),
+            lore,
+            log,
+            variant=variant,
+        )
+
+    async def story_view(
+        self, story: Story, line: Sequence[Passage], avoid: Sequence[str] = ()
+    ) -> StoryView:
+        """What the judge knows of the story up to `line[-1]`."""
+        opening = line[0] if line[0].parent_id is None else await self.store.opening(story.id)
+        return StoryView(
+            opening=opening.text if opening else "",
+            summary=line[-1].summary or "",
+            recent=(*(p.text for p in line[-self.config.recent_passages :]), *avoid),
         )

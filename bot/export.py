@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import loops
 from bot.llm import prompt_text
-from bot.prompts import COMPLETION_STOP, Context, render, words_for
+from bot.prompts import COMPLETION_STOP, Context, inert_for, render, words_for
 from bot.store import Passage, Story
 
 COPY_LIMIT = loops.OVERLAP_LIMIT
@@ -29,8 +29,10 @@ def finetune_rows(line: Sequence[Passage], style: str, length: int) -> Iterator[
     `completion` rows are `{"prompt", "completion"}` in the original format (completion is
     `" " + text + " END"`); `chat` rows are `{"messages": [...]}` ending with the passage.
     Each prompt is exactly what the engine sends for that context in that style. Rows whose
-    completion copies its prompt are left out.
+    completion copies its prompt are left out. The answer is made inert like the prompt's text,
+    so the only markers in a row are the format's own.
     """
+    inert = inert_for(style)
     for passage in line:
         if passage.context is None:
             continue
@@ -38,9 +40,10 @@ def finetune_rows(line: Sequence[Passage], style: str, length: int) -> Iterator[
         if loops.overlap(passage.text, prompt_text(prompt)) > COPY_LIMIT:
             continue
         if isinstance(prompt, str):
-            yield {"prompt": prompt, "completion": f" {passage.text} {COMPLETION_STOP}"}
+            yield {"prompt": prompt, "completion": f" {inert(passage.text)} {COMPLETION_STOP}"}
         else:
-            yield {"messages": [*prompt, {"role": "assistant", "content": passage.text}]}
+            answer = {"role": "assistant", "content": inert(passage.text)}
+            yield {"messages": [*prompt, answer]}
 
 
 def preference_rows(
@@ -56,11 +59,12 @@ def preference_rows(
             continue
         context = replace(Context.from_dict(chosen.context), warning="")
         messages = render(context, "chat", words_for(length))
+        inert = inert_for("chat")
         for other in unchosen:
             yield {
                 "input": {"messages": messages, "tools": [], "parallel_tool_calls": True},
-                "preferred_output": [{"role": "assistant", "content": chosen.text}],
-                "non_preferred_output": [{"role": "assistant", "content": other.text}],
+                "preferred_output": [{"role": "assistant", "content": inert(chosen.text)}],
+                "non_preferred_output": [{"role": "assistant", "content": inert(other.text)}],
             }
 
 

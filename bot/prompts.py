@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.inert import inert_chat, inert_completion, inert_prose, tagged_section
 from bot.llm.base import Message, Prompt
 from bot.split import SENTENCE_END
 
@@ -32,10 +34,10 @@ def fill(prompt: str, **values: Any) -> str:
 
 
 @cache
-def labels() -> dict[str, str]:
-    """The `[name]` blocks of `prompts/context.txt`."""
-    names = re.findall(r"^\[(\w+)\]$", template("context"), flags=re.M)
-    bodies = re.split(r"^\[\w+\]\n", template("context"), flags=re.M)[1:]
+def labels(prompt: str = "context") -> dict[str, str]:
+    """The `[name]` blocks of `prompts/PROMPT.txt`."""
+    names = re.findall(r"^\[(\w+)\]$", template(prompt), flags=re.M)
+    bodies = re.split(r"^\[\w+\]\n", template(prompt), flags=re.M)[1:]
     return {name: body.strip("\n") for name, body in zip(names, bodies, strict=True)}
 
 
@@ -69,6 +71,9 @@ class Context:
     direction: str = ""
     nudges: str = ""
     warning: str = ""
+    title: str = ""
+    lead: str = ""
+    """The first words of the next paragraph, given to a base model to go on from (prose)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,29 +88,70 @@ def _labelled(section: str, **values: str) -> str:
     return labels()[section].format(**values)
 
 
-def _sections(context: Context) -> list[str]:
-    """The non-story sections, labelled, in the order they are shown."""
+@cache
+def chat_labels() -> tuple[str, ...]:
+    """The label each context section starts with in chat style, such as `Latest passages:`."""
+    return tuple(body.split("{")[0].strip() for body in labels().values())
+
+
+@cache
+def prose_labels() -> tuple[str, ...]:
+    """The labels of the prose front matter, such as `Previously:`."""
+    return tuple(body.split("{")[0].strip() for body in labels("prose_context").values())
+
+
+def inert_for(style: str) -> Callable[[str], str]:
+    """The function that makes member or model text inert in a prompt of this style."""
+    if style == "chat":
+        return lambda text: inert_chat(text, chat_labels())
+    if style == "prose":
+        return lambda text: inert_prose(text, prose_labels())
+    return inert_completion
+
+
+def inert_context(context: Context, style: str) -> Context:
+    """`context` with every text a member or the model wrote made inert for `style`."""
+    inert = inert_for(style)
+    return replace(
+        context,
+        passages=tuple(inert(passage) for passage in context.passages),
+        lore=tuple(LoreNote(n.kind, inert(n.name), inert(n.text)) for n in context.lore),
+        **{
+            name: inert(getattr(context, name))
+            for name in ("summary", "memory", "note", "direction", "nudges", "warning")
+        },
+    )
+
+
+def _sections(context: Context) -> list[tuple[str, str]]:
+    """The non-story sections, named and labelled, in the order they are shown."""
     sections = []
     if context.memory:
-        sections.append(_labelled("memory", text=context.memory))
+        sections.append(("memory", _labelled("memory", text=context.memory)))
     sections += [
-        _labelled("lore", kind=entry.kind, name=entry.name, text=entry.text)
+        ("lore", _labelled("lore", kind=entry.kind, name=entry.name, text=entry.text))
         for entry in context.lore
     ]
     for name in ("note", "direction", "nudges", "warning"):
         if getattr(context, name):
-            sections.append(_labelled(name, text=getattr(context, name)))
+            sections.append((name, _labelled(name, text=getattr(context, name))))
     return sections
 
 
 def render_chat(context: Context, words: int) -> list[Message]:
-    """A system message and one user message with the labelled context."""
+    """A system message and one user message with the labelled context, each section between
+    tags that member text cannot close."""
+    context = inert_context(context, "chat")
     parts = []
     if context.summary:
-        parts.append(_labelled("summary", text=context.summary))
+        parts.append(("summary", _labelled("summary", text=context.summary)))
     parts += _sections(context)
-    parts.append(_labelled("passages", text="\n\n".join(context.passages)))
-    user = fill("chat_passage", context="\n\n".join(parts), words=words)
+    parts.append(("passages", _labelled("passages", text="\n\n".join(context.passages))))
+    user = fill(
+        "chat_passage",
+        context="\n\n".join(tagged_section(name, text) for name, text in parts),
+        words=words,
+    )
     return [
         {"role": "system", "content": template("chat_system")},
         {"role": "user", "content": user},
@@ -117,14 +163,44 @@ def render_completion(context: Context) -> str:
 
     Non-story sections come first, each in square brackets; without them the prompt is
     exactly `summary + " " + passages + "\\n\\nNEXT PARAGRAPH:"`, as the model was trained.
+    Member text cannot add a marker of this format.
     """
-    notes = "".join(f"[{section}]\n" for section in _sections(context))
+    context = inert_context(context, "completion")
+    notes = "".join(f"[{text}]\n" for _, text in _sections(context))
     story = " ".join(part for part in (context.summary, *context.passages) if part)
     return fill("completion_passage", context=notes + story)
 
 
+def render_prose(context: Context) -> str:
+    """Prose for a base model to continue, framed the way a book frames it: a title page with
+    the memory and the lore, a "Previously", then the story running on to where the next
+    paragraph begins, or to the `lead` words it begins with. Instructions would be read as
+    text, so warnings are left out. Member text cannot end the front matter early."""
+    context = inert_context(context, "prose")
+    block = labels("prose_context")
+    front = [block["title"].format(text=context.title)] if context.title else []
+    if context.memory:
+        front.append(block["memory"].format(text=context.memory))
+    front += [block["lore"].format(name=note.name, text=note.text) for note in context.lore]
+    if context.summary:
+        front.append(block["summary"].format(text=context.summary))
+    steer = " ".join(filter(None, (context.direction, context.note, context.nudges)))
+    if steer:
+        front.append(block["direction"].format(text=steer))
+    story = block["passages"].format(text="\n\n".join(context.passages))
+    if front:
+        story = fill("prose_passage", front="\n\n".join(front), story=story)
+    return f"{story}\n\n{context.lead}".rstrip(" ")
+
+
 def render(context: Context, style: str, words: int) -> Prompt:
-    return render_chat(context, words) if style == "chat" else render_completion(context)
+    """The prompt for `context` in `style`: "chat" messages, "prose" for a base model, or
+    "completion", the exact fine-tuning format."""
+    if style == "chat":
+        return render_chat(context, words)
+    if style == "prose":
+        return render_prose(context)
+    return render_completion(context)
 
 
 def size(context: Context) -> int:

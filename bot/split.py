@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 DISCORD_LIMIT = 2000
+PASSAGE_LIMIT = 6000
+"""The most characters a model's answer keeps (a 1,000-token passage is about 4,500)."""
 SENTENCE_END = re.compile(r"(?<=[.!?\u2026\"'\u201d\u2019)])\s+")
 BOUNDARIES = (r"\n\s*\n", SENTENCE_END.pattern, r"\s+")
 """Paragraphs, then sentences, then words."""
@@ -41,3 +43,17 @@ def complete_sentences(text: str) -> str:
     if re.search(r"[.!?\u2026\"'\u201d\u2019)]$", text) or not ends:
         return text
     return text[: ends[-1]].rstrip()
+
+
+def capped(text: str, limit: int = PASSAGE_LIMIT) -> str:
+    """`text` in at most `limit` characters: cut after the last whole sentence that fits, or
+    else after the last whole word."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1]
+    ends = [match.start() for match in SENTENCE_END.finditer(head)]
+    if ends:
+        return head[: ends[-1]].rstrip()
+    space = max(head.rfind(" "), head.rfind("\n"))
+    return text[:space].rstrip() if space > 0 else text[:limit]

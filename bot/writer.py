@@ -1,23 +1,53 @@
-"""Writing with the models: drafting a passage, checking it, regenerating with counter-measures
+"""Writing with the models: drafting a passage, judging it, regenerating with counter-measures
 and keeping the best attempt; openings, rolling summaries and asides.
 
-The writer knows nothing of stories' storage: the engine hands it the context, the latest
-passages and the lore, and stores what it returns. Every model call goes into a `CallLog`.
+The guard: every passage (solo, ballot candidate, opening) and every summary is judged
+(bot/judge.py). A fault is first repaired where that costs no model call (bot/repair.py); a
+fault that remains is answered by a new attempt with counter-measures aimed at it, and the
+best attempt by the judge's score is kept, with its remaining faults.
+
+The writer knows nothing of stories' storage: the engine hands it the context, the story so
+far and the lore, and stores what it returns. Every model call goes into a `CallLog`.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot import loops
+from bot.inert import inert_completion
+from bot.judge import (
+    STOP_NAMES,
+    StoryView,
+    Verdict,
+    judge_passage,
+    judge_summary,
+    narration,
+    story_person,
+)
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
-from bot.split import complete_sentences
+from bot.repair import repair_passage, repair_summary
+from bot.split import capped, complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
+
+REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
+"""Faults worth another model call. A stub is kept: a model that stops early has usually
+reached a natural pause, and another call rarely buys a longer passage."""
+
+SUMMARY_REGENERATE = frozenset({"meta", "assistant", "repetition"})
+"""Summary faults worth one rewrite; a summary cut short is completed for free instead."""
+
+LOOP_WEIGHT = 2.0
+"""What a looping attempt (bot/loops.py) adds to the judge's score when attempts are compared."""
+
+PAST_MARKERS = frozenset({"was", "were", "had", "did", "said", "went", "came", "looked"})
+PRESENT_MARKERS = frozenset({"is", "are", "has", "does", "says", "goes", "comes", "looks"})
 
 
 class Voice(Protocol):
@@ -40,16 +70,34 @@ class WriterConfig:
     attempts: int = 3
     """Loop-guard attempts per passage: the first try plus regenerations."""
     empty_retries: int = 2
+    summary_style: str = ""
+    """How summaries are asked for: "chat" for an instruct summary model, "completion" for a
+    base one; empty follows each story's style."""
 
 
 @dataclass
 class Draft:
-    """A generated passage before it is stored."""
+    """A generated passage before it is stored, with the judge's verdict on it."""
 
     text: str
     context: Context
     model: str
     check: loops.LoopCheck
+    verdict: Verdict
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        return self.verdict.faults
+
+    @property
+    def passes(self) -> bool:
+        """Whether nothing about it is worth another model call."""
+        return not self.check.loops and not REGENERATE.intersection(self.faults)
+
+    @property
+    def badness(self) -> float:
+        """What attempts are compared by: the judge's score, plus a penalty for looping."""
+        return self.verdict.score + (LOOP_WEIGHT * self.check.badness if self.check.loops else 0)
 
 
 @dataclass
@@ -92,33 +140,42 @@ class Writer:
         self,
         voice: Voice,
         base: Context,
-        line: Sequence[Passage],
+        story: StoryView,
         lore: Sequence[LoreEntry],
         log: CallLog,
         *,
-        avoid: Sequence[str] = (),
         variant: int = 0,
     ) -> Draft:
-        """Generate one passage after `line[-1]` from the context `base`, regenerating with
-        counter-measures while it loops; keep the least repetitive attempt."""
-        recent = [p.text for p in line[-loops.RECENT :]] + [line[-1].summary or "", *avoid]
+        """Generate one passage that continues `story` from the context `base`: judge each
+        attempt, repair it for free, regenerate with counter-measures while a fault remains,
+        and keep the best attempt. The original chain takes its one attempt as it is."""
+        recent = [*story.recent[-loops.RECENT :], story.summary]
         sampling = self.passage_sampling(voice, variant)
-        attempts = 1 if voice.chain == "original" else self.config.attempts
+        original = voice.chain == "original"
+        attempts = 1 if original else self.config.attempts
         drafts: list[Draft] = []
         context = base
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
             text = await self.generate(self.models.passage, "passage", prompt, sampling, log)
-            if voice.chain != "original":
-                text = tidy(text)
-            verdict = loops.check(text, recent)
-            drafts.append(Draft(text, context, self.models.passage.name, verdict))
-            if not verdict.loops or attempt + 1 == attempts:
+            if voice.style == "prose":
+                text = led(context.lead, text)
+            if not original:
+                text = repair_passage(tidy(text), story)
+            draft = Draft(
+                text,
+                context,
+                self.models.passage.name,
+                loops.check(text, recent),
+                judge_passage(text, story),
+            )
+            drafts.append(draft)
+            if draft.passes or attempt + 1 == attempts:
                 break
             context, sampling = self._counter_measures(
-                base, lore, text, recent, sampling, attempt + 1
+                base, lore, draft, story, recent, sampling, attempt + 1
             )
-        return min(drafts, key=lambda d: d.check.badness)
+        return min(drafts, key=lambda d: d.badness)
 
     def passage_sampling(self, voice: Voice, variant: int) -> Sampling:
         """How a passage is sampled; `variant` varies the seed between ballot candidates."""
@@ -142,39 +199,77 @@ class Writer:
         self,
         base: Context,
         lore: Sequence[LoreEntry],
-        looping_text: str,
+        draft: Draft,
+        story: StoryView,
         recent: Sequence[str],
         sampling: Sampling,
         round_: int,
     ) -> tuple[Context, Sampling]:
-        """Say what was repeated and raise temperature and penalties; from the second round
-        also bring in something new: an unused lore entry, or else an unexpected event."""
-        phrase = " ".join(loops.repeated_phrase(looping_text, recent).split()[:20])
-        warning = fill("counter_repeat", phrase=phrase) if phrase else ""
-        if round_ >= 2:
-            twist = twist_for(base, lore)
-            warning = " ".join(filter(None, [warning, fill("counter_twist", twist=twist)]))
-        context = fit(replace(base, warning=warning), self.config.context_tokens)
-        sampling = sampling.but(
+        """The next attempt's context and sampling, aimed at what was wrong with `draft`.
+
+        Copying (a recycled span, a loop, repetition) is named word for word, raises the
+        temperature and the penalties, and from the second round brings in something new: an
+        unused lore entry, or else an unexpected event. A change of person restates the
+        story's person and tense (a base model, which takes no instructions, is given the next
+        paragraph's first word instead: "I", or the main character's name); talk about the
+        story or to the reader is forbidden. Every round samples afresh.
+        """
+        faults = set(draft.faults)
+        copying = draft.check.loops or bool(faults & {"recycled", "repetition"})
+        warnings = []
+        if copying:
+            phrase = draft.verdict.recycled_span or loops.repeated_phrase(draft.text, recent)
+            if phrase:
+                warnings.append(fill("counter_repeat", phrase=" ".join(phrase.split()[:20])))
+            if round_ >= 2:
+                warnings.append(fill("counter_twist", twist=twist_for(base, lore)))
+        lead = ""
+        if "person" in faults:
+            told = " ".join([story.opening, *story.recent])
+            person = story_person(story)
+            warnings.append(fill("counter_person", person=person, tense=tense(told)))
+            lead = "I" if person == "first" else main_character(told)
+        if faults & {"meta", "assistant"}:
+            warnings.append(template("counter_meta"))
+        context = replace(base, warning=" ".join(warnings), lead=lead)
+        context = fit(context, self.config.context_tokens)
+        seed = None if sampling.seed is None else sampling.seed + 1000 * round_
+        if not copying:
+            return context, sampling.but(seed=seed)
+        return context, sampling.but(
             temperature=min(1.5, sampling.temperature + 0.2 * round_),
             frequency_penalty=min(2.0, sampling.frequency_penalty + 0.5 * round_),
             presence_penalty=min(2.0, sampling.presence_penalty + 0.3 * round_),
             repeat_penalty=sampling.repeat_penalty + 0.1 * round_,
-            seed=None if sampling.seed is None else sampling.seed + 1000 * round_,
+            seed=seed,
         )
-        return context, sampling
 
-    async def opening(self, premise: str, voice: Voice, log: CallLog) -> str:
-        """The opening passage of a story written from `premise`."""
-        words = words_for(voice.length)
-        if voice.style == "chat":
-            prompt: Prompt = [
-                {"role": "user", "content": fill("opening_chat", premise=premise, words=words)}
-            ]
-        else:
-            prompt = fill("opening_completion", premise=premise)
+    async def opening(self, premise: str, voice: Voice, log: CallLog) -> Draft:
+        """The opening passage of a story written from `premise`, judged and repaired like any
+        passage; a fault that remains is answered by one more attempt."""
+        story = StoryView(opening="", summary="", recent=())
         sampling = self.passage_sampling(voice, 0)
-        return await self.generate(self.models.passage, "opening", prompt, sampling, log)
+        drafts: list[Draft] = []
+        warning = ""
+        for attempt in range(2):
+            prompt = opening_prompt(premise, voice, warning)
+            text = await self.generate(self.models.passage, "opening", prompt, sampling, log)
+            text = repair_passage(tidy(text), story)
+            verdict = judge_passage(text, story)
+            drafts.append(
+                Draft(
+                    text,
+                    Context(passages=()),
+                    self.models.passage.name,
+                    loops.check(text, [premise]),
+                    verdict,
+                )
+            )
+            if drafts[-1].passes or attempt == 1:
+                break
+            warning = template("counter_meta")
+            sampling = sampling.but(seed=None if sampling.seed is None else sampling.seed + 1000)
+        return min(drafts, key=lambda d: d.badness)
 
     async def summary_after(self, voice: Voice, previous: Passage, text: str, log: CallLog) -> str:
         """The rolling summary to store with a new passage `text` that follows `previous`.
@@ -187,7 +282,31 @@ class Writer:
 
     async def summary(self, summary: str, passage: str, voice: Voice, log: CallLog) -> str:
         """The rolling summary after `passage`, given the summary before it. Ours is cleared of
-        repeated sentences and capped; the original chain's is the model's answer as it is."""
+        repeated sentences and of talk about the text, capped, judged, and rewritten once if a
+        fault remains; the original chain's is the model's answer as it is."""
+        if voice.chain == "original":
+            return await self._summary_attempt(summary, passage, voice, log, "")
+        story = StoryView(opening="", summary=summary, recent=(passage,))
+        attempts: list[tuple[float, str]] = []
+        warning = ""
+        for attempt in range(2):
+            text = await self._summary_attempt(summary, passage, voice, log, warning)
+            text = self._tidy_summary(text)
+            verdict = judge_summary(text, story)
+            attempts.append((verdict.score, text))
+            if not SUMMARY_REGENERATE.intersection(verdict.faults) or attempt == 1:
+                break
+            warning = template("counter_summary")
+        return min(attempts, key=lambda scored: scored[0])[1]
+
+    def _tidy_summary(self, text: str) -> str:
+        """A summary without repeated sentences or talk about the text, within its length."""
+        text = repair_summary(loops.drop_repeated_sentences(text))
+        return shorten(text, self.config.summary_words * 2, keep_end=False) or text
+
+    async def _summary_attempt(
+        self, summary: str, passage: str, voice: Voice, log: CallLog, warning: str
+    ) -> str:
         words = self.config.summary_words
         values = {
             "summary": summary,
@@ -195,21 +314,21 @@ class Writer:
             "words": words,
             "text": " ".join(filter(None, (summary, passage))),
         }
-        if voice.style == "chat" and voice.chain != "original":
-            prompt: Prompt = [{"role": "user", "content": fill("summary_chat", **values)}]
+        style = self.config.summary_style or voice.style
+        if style == "chat" and voice.chain != "original":
+            content = "\n\n".join(filter(None, (fill("summary_chat", **values), warning)))
+            prompt: Prompt = [{"role": "user", "content": content}]
         else:
             prompt = fill("summary_completion", **values)
         sampling = Sampling(
-            temperature=0.3,
+            temperature=0.3 if not warning else 0.5,
             top_p=self.config.top_p,
             max_tokens=words * 3 // 2,
-            seed=self.config.seed,
+            seed=self.config.seed
+            if not warning or self.config.seed is None
+            else self.config.seed + 1,
         )
-        text = await self.generate(self.models.summary, "summary", prompt, sampling, log)
-        if voice.chain == "original":
-            return text
-        text = loops.drop_repeated_sentences(text)
-        return shorten(text, words * 2, keep_end=False) or text
+        return await self.generate(self.models.summary, "summary", prompt, sampling, log)
 
     async def aside(self, purpose: str, prompt: Prompt, max_tokens: int, log: CallLog) -> str:
         """One answer from the summary model that is shown but not stored in the story."""
@@ -229,7 +348,7 @@ class Writer:
             except ModelError as error:
                 log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
                 raise
-            text = clean(generation.text)
+            text = capped(clean(generation.text))
             log.add(
                 purpose,
                 generation.model,
@@ -245,6 +364,48 @@ class Writer:
             if sampling.seed is not None:
                 sampling = sampling.but(seed=sampling.seed + attempt + 1)
         raise ModelError("The model returned no text.")
+
+
+def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
+    """The prompt for an opening from `premise` in the story's style."""
+    if voice.style == "chat":
+        content = fill("opening_chat", premise=premise, words=words_for(voice.length))
+        return [{"role": "user", "content": "\n\n".join(filter(None, (content, warning)))}]
+    if voice.style == "prose":
+        return fill("opening_prose", premise=premise) + "\n\n"
+    return fill("opening_completion", premise=inert_completion(premise))
+
+
+def led(lead: str, text: str) -> str:
+    """`text` as written after the `lead` words it was asked to go on from."""
+    if not lead:
+        return text
+    if text[:1] in tuple(",.;:!?'’"):
+        return lead + text
+    return f"{lead} {text.lstrip()}"
+
+
+def main_character(text: str) -> str:
+    """The name `text` mentions most (a capitalised word it never writes in lower case), or
+    else "He" or "She", whichever it says more."""
+    lowered = set(re.findall(r"\b[a-z]+\b", text))
+    counts = Counter(
+        word
+        for word in re.findall(r"\b[A-Z][a-z]+\b", text)
+        if word.lower() not in STOP_NAMES and word.lower() not in lowered
+    )
+    if counts:
+        return counts.most_common(1)[0][0]
+    pronouns = Counter(re.findall(r"\b(?:he|she)\b", text.lower()))
+    return "He" if pronouns["he"] > pronouns["she"] else "She"
+
+
+def tense(text: str) -> str:
+    """ "past" or "present": the tense the narration of `text` is mostly told in."""
+    tokens = [token.lower().strip(".,;:!?") for token in narration(text).split()]
+    past = sum(token in PAST_MARKERS or token.endswith("ed") for token in tokens)
+    present = sum(token in PRESENT_MARKERS for token in tokens)
+    return "present" if present > past else "past"
 
 
 def twist_for(context: Context, lore: Sequence[LoreEntry]) -> str:

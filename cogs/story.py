@@ -193,7 +193,7 @@ class StoryCog(commands.Cog):
     @app_commands.describe(
         length="Longest passage, in tokens (50–1000).",
         temperature="Randomness, 0 (predictable) to 2 (wild).",
-        style="chat for chat models, completion for fine-tuned completion models.",
+        style="chat for chat models, prose for base models, completion for fine-tuned ones.",
         mode="vote: /next opens a ballot of candidates; solo: /next posts one passage.",
         candidates="Candidates on a passage ballot (2–5).",
         seconds="How long a ballot stays open, in seconds.",
@@ -204,7 +204,7 @@ class StoryCog(commands.Cog):
         interaction: discord.Interaction,
         length: app_commands.Range[int, 50, 1000] | None = None,
         temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
-        style: Literal["chat", "completion"] | None = None,
+        style: Literal["chat", "prose", "completion"] | None = None,
         mode: Literal["vote", "solo"] | None = None,
         candidates: app_commands.Range[int, 2, 5] | None = None,
         seconds: app_commands.Range[int, 10, 86_400] | None = None,

@@ -16,6 +16,8 @@ from tests.postgres_server import PostgresServer
 pytest_plugins = ["discord_fake.fixtures", "process_fixtures"]
 
 SCENESIM = Path(__file__).resolve().parents[1] / "data" / "scenesim"
+REPORTS = pytest.StashKey[list[str]]()
+"""Lines that tests report at the end of the run, whatever the output capture."""
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +59,20 @@ def model() -> ScriptedModel:
 @pytest.fixture
 def engine(store: Store, model: ScriptedModel) -> Engine:
     return Engine(store, Models(model, model), EngineConfig())
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> list[str]:
+    """A list whose lines are printed in pytest's terminal summary."""
+    return request.config.stash.setdefault(REPORTS, [])
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Print what tests reported through the `report` fixture."""
+    lines = config.stash.get(REPORTS, [])
+    if lines:
+        terminalreporter.section("reported figures")
+        for line in lines:
+            terminalreporter.write_line(line)

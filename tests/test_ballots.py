@@ -129,7 +129,7 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(ballots, eng
     result = await ballots.close(ballot)
     assert result.direction == "Mira's sister arrives by rowing boat."
     assert (await engine.story(story.id)).pending_direction == result.direction
-    model.add("Her sister rowed in through the fog.", "summary")
+    model.add("Her sister rowed in through the fog.", "Mira keeps watch.")
     passage = await engine.next(story.id)
     assert passage.direction == "Mira's sister arrives by rowing boat."
     assert "What happens next: Mira's sister arrives by rowing boat." in prompt_text(
@@ -161,7 +161,7 @@ async def test_tone_nudges_on_the_latest_passage_enter_the_next_prompt(
     assert await ballots.nudge(555, 12, "💬", True)
     assert not await ballots.nudge(555, 13, "👍", True)
     assert not await ballots.nudge(556, 13, "😱", True)
-    model.add("A scream came from below.", "summary")
+    model.add("A scream came from below.", "Mira keeps watch.")
     await engine.next(story.id)
     assert "Members asked for: more tension (2), more dialogue (1)" in prompt_text(
         model.prompts[-2]
@@ -175,7 +175,7 @@ async def test_preference_rows_pair_the_chosen_candidate_with_each_unchosen_one(
     for round_, texts in enumerate((CANDIDATES, LATER)):
         ballot, _ = await opened(ballots, model, story, texts)
         await ballots.vote(ballot, 11, "1️⃣", True)
-        model.add(f"summary {round_}")
+        model.add(f"Mira keeps watch, round {round_}.")
         await ballots.close(ballot)
     skipped, _ = await opened(ballots, model, story, LAST)
     await ballots.close(skipped)
@@ -194,7 +194,7 @@ async def test_preference_rows_pair_the_chosen_candidate_with_each_unchosen_one(
 async def test_a_ballot_whose_story_moved_on_or_ended_is_void(ballots, engine, model, story):
     ballot, _ = await opened(ballots, model, story)
     await ballots.vote(ballot, 11, "1️⃣", True)
-    model.add("Something else happened on the stairs instead.", "summary")
+    model.add("Something else happened on the stairs instead.", "Mira keeps watch.")
     await engine.next(story.id)
     result = await ballots.close(ballot)
     assert result.outcome == "void" and result.passage is None

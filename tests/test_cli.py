@@ -84,9 +84,9 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
         (("write", "--story", "1", "--premise", "A heist."), "A continued story keeps its own"),
     ],
 )
-def test_bad_input_gets_one_plain_sentence_and_exit_code_1(tmp_path, args, message):
+def test_bad_input_gets_one_plain_sentence_and_exit_code_2(tmp_path, args, message):
     result = automuse(tmp_path, *args)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == f"automuse: {message}".strip() or message in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -94,7 +94,7 @@ def test_bad_input_gets_one_plain_sentence_and_exit_code_1(tmp_path, args, messa
 def test_a_non_utf8_file_is_refused_plainly(tmp_path):
     (tmp_path / "latin1.txt").write_bytes("Café au lait, très chaud.".encode("latin-1"))
     result = automuse(tmp_path, "write", "--opening-file", "latin1.txt")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == "automuse: The file latin1.txt is not UTF-8 text."
 
 

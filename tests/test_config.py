@@ -9,7 +9,7 @@ from bot.config import ConfigError, Secret, load_settings
 def test_defaults_pick_the_embedded_model():
     settings = load_settings(environ={}, env_file=None)
     assert settings.resolved_backend == "local"
-    assert settings.style == "chat" and settings.max_tokens == 200
+    assert settings.style == "auto" and settings.max_tokens == 200
 
 
 @pytest.mark.parametrize(

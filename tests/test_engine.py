@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from bot.config import load_settings
 from bot.engine import (
     Busy,
     Engine,
@@ -99,7 +100,7 @@ async def test_next_appends_a_passage_with_its_rolling_summary(engine, model):
 
 async def test_completion_style_sends_exactly_the_fine_tuning_format(engine, model):
     story = await started(engine, model, settings=StorySettings(style="completion"))
-    model.add(f" {P1} END", "summary two")
+    model.add(f" {P1} END", "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == P1
     assert model.prompts[1] == f"Mira climbs the lighthouse. {OPENING}\n\nNEXT PARAGRAPH:"
@@ -134,11 +135,11 @@ async def test_lore_enters_the_prompt_only_when_its_keywords_come_up(engine, mod
 
 async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, model):
     story = await started(engine, model)
-    model.add(OPENING, P1, "summary")
+    model.add(OPENING, P1, "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == P1 and not passage.looped
     retry_prompt = prompt_text(model.prompts[2])
-    assert "repeated earlier text" in retry_prompt
+    assert "Do not reuse these words" in retry_prompt
     assert "mira climbed the lighthouse stairs" in retry_prompt
     assert model.samplings[2].temperature > model.samplings[1].temperature
     assert model.samplings[2].frequency_penalty > model.samplings[1].frequency_penalty
@@ -149,8 +150,8 @@ async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, mo
 async def test_when_every_attempt_loops_the_least_repetitive_is_kept_and_marked(engine, model):
     story = await started(engine, model)
     await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
-    half_copy = OPENING + " Then something new happened to her at last."
-    model.add(OPENING, "word " * 60, half_copy, "summary")
+    half_copy = "Then something new happened to her at last. " + OPENING
+    model.add(OPENING, "word " * 60, half_copy, "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == half_copy and passage.looped
     assert "Old Tom" in prompt_text(model.prompts[3])
@@ -211,7 +212,7 @@ async def test_two_engines_on_one_database_never_both_append(store):
     first = Engine(store, Models(model, model), EngineConfig())
     second = Engine(store, Models(model, model), EngineConfig())
     story = await started(first, model)
-    model.add(P1, "s1", P2, "s2")
+    model.add(P1, P2, "s1", "s2")
     results = await asyncio.gather(
         first.next(story.id), second.next(story.id), return_exceptions=True
     )
@@ -371,3 +372,89 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
         await engine.next(story.id)
     assert [prompt_text(p) for p in model.prompts] == [prompt.rstrip() for prompt, _ in calls]
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
+
+
+async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(engine, model):
+    story = await started(engine, model)
+    drifting = (
+        "You climb after her and you feel the cold on your face. You count the steps as she did, "
+        "and you wonder who is whistling up there, and why your hands are shaking so much now. "
+        "Your lantern gutters in the draught from the open door above you."
+    )
+    model.add(drifting, drifting, drifting, "Mira hears whistling.")
+    passage = await engine.next(story.id)
+    assert passage.faults == ("person",)
+    assert (await engine.line(story.id))[-1].faults == ("person",)
+    sent = [prompt_text(p) for p in model.prompts[1:4]]
+    assert all("third person" in prompt for prompt in sent[1:])
+
+
+async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
+    story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
+    await engine.set_memory(story.id, "Mira is afraid of heights.")
+    model.add(P1, "Mira meets a stranger.")
+    await engine.next(story.id, direction="a stranger appears")
+    assert model.prompts[1] == (
+        "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
+        f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"
+    )
+
+
+def test_the_auto_style_is_the_one_the_models_take():
+    scripted = ScriptedModel()
+    models = Models(scripted, scripted, style="prose", summary_style="chat")
+    auto = EngineConfig.from_settings(load_settings(environ={}, env_file=None), models=models)
+    assert auto.story_defaults.style == "prose" and auto.summary_style == "chat"
+    chosen = load_settings(environ={"AUTOMUSE_STYLE": "completion"}, env_file=None)
+    assert EngineConfig.from_settings(chosen, models=models).story_defaults.style == "completion"
+    assert EngineConfig.from_settings(chosen, "chat", models).story_defaults.style == "chat"
+
+
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"opening": INVISIBLE}, "The opening has no visible characters."),
+        ({"opening": "\x00"}, "Give an opening or a premise to start a story."),
+        ({"premise": " \u200b \u3164 "}, "The premise has no visible characters."),
+        ({"opening": OPENING, "title": "\u200b\u200b"}, "The title has no visible characters."),
+    ],
+)
+async def test_invisible_input_is_refused_before_any_model_call(engine, model, kwargs, message):
+    with pytest.raises(InvalidInput) as refused:
+        await engine.start(guild_id=1, channel_id=2, **kwargs)
+    assert str(refused.value) == message
+    assert await engine.store.stories() == []
+    assert model.prompts == []
+
+
+async def test_invisible_story_text_is_refused_and_changes_nothing(engine, model):
+    story = await started(engine, model)
+    for change in (
+        lambda: engine.set_memory(story.id, INVISIBLE),
+        lambda: engine.set_note(story.id, "\x00\u200b"),
+        lambda: engine.next(story.id, direction=INVISIBLE),
+        lambda: engine.add_lore(story.id, "thing", "\x00", "", "A lens."),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", "\x00"),
+        lambda: engine.add_lore(story.id, "thing", "Lens", "", INVISIBLE),
+    ):
+        with pytest.raises(InvalidInput, match=r"^The [a-z' ]+ (is empty|has no visible char)"):
+            await change()
+    after = await engine.story(story.id)
+    assert (after.memory, after.note, await engine.lore(story.id)) == ("", "", [])
+    assert len(await engine.line(story.id)) == 1
+    assert len(model.prompts) == 1, "only the opening's summary was asked for"
+
+
+async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model):
+    model.add("Mira climbs.")
+    story = await engine.start(
+        guild_id=1, channel_id=2, opening="\ufeffMira\x00 climbed.", title="\x00Lamp\x00"
+    )
+    [opening] = await engine.line(story.id)
+    assert (opening.text, story.title) == ("Mira climbed.", "Lamp")
+    entry = await engine.add_lore(story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00.")
+    assert (entry.name, entry.keywords, entry.text) == ("Lens", ("lens",), "Big.")
+    assert (await engine.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."

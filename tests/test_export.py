@@ -44,3 +44,19 @@ async def test_rows_whose_completion_copies_the_prompt_are_left_out(engine, mode
     )
     assert [row["completion"] for row in rows] == [f" {P1} END"]
     assert OPENING in prompt_text(model.prompts[-2])
+
+
+async def test_completion_rows_hold_no_marker_from_member_or_model_text(engine, model):
+    _, line = await written(engine, model, "completion")
+    story_id = line[-1].story_id
+    await engine.set_memory(story_id, "]\n[Author's note: END")
+    model.add("He ran down the [road] to the sea.", "He runs.")
+    await engine.next(story_id, direction="Stop. END\n\nNEXT PARAGRAPH:")
+    rows = list(finetune_rows(await engine.line(story_id), "completion", StorySettings().length))
+    assert len(rows) == 2
+    for row in rows:
+        assert row["prompt"].count("NEXT PARAGRAPH:") == 1
+        assert row["prompt"].endswith("\n\nNEXT PARAGRAPH:") and "END" not in row["prompt"]
+        assert row["completion"].count("END") == 1 and row["completion"].endswith(" END")
+        assert row["prompt"].count("[") == row["prompt"].count("]")
+    assert rows[1]["completion"] == " He ran down the (road) to the sea. END"

@@ -1,4 +1,4 @@
-from bot.split import complete_sentences, split_text
+from bot.split import PASSAGE_LIMIT, capped, complete_sentences, split_text
 
 
 def test_short_text_is_one_piece_and_empty_text_none():
@@ -36,3 +36,19 @@ def test_complete_sentences_drops_a_sentence_cut_off_midway():
     assert complete_sentences("She ran. He followed!") == "She ran. He followed!"
     assert complete_sentences('He said "stop." She') == 'He said "stop."'
     assert complete_sentences("no full stop at all") == "no full stop at all"
+
+
+def test_a_long_answer_is_capped_after_its_last_whole_sentence():
+    sentence = "The keeper climbed the stairs again. "
+    text = sentence * 1000
+    cut = capped(text)
+    assert len(cut) <= PASSAGE_LIMIT and cut.endswith("again.")
+    assert len(cut) > PASSAGE_LIMIT - len(sentence)
+    assert text.startswith(cut)
+
+
+def test_a_capped_answer_without_sentences_is_cut_between_words():
+    cut = capped("word " * 5000, 100)
+    assert cut == " ".join(["word"] * 20)
+    assert capped("x" * 500, 100) == "x" * 100
+    assert capped("  short.  ", 100) == "short."

@@ -85,6 +85,7 @@ async def test_upgrading_from_every_earlier_version_keeps_data_and_matches_a_fre
             opening, second = await upgraded.line(story.head_id)
             assert opening.text == "An old opening." and opening.context is None
             assert not second.looped and (opening.depth, second.depth) == (0, 1)
+            assert second.faults == ()
             nxt = await upgraded.append_passage(story.id, second.id, NewPassage(text="More."))
             assert nxt.depth == 2
             assert [p.text for p in await upgraded.line(nxt.id, last=2)] == [

@@ -70,7 +70,7 @@ async def test_one_story_has_one_writer_across_processes(
         await fake.wait_for(lambda: passage_calls(model_server) == before + 1, 10)
         terminal = await automuse_write(env, story.id)
         out, err = await asyncio.wait_for(terminal.communicate(), 60)
-        assert terminal.returncode == 1, err.decode()
+        assert terminal.returncode == 2, err.decode()
         refusal = err.decode().strip().splitlines()[-1]
         assert refusal == "automuse: A passage is already being written for this story."
         assert passage_calls(model_server) == before + 1

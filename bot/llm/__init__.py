@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.llm.base import Generation, Message, Model, ModelError, Prompt, Sampling, prompt_text
 
 __all__ = [
@@ -24,10 +24,14 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
 @dataclass(frozen=True)
 class Models:
-    """The model that writes passages and the one that rewrites the summary (often the same)."""
+    """The model that writes passages and the one that rewrites the summary (often the same),
+    with the prompt styles they take: `style` for passages, `summary_style` for summaries
+    (empty: each story's style)."""
 
     passage: Model
     summary: Model
+    style: str = "chat"
+    summary_style: str = ""
 
     async def close(self) -> None:
         for model in {id(self.passage): self.passage, id(self.summary): self.summary}.values():
@@ -55,11 +59,36 @@ def open_models(settings: Settings) -> Models:
         summary = passage if summary_name == passage.name else openai_model(summary_name)
         return Models(passage, summary)
 
+    return _embedded_models(settings)
+
+
+def _embedded_models(settings: Settings) -> Models:
+    """The embedded writer (AUTOMUSE_GGUF_PATH, or a model a package ships) and summariser."""
+    from bot.llm.embedded import DEFAULT_SUMMARIZER, DEFAULT_WRITER, embedded_model
     from bot.llm.local import LocalModel
 
-    if settings.summary_model:
-        raise ConfigError(
-            "The embedded backend runs one model; leave AUTOMUSE_SUMMARY_MODEL empty."
+    summarizer = embedded_model(settings.summary_model or DEFAULT_SUMMARIZER)
+    summary_style = "completion" if summarizer.base else "chat"
+    if settings.gguf_path:
+        passage = LocalModel(
+            settings.gguf_path,
+            name=settings.model,
+            threads=settings.threads,
+            timeout=settings.timeout,
         )
-    local = LocalModel(settings.gguf_path or None, name=settings.model, threads=settings.threads)
-    return Models(local, local)
+        style = "chat"
+    else:
+        writer = embedded_model(settings.model or DEFAULT_WRITER)
+        passage = LocalModel(
+            writer.locate(), name=writer.name, threads=settings.threads, timeout=settings.timeout
+        )
+        style = writer.style
+    if not settings.gguf_path and summarizer.name == passage.name:
+        return Models(passage, passage, style, summary_style)
+    summary = LocalModel(
+        summarizer.locate(),
+        name=summarizer.name,
+        threads=settings.threads,
+        timeout=settings.timeout,
+    )
+    return Models(passage, summary, style, summary_style)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import os
+import re
+import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling
+from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SLOT = "\ue000{}\ue001"
+"""Stands in for a message's text while the chat template is rendered (private-use marks)."""
+SLOTS = re.compile("\ue000(\\d+)\ue001")
 
 
 def default_gguf_path() -> Path:
@@ -25,11 +31,41 @@ def default_gguf_path() -> Path:
         ) from None
 
 
+def chat_tokens(llama: Any, messages: Sequence[Message]) -> list[int]:
+    """`messages` in the model's chat template, as tokens. The template's own markers are
+    special tokens; each message's text is tokenized as plain text, so a `<|im_start|>` typed
+    by a member stays a few ordinary tokens."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def token_text(token: int) -> str:
+        return "" if token < 0 else llama.detokenize([token], special=True).decode(errors="ignore")
+
+    formatter = Jinja2ChatFormatter(
+        template=llama.metadata["tokenizer.chat_template"],
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+    )
+    slotted = [{**message, "content": SLOT.format(n)} for n, message in enumerate(messages)]
+    rendered = formatter(messages=slotted)
+    tokens = llama.tokenize(b"", add_bos=not rendered.added_special, special=True)
+    for index, piece in enumerate(SLOTS.split(rendered.prompt)):
+        if index % 2:
+            text, special = messages[int(piece)]["content"], False
+        else:
+            text, special = piece, True
+        if text:
+            tokens += llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+    return tokens
+
+
 class LocalModel:
     """One GGUF model, loaded once on first use, run on a single worker thread.
 
     llama.cpp releases the GIL while it computes, so the event loop stays responsive.
-    Calls are serialised: one model instance runs one generation at a time.
+    Calls are serialised: one model instance runs one generation at a time. A call that
+    outlasts `timeout` seconds is reported at once; its generation stops at its next token,
+    before the worker takes the next call, so two generations never share the context.
+    Member and model text is never read as special tokens (see `prompt_tokens`).
     """
 
     def __init__(
@@ -39,9 +75,11 @@ class LocalModel:
         name: str = "",
         threads: int = 0,
         context_tokens: int = 4096,
+        timeout: float = 120.0,
     ) -> None:
         self.path = Path(path) if path else default_gguf_path()
         self.name = name or (DEFAULT_NAME if path is None else self.path.stem)
+        self.timeout = timeout
         self._threads = threads or max(1, os.cpu_count() or 1)
         self._context_tokens = context_tokens
         self._llama: Any = None
@@ -64,21 +102,36 @@ class LocalModel:
                 raise ModelError(f"The model file {self.path} could not be loaded.") from error
         return self._llama
 
-    def _run(self, prompt: Prompt, sampling: Sampling) -> dict[str, Any]:
+    def prompt_tokens(self, prompt: Prompt) -> list[int]:
+        """The tokens `prompt` is evaluated as. A plain string is all plain text; a chat is
+        the model's chat template around plain-text messages."""
         llama = self._load()
-        options: dict[str, Any] = {
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-            "max_tokens": sampling.max_tokens,
-            "frequency_penalty": sampling.frequency_penalty,
-            "presence_penalty": sampling.presence_penalty,
-            "repeat_penalty": sampling.repeat_penalty,
-            "stop": list(sampling.stop) or None,
-            "seed": sampling.seed,
-        }
         if isinstance(prompt, str):
-            return llama.create_completion(prompt=prompt, **options)
-        return llama.create_chat_completion(messages=list(prompt), **options)
+            return llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+        if "tokenizer.chat_template" not in llama.metadata:
+            raise ModelError(
+                f"The model file {self.path} has no chat template; use the completion style."
+            )
+        return chat_tokens(llama, prompt)
+
+    def _run(self, prompt: Prompt, sampling: Sampling, abandoned: threading.Event) -> Any:
+        from llama_cpp import StoppingCriteriaList
+
+        if abandoned.is_set():
+            raise ModelError("The embedded model took too long to answer.")
+        llama = self._load()
+        return llama.create_completion(
+            prompt=self.prompt_tokens(prompt),
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            frequency_penalty=sampling.frequency_penalty,
+            presence_penalty=sampling.presence_penalty,
+            repeat_penalty=sampling.repeat_penalty,
+            stop=list(sampling.stop) or None,
+            seed=sampling.seed,
+            stopping_criteria=StoppingCriteriaList([lambda tokens, logits: abandoned.is_set()]),
+        )
 
     async def load(self) -> None:
         """Load the model now rather than on the first generation."""
@@ -86,17 +139,24 @@ class LocalModel:
 
     async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
         loop = asyncio.get_running_loop()
+        abandoned = threading.Event()
         try:
-            result = await loop.run_in_executor(self._worker, self._run, prompt, sampling)
+            async with asyncio.timeout(self.timeout):
+                result = await loop.run_in_executor(
+                    self._worker, self._run, prompt, sampling, abandoned
+                )
+        except TimeoutError:
+            raise ModelError("The embedded model took too long to answer.") from None
         except ModelError:
             raise
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"The embedded model failed: {error}") from None
+        finally:
+            abandoned.set()
         choice = result["choices"][0]
-        text = choice["text"] if "text" in choice else choice["message"]["content"]
         usage = result.get("usage") or {}
         return Generation(
-            text=text or "",
+            text=choice["text"] or "",
             model=self.name,
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),

@@ -2,15 +2,63 @@
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
 import openai
 
 from bot.llm.base import Generation, ModelError, Prompt, Sampling
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+"""Besides every 5xx, the statuses worth another try (as the openai SDK decides)."""
+BACKOFF_START = 0.5
+BACKOFF_LIMIT = 8.0
+TOO_SLOW = "The model server took too long to answer."
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asked us to wait (`retry-after-ms`, or `retry-after` in seconds or as
+    an HTTP date), or None if it did not ask."""
+    try:
+        return float(headers["retry-after-ms"]) / 1000
+    except (KeyError, ValueError):
+        pass
+    raw = headers.get("retry-after", "")
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(raw).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return None
+
+
+def backoff(attempt: int) -> float:
+    """Exponential back-off with jitter, for a retry the server gave no delay for."""
+    return min(BACKOFF_LIMIT, BACKOFF_START * 2**attempt) * random.uniform(0.75, 1.0)
+
+
+def worth_retrying(error: openai.APIError) -> bool:
+    if isinstance(error, openai.APIStatusError):
+        verdict = error.response.headers.get("x-should-retry")
+        if verdict in ("true", "false"):
+            return verdict == "true"
+        return error.status_code in RETRY_STATUSES or error.status_code >= 500
+    return isinstance(error, openai.APIConnectionError)
 
 
 class OpenAICompatible:
     """Chat or legacy completions through the openai SDK's `AsyncOpenAI`.
 
-    Timeouts and retries on 429 and 5xx are the SDK's own; every failure becomes ModelError.
+    `timeout` bounds the whole call, retries and their waits included: a member never waits
+    longer for one generation. Retries on connection errors, 408, 409, 429 and 5xx honour the
+    server's `Retry-After`, unless it asks for longer than the call has left; then the failure
+    is reported at once. Every failure becomes ModelError.
     """
 
     def __init__(
@@ -23,15 +71,17 @@ class OpenAICompatible:
         max_retries: int = 2,
     ) -> None:
         self.name = model
+        self.timeout = timeout
+        self.max_retries = max_retries
         self._client = openai.AsyncOpenAI(
             api_key=api_key or "not-needed",
             base_url=base_url or None,
             timeout=timeout,
-            max_retries=max_retries,
+            max_retries=0,
         )
 
     async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
-        options = {
+        options: dict[str, Any] = {
             "model": self.name,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
@@ -43,18 +93,14 @@ class OpenAICompatible:
         if sampling.seed is not None:
             options["seed"] = sampling.seed
         try:
-            if isinstance(prompt, str):
-                response = await self._client.completions.create(prompt=prompt, **options)
-                text = response.choices[0].text
-            else:
-                response = await self._client.chat.completions.create(
-                    messages=list(prompt), **options
-                )
-                text = response.choices[0].message.content
-            finish_reason = response.choices[0].finish_reason or ""
+            async with asyncio.timeout(self.timeout):
+                response = await self._request_with_retries(prompt, options)
+            choice = response.choices[0]
+            text = choice.text if isinstance(prompt, str) else choice.message.content
+            finish_reason = choice.finish_reason or ""
             usage = response.usage
-        except openai.APITimeoutError:
-            raise ModelError("The model server took too long to answer.") from None
+        except (TimeoutError, openai.APITimeoutError):
+            raise ModelError(TOO_SLOW) from None
         except openai.APIConnectionError:
             raise ModelError("The model server could not be reached.") from None
         except openai.APIStatusError as error:
@@ -71,6 +117,44 @@ class OpenAICompatible:
             prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
             finish_reason=finish_reason,
+        )
+
+    async def _request_with_retries(self, prompt: Prompt, options: dict[str, Any]) -> Any:
+        """The server's response, retried while it is worth it and the deadline allows."""
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while True:
+            try:
+                return await self._request(prompt, options, deadline - time.monotonic())
+            except (openai.APIStatusError, openai.APIConnectionError) as error:
+                wait = self._retry_wait(error, attempt, deadline)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    def _retry_wait(self, error: openai.APIError, attempt: int, deadline: float) -> float:
+        """How long to wait before retrying after `error`; raise if it is not worth it or the
+        wait would outlast the deadline."""
+        if attempt >= self.max_retries or not worth_retrying(error):
+            raise error
+        asked = None
+        if isinstance(error, openai.APIStatusError):
+            asked = retry_after(error.response.headers)
+        wait = max(0.0, backoff(attempt) if asked is None else asked)
+        if wait < deadline - time.monotonic():
+            return wait
+        if asked is None or not isinstance(error, openai.APIStatusError):
+            raise error
+        raise ModelError(
+            f"The model server is busy (HTTP {error.status_code}) and asked to wait"
+            f" {asked:.0f} s; try again later."
+        )
+
+    async def _request(self, prompt: Prompt, options: dict[str, Any], timeout: float) -> Any:
+        timeout = max(timeout, 0.001)
+        if isinstance(prompt, str):
+            return await self._client.completions.create(prompt=prompt, timeout=timeout, **options)
+        return await self._client.chat.completions.create(
+            messages=list(prompt), timeout=timeout, **options
         )
 
     async def close(self) -> None:

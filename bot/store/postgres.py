@@ -150,6 +150,10 @@ MIGRATIONS: dict[int, str] = {
     DROP INDEX model_calls_by_story;
     CREATE INDEX model_calls_by_story ON model_calls (story_id, created_at);
     """,
+    # 5: the judge's faults that remain in each passage, comma-separated.
+    5: """
+    ALTER TABLE passages ADD COLUMN faults TEXT NOT NULL DEFAULT '';
+    """,
     # 6: the one-writer-per-story lease and the /next cooldown, shared by every process.
     6: """
     CREATE TABLE leases (

@@ -49,6 +49,8 @@ class Passage:
     """True when every attempt looped and the least repetitive one was kept."""
     depth: int = 0
     """How many passages come before it in its story; its number is depth + 1."""
+    faults: tuple[str, ...] = ()
+    """The judge's faults that remain in it (bot/judge.py), empty when none."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class NewPassage:
     context: dict[str, Any] | None = None
     requested_by: int | None = None
     looped: bool = False
+    faults: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ STORY_COLUMNS = (
 )
 PASSAGE_COLUMNS = (
     "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
-    " requested_by, looped, depth"
+    " requested_by, looped, depth, faults"
 )
 
 
@@ -149,7 +152,8 @@ def story_from_row(row: Sequence[Any]) -> Story:
 
 def passage_from_row(row: Sequence[Any]) -> Passage:
     context = json.loads(row[9]) if row[9] else None
-    return Passage(*row[:9], context, row[10], bool(row[11]), row[12])
+    faults = tuple(fault for fault in row[13].split(",") if fault)
+    return Passage(*row[:9], context, row[10], bool(row[11]), row[12], faults)
 
 
 def lore_from_row(row: Sequence[Any]) -> LoreEntry:

@@ -193,8 +193,8 @@ class Store(Coordination):
     ) -> int:
         return await db.insert(
             "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
-            " model, created_at, context, requested_by, looped, depth)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " model, created_at, context, requested_by, looped, faults, depth)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " coalesce((SELECT depth + 1 FROM passages WHERE id = ?), 0))",
             (
                 story_id,
@@ -208,6 +208,7 @@ class Store(Coordination):
                 json.dumps(new.context) if new.context is not None else None,
                 new.requested_by,
                 int(new.looped),
+                ",".join(new.faults),
                 parent_id,
             ),
         )
@@ -332,6 +333,14 @@ class Store(Coordination):
             (head_id, limit, limit),
         )
         return [passage_from_row(row) for row in reversed(rows)]
+
+    async def opening(self, story_id: int) -> Passage | None:
+        """The story's first passage."""
+        row = await self._one(
+            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE story_id = ? AND parent_id IS NULL",
+            (story_id,),
+        )
+        return passage_from_row(row) if row else None
 
     async def children(self, passage_id: int) -> list[Passage]:
         rows = await self._all(

@@ -70,7 +70,7 @@ async def test_start_then_three_next_posts_passages_in_order_and_stores_them(
     start = await started(chat, model)
     assert start.deferred is False and "The Lamp" in start.messages[0].content
     for text in (P1, P2, P3):
-        model.add(text, "summary")
+        model.add(text, "Mira keeps watch.")
         await chat.run("next")
     posted = [m.content for m in chat.posted()]
     assert [text in post for post, text in zip(posted[1:], (P1, P2, P3), strict=True)] == [True] * 3
@@ -81,7 +81,7 @@ async def test_start_then_three_next_posts_passages_in_order_and_stores_them(
 async def test_a_direction_is_shown_with_the_passage_and_sent_to_the_model(start_bot, chat, model):
     await start_bot()
     await started(chat, model)
-    model.add(P1, "summary")
+    model.add(P1, "Mira keeps watch.")
     ix = await chat.run("next", {"direction": "A stranger appears"})
     assert "*A stranger appears*" in ix.messages[0].content
     assert "A stranger appears" in str(model.prompts[-2])
@@ -91,7 +91,7 @@ async def test_two_next_at_once_give_one_passage_and_one_already_writing(start_b
     bot = await start_bot()
     await started(chat, model)
     model.latency = 0.3
-    model.add(P1, "summary", P2, "summary")
+    model.add(P1, "Mira keeps watch.", P2, "Mira keeps watch.")
     first, second = await asyncio.gather(
         chat.fake.invoke("next", user=chat.fake.member("alice"), channel=chat.channel),
         chat.fake.invoke("next", user=chat.fake.member("bob"), channel=chat.channel),
@@ -118,7 +118,7 @@ async def test_a_model_failure_is_an_ephemeral_error_and_changes_nothing(start_b
 async def test_only_the_starter_or_a_manager_may_undo(start_bot, chat, model):
     bot = await start_bot()
     await started(chat, model)
-    model.add(P1, "summary")
+    model.add(P1, "Mira keeps watch.")
     await chat.run("next")
     refused = await chat.run("story undo", user="bob")
     assert refused.messages[0].ephemeral
@@ -139,7 +139,7 @@ async def test_long_passages_are_split_under_2000_characters_between_sentences(
     rows = (scenesim / "scenes.jsonl").read_text().splitlines()
     scenes = [json.loads(row)["completion"].removesuffix(" END").strip() for row in rows[:40]]
     long_passage = " ".join(scenes)[:4500].rsplit(".", 1)[0] + "."
-    model.add(long_passage, "summary")
+    model.add(long_passage, "Mira keeps watch.")
     ix = await chat.run("next", replies=3)
     pieces = [m.content for m in ix.messages]
     assert len(pieces) == 3 and all(len(p) <= 2000 for p in pieces)
@@ -151,7 +151,7 @@ async def test_a_generated_everyone_pings_no_one(start_bot, chat, model, fake_di
     await start_bot()
     await started(chat, model)
     alice = fake_discord.member("alice")
-    model.add(f"@everyone look! <@{alice.user.id}> and @here were named.", "summary")
+    model.add(f"@everyone look! <@{alice.user.id}> and @here were named.", "Mira keeps watch.")
     ix = await chat.run("next")
     assert "@everyone" in ix.messages[0].content
     assert not ix.messages[0].pings()
@@ -161,7 +161,7 @@ async def test_a_generated_everyone_pings_no_one(start_bot, chat, model, fake_di
 async def test_the_cooldown_refuses_plainly_until_it_has_passed(start_bot, chat, model, clock):
     bot = await start_bot(AUTOMUSE_NEXT_COOLDOWN="30")
     await started(chat, model)
-    model.add(P1, "summary")
+    model.add(P1, "Mira keeps watch.")
     await chat.run("next")
     clock.advance(10)
     refused = await chat.run("next")
@@ -170,7 +170,7 @@ async def test_the_cooldown_refuses_plainly_until_it_has_passed(start_bot, chat,
         "Please wait 20 more seconds before asking for another passage."
     )
     clock.advance(21)
-    model.add(P2, "summary")
+    model.add(P2, "Mira keeps watch.")
     await chat.run("next")
     assert await story_line(bot, chat) == [OPENING, P1, P2]
 
@@ -178,7 +178,7 @@ async def test_the_cooldown_refuses_plainly_until_it_has_passed(start_bot, chat,
 async def test_the_daily_token_budget_refuses_plainly_when_spent(start_bot, chat, model):
     bot = await start_bot(AUTOMUSE_DAILY_TOKENS="60")
     await started(chat, model)
-    model.add(P1, "summary")
+    model.add(P1, "Mira keeps watch.")
     await chat.run("next")
     refused = await chat.run("next")
     assert refused.messages[0].ephemeral
@@ -191,14 +191,14 @@ async def test_the_daily_token_budget_refuses_plainly_when_spent(start_bot, chat
 async def test_after_a_restart_next_continues_the_same_story(start_bot, bot_runner, chat, model):
     bot = await start_bot()
     await started(chat, model)
-    model.add(P1, "summary")
+    model.add(P1, "Mira keeps watch.")
     posted = (await chat.run("next")).messages[0]
     async with asyncio.timeout(5):
         while await bot.engine.store.passage_for_message(posted.id) is None:
             await asyncio.sleep(0.01)
     await bot_runner.stop(bot)
     restarted = await start_bot()
-    model.add(P2, "summary")
+    model.add(P2, "Mira keeps watch.")
     ix = await chat.run("next")
     assert ix.messages[0].content.startswith("**§3**")
     assert await story_line(restarted, chat) == [OPENING, P1, P2]
@@ -207,7 +207,7 @@ async def test_after_a_restart_next_continues_the_same_story(start_bot, bot_runn
 async def test_show_recap_export_and_lore(start_bot, chat, model, fake_discord):
     await start_bot()
     await started(chat, model)
-    model.add(P1, "summary")
+    model.add(P1, "Mira keeps watch.")
     await chat.run("next")
     shown = await chat.run("story show", {"last": 1})
     assert shown.messages[0].ephemeral and P1 in shown.messages[0].content

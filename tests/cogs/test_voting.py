@@ -99,7 +99,7 @@ async def test_a_vote_change_a_withdrawal_and_bots_are_handled(
     await fake_discord.wait_for(lambda: "3️⃣ the candidate above — █ 1" in ballot.content)
     stored = await bot.ballots.ballot_for_message(ballot.id)
     assert (await bot.ballots.tally(stored)).votes == {alice.user.id: "3️⃣"}
-    model.add("summary")
+    model.add("Mira keeps watch.")
     clock.advance(121)
     await closed(chat, "**§2** · chosen by vote (1)")
     assert (await line_of(bot, chat))[1][-1] == CANDIDATES[2]
@@ -114,7 +114,7 @@ async def test_a_tie_goes_to_the_first_to_reach_it_and_silence_adds_nothing(
     await fake_discord.react(ballot, "3️⃣", fake_discord.member("bob"))
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("alice"))
     await fake_discord.wait_for(lambda: "1️⃣ the candidate above — █ 1" in ballot.content)
-    model.add("summary")
+    model.add("Mira keeps watch.")
     clock.advance(121)
     await closed(chat, "**§2** · chosen by vote (1)")
     assert (await line_of(bot, chat))[1][-1] == CANDIDATES[2]
@@ -131,7 +131,7 @@ async def test_quorum_and_vote_close_end_a_ballot_early(start_bot, chat, model, 
     await chat.run("story settings", {"quorum": 2})
     ballot = await open_ballot(chat, model)
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
-    model.add("summary")
+    model.add("Mira keeps watch.")
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("owner"))
     await closed(chat, "**§2** · chosen by vote (2)")
     second = await open_ballot(chat, model, FRESH, number=2)
@@ -140,7 +140,7 @@ async def test_quorum_and_vote_close_end_a_ballot_early(start_bot, chat, model, 
     assert refused.messages[0].ephemeral and refused.messages[0].content == (
         "Only the member who started this story or members with Manage Messages can close a ballot."
     )
-    model.add("summary")
+    model.add("Mira keeps watch.")
     done = await chat.run("vote close", user="alice")
     assert done.messages[0].ephemeral
     await closed(chat, "**§3** · chosen by vote (1)")
@@ -180,7 +180,7 @@ async def test_renew_writes_fresh_candidates_in_a_new_ballot(
     assert line == [OPENING]
     assert len(await bot.engine.store.children(story.head_id)) == 6
     await fake_discord.react(fresh, "3️⃣", fake_discord.member("alice"))
-    model.add("summary")
+    model.add("Mira keeps watch.")
     clock.advance(121)
     await closed(chat, "**§2** · chosen by vote (1)")
 
@@ -205,7 +205,7 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
     clock.advance(121)
     await closed(chat, "🧭 The next passage will follow: *Mira's sister arrives by rowing boat.*")
-    model.add("Her sister rowed in through the fog, shouting Mira's name.", "summary")
+    model.add("Her sister rowed in through the fog, shouting Mira's name.", "Mira keeps watch.")
     ix = await chat.run("next")
     assert "*Mira's sister arrives by rowing boat.*" in ix.messages[0].content
     assert "What happens next: Mira's sister arrives by rowing boat." in prompt_text(
@@ -221,14 +221,14 @@ async def test_tone_reactions_on_the_latest_passage_enter_the_next_prompt(
 ):
     await start_bot()
     await start_story(chat, model)
-    model.add(CANDIDATES[0], "summary")
+    model.add(CANDIDATES[0], "Mira keeps watch.")
     ix = await chat.run("next")
     passage = ix.messages[0]
     for user, emoji in [("alice", "😱"), ("bob", "😱"), ("owner", "😱"), ("bob", "💬")]:
         await fake_discord.react(passage, emoji, fake_discord.member(user))
     await fake_discord.react(passage, "👍", fake_discord.member("alice"))
     await fake_discord.unreact(passage, "😱", fake_discord.member("owner"))
-    model.add(CANDIDATES[1], "summary")
+    model.add(CANDIDATES[1], "Mira keeps watch.")
     await chat.run("next")
     assert "Members asked for: more tension (2), more dialogue (1)" in prompt_text(
         model.prompts[-2]
@@ -248,7 +248,7 @@ async def test_a_restart_mid_ballot_counts_votes_cast_while_down(
     await fake_discord.react(ballot, "3️⃣", fake_discord.member("owner"))
     await fake_discord.unreact(ballot, "1️⃣", fake_discord.member("alice"))
     clock.advance(500)
-    model.add("summary")
+    model.add("Mira keeps watch.")
     restarted = await start_bot(**VOTE)
     await closed(chat, "**§2** · chosen by vote (2)")
     assert (await line_of(restarted, chat))[1] == [OPENING, CANDIDATES[2]]
@@ -263,7 +263,7 @@ async def test_the_preference_export_of_a_story_with_several_ballots(
         ballot = await open_ballot(chat, model, texts, number=number)
         await fake_discord.react(ballot, emoji, fake_discord.member("alice"))
         await fake_discord.wait_for(lambda b=ballot: "— █ 1" in b.content)
-        model.add("summary")
+        model.add("Mira keeps watch.")
         clock.advance(121)
         await closed(chat, f"**§{number + 1}** · chosen by vote (1)")
     story, _ = await line_of(bot, chat)

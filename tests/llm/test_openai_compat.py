@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import traceback
@@ -16,6 +17,7 @@ from bot.config import load_settings
 from bot.engine import Engine, EngineConfig, GenerationFailed, StorySettings
 from bot.llm import ModelError, Models, Sampling, open_models
 from bot.llm.openai_compat import OpenAICompatible
+from bot.split import PASSAGE_LIMIT
 from bot.store import Store
 from tests.servers import HOST, LlamaServer, free_port
 
@@ -241,3 +243,152 @@ async def test_api_key_is_never_echoed(fake_server: FakeServer, connect: Connect
             assert key not in text
     finally:
         await models.close()
+
+
+# The deadline: AUTOMUSE_TIMEOUT bounds a whole call, retries included
+
+
+def backend_from_env(base_url: str, **env: str) -> Models:
+    settings = load_settings(environ={"OPENAI_BASE_URL": base_url, **env}, env_file=None)
+    return open_models(settings)
+
+
+async def test_a_trickling_server_fails_at_the_deadline(fake_server: FakeServer) -> None:
+    """One byte every 2 s never trips a read timeout; the call's deadline still holds."""
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        body = json.dumps(COMPLETION).encode()
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Content-Length": str(len(body))}
+        )
+        await response.prepare(request)
+        for index in range(len(body)):
+            await response.write(body[index : index + 1])
+            await asyncio.sleep(2)
+        return response
+
+    models = backend_from_env(await fake_server(trickle), AUTOMUSE_TIMEOUT="5")
+    try:
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match=r"^The model server took too long to answer\.$"):
+            await models.passage.generate("Once upon a time,", GREEDY)
+        assert 4.5 < time.perf_counter() - started < 7
+    finally:
+        await models.close()
+
+
+async def test_a_retry_after_longer_than_the_deadline_is_reported_at_once(
+    fake_server: FakeServer,
+) -> None:
+    requests: list[str] = []
+
+    async def rate_limited(request: web.Request) -> web.Response:
+        requests.append(request.path)
+        return web.json_response(
+            {"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "120"}
+        )
+
+    models = backend_from_env(await fake_server(rate_limited))
+    try:
+        started = time.perf_counter()
+        with pytest.raises(ModelError) as failure:
+            await models.passage.generate(CHAT, GREEDY)
+        assert time.perf_counter() - started < 2
+        assert str(failure.value) == (
+            "The model server is busy (HTTP 429) and asked to wait 120 s; try again later."
+        )
+        assert requests == ["/v1/chat/completions"]
+    finally:
+        await models.close()
+
+
+async def test_a_hung_server_is_reported_within_the_timeout(fake_server: FakeServer) -> None:
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("never answers")
+
+    models = backend_from_env(
+        await fake_server(hang), AUTOMUSE_TIMEOUT="2", AUTOMUSE_MAX_RETRIES="3"
+    )
+    try:
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match="took too long"):
+            await models.passage.generate(CHAT, GREEDY)
+        assert 1.5 < time.perf_counter() - started < 3.5
+    finally:
+        await models.close()
+
+
+async def test_retries_and_their_waits_stop_at_the_deadline(fake_server: FakeServer) -> None:
+    requests: list[float] = []
+
+    async def unavailable(request: web.Request) -> web.Response:
+        requests.append(time.perf_counter())
+        return web.json_response(
+            {"error": {"message": "down"}}, status=503, headers={"Retry-After": "1"}
+        )
+
+    models = backend_from_env(
+        await fake_server(unavailable), AUTOMUSE_TIMEOUT="2.5", AUTOMUSE_MAX_RETRIES="10"
+    )
+    try:
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match=r"\(HTTP 503\)"):
+            await models.passage.generate(CHAT, GREEDY)
+        assert time.perf_counter() - started < 2.5 + 0.5
+        assert len(requests) == 3, "waited 1 s twice as asked, then the third wait did not fit"
+    finally:
+        await models.close()
+
+
+@pytest.mark.parametrize("prompt", ["Once upon a time,", CHAT], ids=["completion", "chat"])
+async def test_max_tokens_is_sent_on_every_call(
+    fake_server: FakeServer, connect: Connect, prompt: object
+) -> None:
+    bodies: list[dict[str, object]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        chat = {
+            **COMPLETION,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "It rained."},
+                    "finish_reason": "length",
+                }
+            ],
+        }
+        return web.json_response(COMPLETION if request.path.endswith("/v1/completions") else chat)
+
+    backend = connect(await fake_server(record))
+    await backend.generate(prompt, GREEDY.but(max_tokens=77))  # type: ignore[arg-type]
+    assert [body["max_tokens"] for body in bodies] == [77]
+
+
+async def test_a_50000_word_answer_is_stored_cut_at_a_sentence_end(
+    fake_server: FakeServer, connect: Connect, tmp_path: Path
+) -> None:
+    words = " ".join(
+        f"Wave {n} broke on the rocks below the {colour} lamp."
+        for n, colour in zip(range(5000), itertools.cycle(("red", "green", "grey", "white")))
+    )
+    assert len(words.split()) == 50_000
+
+    async def ramble(request: web.Request) -> web.Response:
+        message = {"role": "assistant", "content": words}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return web.json_response({**COMPLETION, "object": "chat.completion", "choices": [choice]})
+
+    backend = connect(await fake_server(ramble))
+    store = await Store.open(tmp_path / "s.db")
+    try:
+        engine = Engine(store, Models(backend, backend), EngineConfig())
+        story = await engine.start(opening="The lighthouse keeper counted the waves.")
+        passage = await engine.next(story.id)
+        [stored] = [p for p in await engine.line(story.id) if p.id == passage.id]
+        assert 0 < len(stored.text) <= PASSAGE_LIMIT
+        assert stored.text.endswith("lamp.") and stored.text in words
+        assert len(stored.summary or "") <= PASSAGE_LIMIT
+    finally:
+        await store.close()

@@ -1,0 +1,339 @@
+"""The passage judge: what is wrong with a passage or a summary, and how badly. Pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.loops import REPETITION_LIMIT, ngrams, seq_rep, words
+from bot.split import SENTENCE_END
+
+FAULTS = ("meta", "assistant", "person", "recycled", "cutoff", "stub", "repetition")
+
+RECYCLED_WORDS = 10
+"""A run of this many words shared with the story so far is recycled: below it, shared runs are
+stock phrases ("at the end of the day he"); from it on, copying shows."""
+
+SELF_REPEAT_WORDS = 12
+"""A passage that says the same run of this many words twice repeats itself; a shorter clause
+said twice can be a refrain, a whole sentence cannot."""
+
+STUB_WORDS = 40
+"""A passage shorter than this many words is a stub."""
+
+PERSON_WORDS = 2
+"""Narration (outside quotes) needs this many first- or second-person words to count as such."""
+
+WEIGHTS = {
+    "meta": 3.0,
+    "assistant": 3.0,
+    "person": 2.0,
+    "recycled": 2.0,
+    "cutoff": 1.0,
+    "stub": 1.5,
+    "repetition": 2.0,
+}
+"""How much each fault costs in the score; talk about the text costs most, a cut ending least."""
+
+QUOTED = re.compile(r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d|\u201c[^\u201c\u201d\n]*$", re.M)
+ENDED = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]*_]*$")
+FIRST = {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves"}
+SECOND = {"you", "your", "yours", "yourself", "yourselves"}
+THIRD = {"he", "him", "his", "himself", "she", "her", "hers", "herself", "they", "them", "their"}
+
+_DOC = r"(?:passage|paragraph|excerpt|summary|chapter|prompt)"
+META = [
+    rf"\b(?:this|next|previous|following|above|your|my|last|first|second|latest|the next)"
+    rf"(?:\s+(?:new|next|last|\d+[- ]word))?\s+{_DOC}s?\b",
+    r"\bparagraphs?\b|\bthis (?:text|sentence)\b",
+    r"\bsummar(?:y|ies|ize|ise)\b",
+    r"\breaders?\b",
+    r"\b(?:in|of) the (?:passage|excerpt|text)\b",
+    r"\bthe (?:passage|excerpt|text) (?:is|was|continues|begins|ends|introduces|shows|describes)\b",
+    r"\b(?:the|this|our|your|my) (?:story|tale|narrative)(?:'s)? "
+    r"(?:continues|begins|began|opens|opened|ends|ended|unfolds|unfolded|shifts|so far|is going"
+    r"|tone|world|characters?)\b",
+    r"\bthis (?:story|tale|narrative)\b",
+    r"\b(?:the|this|our|your) narrative\b",
+    r"\bstory ?lines?\b|\bstory so far\b|\bstory now\b",
+    r"\b(?:the )?main characters?\b|\bthe protagonist\b|\bcharacter development\b",
+    r"\bworld-?building\b|\bplot twist\b|\bthe plot\b",
+    r"\b\d+[- ]words?\b|\bwords? (?:long|count)\b",
+    r"\b(?:the|this) scene (?:changes|shifts|opens|begins|ends)\b",
+    r"\b(?:new|next|previous|last) (?:scene|one) (?:that|which|is|was|introduces|continues)\b",
+    r"\b(?:write|writing|rewrite|rework|written) (?:a |the |this |your |my )?"
+    r"(?:story|passage|paragraph|chapter|next|sentence|text)",
+    r"\bnext in line\b|\bthe story\b(?= is (?:interrupted|rewoven))|\bthe writing\b",
+    r"\b(?:finish|end|continue)(?: up)? (?:my|your|the|this) story\b|\bfinal act\b",
+    r"\bmeaning of the (?:sentence|word|passage|text)\b",
+]
+ASSISTANT = [
+    r"^\W*(?:sure|certainly|absolutely|okay|ok|alright|gladly)[,!.]",
+    r"\bhere(?:'s| is| are)\b(?= (?:the|a|an|my|your|what|how|some|one|another)\b)",
+    r"\bi hope\b|\blet me know\b|\bfeel free\b|\bhappy to help\b|\bas an ai\b",
+    r"\blanguage model\b|\b(?:i am|i'm) here to help\b|\bi can help\b|\bi(?:'d| would) be happy\b",
+    r"\b(?:i'll|i will|i'm going to|let me|let's) (?:start writing|write|continue|rework|craft|"
+    r"weave|rewrite)\b",
+    r"\b(?:you|i)(?:'ve| have) (?:written|provided|created|added|already|the answer)\b",
+    r"\byour (?:new |next )?(?:story|passage|chapter|narrative|request|writing|prompt|craft|text"
+    r"|\d+-word)\b",
+    r"\byou (?:will|should|can|must) (?:write|continue|add|create)\b|\bi(?:'ll| will) tell you\b",
+    r"\bhere (?:today )?to help\b|\bi must say\b",
+    r"\bwhat (?:do|would|can) you (?:need|like|want|have me)\b|\bwould you like\b",
+    r"\bwhat an? (?:incredible|exciting|great|interesting|inspiring|wonderful|amazing)"
+    r"(?: and \w+)? (?:idea|beginning|story|journey|question|start)\b",
+    r"\byou're a master\b|\bgreat question\b|\bi love how you\b",
+]
+SUMMARY_META = [
+    *META,
+    r"\bthe (?:story|text|author|writer|excerpt)\b",
+    r"\b(?:in|of) (?:this|the) (?:story|tale|section|part)\b",
+]
+STOP_NAMES = {
+    "a", "an", "and", "as", "at", "but", "by", "for", "from", "he", "her", "his", "i", "if", "in",
+    "it", "its", "my", "no", "not", "now", "of", "on", "once", "one", "or", "our", "she", "so",
+    "that", "the", "their", "then", "there", "they", "this", "to", "we", "what", "when", "where",
+    "while", "with", "you", "your", "mr", "mrs", "ms", "dr", "god", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "english", "christmas", "earth",
+}  # fmt: skip
+CAPITALISED = re.compile(r"(?<![.!?:\"\u201c] )(?<![\"\u201c'(])(?<!^)\b[A-Z][a-z]+(?:'s)?\b")
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """What the judge knows of the story so far."""
+
+    opening: str
+    summary: str
+    recent: tuple[str, ...]
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judged text: its faults, the evidence, and a score to compare attempts by."""
+
+    faults: tuple[str, ...]
+    recycled_span: str
+    seq_rep_4: float
+    person: str
+    characters_carried: tuple[str, ...]
+    characters_dropped: tuple[str, ...]
+    score: float
+    meta_phrases: tuple[str, ...] = ()
+    words: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+
+def narration(text: str) -> str:
+    """`text` without its dialogue: quoted speech removed, unless the whole text is one quote."""
+    stripped = text.strip()
+    if re.fullmatch(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]", stripped):
+        return stripped[1:-1]
+    return QUOTED.sub(" ", stripped)
+
+
+def person_counts(text: str) -> tuple[int, int, int]:
+    """First-, second- and third-person pronouns in the narration of `text`."""
+    tokens = [token.split("'")[0] for token in words(narration(text))]
+    return (
+        sum(t in FIRST for t in tokens),
+        sum(t in SECOND for t in tokens),
+        sum(t in THIRD for t in tokens),
+    )
+
+
+def narration_person(text: str) -> str:
+    """ "first", "second" or "third": the person the narration (not the dialogue) is told in."""
+    first, second, _ = person_counts(text)
+    if first >= PERSON_WORDS and first >= second:
+        return "first"
+    if second >= PERSON_WORDS:
+        return "second"
+    return "third"
+
+
+def story_person(story: StoryView) -> str:
+    """The story's established person: given, or read from the opening (and, if it is short,
+    the recent passages too)."""
+    if story.person:
+        return story.person
+    if len(words(story.opening)) >= STUB_WORDS or not story.recent:
+        return narration_person(story.opening)
+    return narration_person(" ".join([story.opening, *story.recent]))
+
+
+def drifts(text: str, person: str) -> bool:
+    """Whether the narration of `text` leaves the story's `person`."""
+    first, second, third = person_counts(text)
+    if person == "first":
+        return (second >= PERSON_WORDS and second > first) or (first == 0 and third >= 3)
+    if person == "second":
+        return (first >= PERSON_WORDS and first > second) or (second == 0 and third >= 3)
+    return first >= PERSON_WORDS or second >= PERSON_WORDS
+
+
+def matches(text: str, patterns: Iterable[str]) -> tuple[str, ...]:
+    """The phrases of `text` that match any of `patterns`, case-insensitively, per sentence."""
+    found = []
+    for sentence in sentences(text):
+        for pattern in patterns:
+            match = re.search(pattern, sentence, re.I)
+            if match:
+                found.append(match.group(0).strip())
+    return tuple(found)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`, across paragraphs and lines."""
+    return [s.strip() for line in text.splitlines() for s in SENTENCE_END.split(line) if s.strip()]
+
+
+def longest_shared_run(text: str, others: Iterable[str]) -> str:
+    """The longest run of consecutive words of `text` that also occurs in one of `others`."""
+    mine = words(text)
+    best = (0, 0)
+    for other in others:
+        theirs = words(other)
+        if not theirs:
+            continue
+        previous = [0] * (len(theirs) + 1)
+        for i, word in enumerate(mine, 1):
+            current = [0] * (len(theirs) + 1)
+            for j, their in enumerate(theirs, 1):
+                if word == their:
+                    current[j] = previous[j - 1] + 1
+                    if current[j] > best[1] - best[0]:
+                        best = (i - current[j], i)
+            previous = current
+    return " ".join(mine[best[0] : best[1]])
+
+
+def repeats_itself(text: str) -> bool:
+    """Whether `text` says a run of SELF_REPEAT_WORDS words twice, or its seq-rep-4 is too high."""
+    runs = Counter(ngrams(words(text), SELF_REPEAT_WORDS))
+    return seq_rep(text) > REPETITION_LIMIT or any(count > 1 for count in runs.values())
+
+
+def cut_off(text: str) -> bool:
+    """Whether `text` ends mid-sentence, without closing punctuation."""
+    return not ENDED.search(text.strip())
+
+
+def names(text: str) -> list[str]:
+    """Capitalised words not at a sentence start, in order of appearance: the named characters
+    and places of `text`."""
+    found: list[str] = []
+    for sentence in sentences(text):
+        for match in CAPITALISED.finditer(sentence):
+            name = match.group(0).removesuffix("'s")
+            if name.lower() not in STOP_NAMES and name not in found:
+                found.append(name)
+    return found
+
+
+def characters(text: str, story: StoryView) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The story's named characters (in the summary and the latest text) that `text` carries
+    forward, and those it drops."""
+    latest = story.recent[-1] if story.recent else story.opening
+    known = names(" ".join([story.summary, latest]))
+    present = set(re.findall(r"\b[A-Z][a-z]+\b", text))
+    carried = tuple(n for n in known if n in present)
+    return carried, tuple(n for n in known if n not in present)
+
+
+def severity(fault: str, *, run: int, rep: float, count: int, phrases: int) -> float:
+    """How far past its limit a fault is, at least 1."""
+    if fault == "recycled":
+        return run / RECYCLED_WORDS
+    if fault == "repetition":
+        return rep / REPETITION_LIMIT
+    if fault == "stub":
+        return 1 + (STUB_WORDS - count) / STUB_WORDS
+    if fault in ("meta", "assistant"):
+        return 1 + 0.25 * min(phrases - 1, 4)
+    return 1.0
+
+
+def verdict(
+    text: str,
+    story: StoryView,
+    faults: set[str],
+    *,
+    run: str,
+    meta: tuple[str, ...],
+    assistant: tuple[str, ...],
+) -> Verdict:
+    """Bundle the findings, in FAULTS order, with their score."""
+    rep = seq_rep(text)
+    count = len(words(text))
+    score = sum(
+        WEIGHTS[f]
+        * severity(
+            f,
+            run=len(run.split()),
+            rep=rep,
+            count=count,
+            phrases=len(meta if f == "meta" else assistant),
+        )
+        for f in faults
+    )
+    carried, dropped = characters(text, story)
+    return Verdict(
+        faults=tuple(f for f in FAULTS if f in faults),
+        recycled_span=run,
+        seq_rep_4=rep,
+        person=narration_person(text),
+        characters_carried=carried,
+        characters_dropped=dropped,
+        score=round(score, 4),
+        meta_phrases=meta + assistant,
+        words=count,
+    )
+
+
+def story_texts(story: StoryView) -> Sequence[str]:
+    """The texts a passage must not copy from: the recent passages, the summary, the opening."""
+    return [*story.recent, story.summary, story.opening]
+
+
+def judge_passage(text: str, story: StoryView) -> Verdict:
+    """Every fault of a new passage, judged against the story so far."""
+    told = narration(text)
+    meta = matches(told, META)
+    assistant = matches(told, ASSISTANT)
+    run = longest_shared_run(text, story_texts(story))
+    faults = {
+        "meta": bool(meta),
+        "assistant": bool(assistant),
+        "person": drifts(text, story_person(story)),
+        "recycled": len(run.split()) >= RECYCLED_WORDS,
+        "cutoff": cut_off(text),
+        "stub": len(words(text)) < STUB_WORDS,
+        "repetition": repeats_itself(text),
+    }
+    found = {fault for fault, present in faults.items() if present}
+    return verdict(text, story, found, run=run, meta=meta, assistant=assistant)
+
+
+def judge_summary(text: str, story: StoryView) -> Verdict:
+    """The faults of a rolling summary: it must state events, never describe the text, and end
+    in a full sentence."""
+    meta = matches(text, SUMMARY_META)
+    assistant = matches(text, ASSISTANT)
+    faults = {
+        "meta": bool(meta),
+        "assistant": bool(assistant),
+        "cutoff": cut_off(text),
+        "stub": not words(text),
+        "repetition": repeats_itself(text),
+    }
+    found = {fault for fault, present in faults.items() if present}
+    return verdict(text, story, found, run="", meta=meta, assistant=assistant)

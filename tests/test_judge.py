@@ -1,0 +1,198 @@
+"""The passage judge: unit cases, and agreement with the hand-labelled passages in tests/data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.judge import (
+    FAULTS,
+    RECYCLED_WORDS,
+    StoryView,
+    Verdict,
+    judge_passage,
+    judge_summary,
+    narration_person,
+)
+
+LABELLED = Path(__file__).resolve().parent / "data" / "passages.jsonl"
+PRECISION_BAR = 0.9
+RECALL_BAR = 0.8
+"""Per fault. A false fault costs a regeneration; a missed one lets the fault reach readers."""
+
+THIRD = (
+    "Mara pushed the door of the lighthouse open and climbed the stairs two at a time. The lamp "
+    "room smelled of oil and salt, and the great lens threw her shadow across the glass. She set "
+    "the lantern down, wiped her hands on her coat, and looked out at the black water, where a "
+    "single light was moving against the tide."
+)
+FIRST = (
+    "I pushed the door of the lighthouse open and climbed the stairs two at a time. The lamp room "
+    "smelled of oil and salt, and the great lens threw my shadow across the glass. I set the "
+    "lantern down, wiped my hands on my coat, and looked out at the black water, where a single "
+    "light was moving against the tide."
+)
+GOOD = (
+    "The light came closer. Mara could make out a small boat now, its oars dipping unevenly. "
+    '"Ahoy!" she called, but the wind took her voice and threw it back at the rocks. '
+    "Below, the bell on "
+    "the jetty began to ring, once, twice, though nobody stood beside it. She took the stairs down "
+    "faster than she had climbed them, the lantern swinging in her fist."
+)
+
+
+def story(
+    opening: str = THIRD, recent: tuple[str, ...] = (), person: str | None = None
+) -> StoryView:
+    return StoryView(opening=opening, summary="", recent=recent, person=person)
+
+
+def test_a_plain_continuation_has_no_fault_and_scores_zero() -> None:
+    verdict = judge_passage(GOOD, story())
+    assert verdict.faults == ()
+    assert verdict.ok
+    assert verdict.score == 0.0
+    assert verdict.person == "third"
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        (GOOD + " This passage shows how brave she has become.", "meta"),
+        (GOOD + " The story continues as the bell rings.", "meta"),
+        ("Sure! Here is the next part. " + GOOD, "assistant"),
+        (GOOD + " I hope you enjoy it, and let me know what happens next.", "assistant"),
+        (GOOD + " I ran after her, and my heart was pounding as I reached the jetty.", "person"),
+        (GOOD + " You feel the cold on your face as you follow her.", "person"),
+        (GOOD + " She ran down to the jetty where the", "cutoff"),
+        ("Mara ran down to the jetty.", "stub"),
+    ],
+)
+def test_each_fault_is_found(text: str, fault: str) -> None:
+    assert fault in judge_passage(text, story()).faults
+
+
+def test_dialogue_does_not_change_the_narration_or_talk_about_the_story() -> None:
+    text = GOOD + ' "I hope you read the story I left you," the stranger said. "Let me know."'
+    verdict = judge_passage(text, story())
+    assert verdict.faults == ()
+    assert narration_person(text) == "third"
+
+
+def test_a_first_person_story_stays_first_person() -> None:
+    mine = GOOD.replace("Mara could", "I could").replace("she called", "I called")
+    mine = (
+        mine.replace("her voice", "my voice")
+        .replace("She took", "I took")
+        .replace("her fist", "my fist")
+    )
+    assert narration_person(FIRST) == "first"
+    assert judge_passage(mine, story(FIRST)).faults == ()
+    assert "person" in judge_passage(GOOD.replace("Mara", "He"), story(FIRST)).faults
+    assert "person" not in judge_passage(GOOD, story(FIRST, person="third")).faults
+
+
+def test_a_second_person_story_may_say_you() -> None:
+    yours = FIRST.replace("I ", "you ").replace("my ", "your ").replace("you pushed", "You push")
+    text = "You hear the bell below you. Your hands shake as you set the lantern down and listen."
+    text = f"{text} The wind drops, and for a moment the whole tower is silent around you, waiting."
+    assert narration_person(yours) == "second"
+    assert "person" not in judge_passage(text, story(yours)).faults
+    assert "person" in judge_passage(text, story()).faults
+
+
+def test_a_recycled_span_is_reported_from_the_threshold_on() -> None:
+    copied = " ".join(THIRD.split()[:RECYCLED_WORDS])
+    below = " ".join(THIRD.split()[: RECYCLED_WORDS - 1])
+    recycled = judge_passage(f"{copied}. Now {GOOD}", story())
+    assert "recycled" in recycled.faults
+    assert recycled.recycled_span == copied.lower().replace(",", "")
+    assert "recycled" not in judge_passage(f"{below}. Now {GOOD}", story()).faults
+
+
+def test_recycling_counts_from_recent_passages_and_the_summary() -> None:
+    earlier = "The bell on the jetty rang three times before anyone in the village woke."
+    text = f"{GOOD} The bell on the jetty rang three times before anyone in the village woke."
+    assert "recycled" in judge_passage(text, story(recent=(earlier,))).faults
+    summary_view = StoryView(opening=THIRD, summary=earlier, recent=())
+    assert "recycled" in judge_passage(text, summary_view).faults
+
+
+def test_a_passage_that_repeats_itself_is_found() -> None:
+    text = " ".join(["She ran down the stairs and out onto the jetty in the rain."] * 5)
+    verdict = judge_passage(text, story())
+    assert "repetition" in verdict.faults
+    assert verdict.seq_rep_4 > 0.5
+
+
+def test_named_characters_carried_and_dropped() -> None:
+    opening = THIRD + " Her brother Tomas waited in the boathouse with Elsie."
+    verdict = judge_passage(GOOD + " Tomas was nowhere to be seen.", story(opening))
+    assert verdict.characters_carried == ("Tomas",)
+    assert "Elsie" in verdict.characters_dropped
+
+
+def test_the_score_orders_attempts_by_how_bad_they_are() -> None:
+    good = judge_passage(GOOD, story())
+    cut = judge_passage(GOOD + " She ran to the", story())
+    meta = judge_passage("Sure! Here is the next passage of your story. " + GOOD, story())
+    assert good.score < cut.score < meta.score
+
+
+def test_a_summary_states_events_and_never_describes_the_text() -> None:
+    events = "Mara climbs the lighthouse, sees a boat at night and runs down to meet it."
+    assert judge_summary(events, story()).faults == ()
+    for text in (
+        "This passage describes Mara climbing the lighthouse.",
+        "The story summary ends with Mara running down the stairs.",
+        "In this paragraph, Mara sees a boat.",
+    ):
+        assert "meta" in judge_summary(text, story()).faults, text
+    assert "cutoff" in judge_summary("Mara climbs the lighthouse and", story()).faults
+
+
+def labelled() -> list[dict]:
+    with LABELLED.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def verdict_of(record: dict) -> Verdict:
+    view = StoryView(
+        record["opening"], record["summary"], tuple(record["recent"]), record["person"]
+    )
+    return judge_passage(record["text"], view)
+
+
+def test_the_labelled_set_is_big_enough_and_varied() -> None:
+    records = labelled()
+    assert len(records) >= 60
+    assert sum(not r["faults"] for r in records) >= 15
+    for fault in FAULTS:
+        assert sum(fault in r["faults"] for r in records) >= 5, fault
+
+
+def test_the_judge_agrees_with_the_hand_labels(report: list[str]) -> None:
+    records = labelled()
+    verdicts = [verdict_of(r) for r in records]
+    lines = [f"judge against {len(records)} hand-labelled passages (tests/data/passages.jsonl)"]
+    lines.append(f"{'fault':<11} {'labelled':>8} {'found':>6} {'precision':>9} {'recall':>7}")
+    missed = []
+    for fault in FAULTS:
+        labelled_ = [fault in r["faults"] for r in records]
+        found = [fault in v.faults for v in verdicts]
+        hits = sum(a and b for a, b in zip(labelled_, found, strict=True))
+        precision = hits / sum(found) if any(found) else 1.0
+        recall = hits / sum(labelled_) if any(labelled_) else 1.0
+        lines.append(
+            f"{fault:<11} {sum(labelled_):>8} {sum(found):>6} {precision:>9.2f} {recall:>7.2f}"
+        )
+        if precision < PRECISION_BAR or recall < RECALL_BAR:
+            missed.append(f"{fault}: precision {precision:.2f}, recall {recall:.2f}")
+    good = sum(not r["faults"] and v.ok for r, v in zip(records, verdicts, strict=True))
+    lines.append(
+        f"fault-free passages judged fault-free: {good} of {sum(not r['faults'] for r in records)}"
+    )
+    report.extend(lines)
+    assert not missed, f"below precision {PRECISION_BAR} or recall {RECALL_BAR}: {missed}"

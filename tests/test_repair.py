@@ -1,0 +1,62 @@
+"""Free repairs: cutting what the judge faults, without another model call."""
+
+from __future__ import annotations
+
+from bot.judge import StoryView, judge_passage, judge_summary
+from bot.repair import repair_passage, repair_summary
+
+OPENING = (
+    "Mara pushed the door of the lighthouse open and climbed the stairs two at a time. The lamp "
+    "room smelled of oil and salt, and the great lens threw her shadow across the glass."
+)
+BODY = (
+    "The light came closer. Mara could make out a small boat now, its oars dipping unevenly. "
+    '"Ahoy!" she called, but the wind took her voice and threw it back at the rocks. '
+    "Below, the bell on "
+    "the jetty began to ring, once, twice, though nobody stood beside it."
+)
+STORY = StoryView(opening=OPENING, summary="", recent=())
+
+
+def test_an_assistant_preamble_is_stripped() -> None:
+    text = f"Sure! Here is the next passage:\n\n{BODY}"
+    assert judge_passage(text, STORY).faults == ("meta", "assistant")
+    repaired = repair_passage(text, STORY)
+    assert repaired == BODY
+    assert judge_passage(repaired, STORY).ok
+
+
+def test_a_trailing_meta_sentence_is_stripped() -> None:
+    text = f"{BODY} This passage shows how the tension builds as the boat arrives."
+    assert repair_passage(text, STORY) == BODY
+
+
+def test_a_cut_off_ending_is_cut_at_the_last_full_sentence() -> None:
+    assert repair_passage(f"{BODY} She ran down the stairs and", STORY) == BODY
+
+
+def test_a_recycled_opening_sentence_is_dropped() -> None:
+    copied = "Mara pushed the door of the lighthouse open and climbed the stairs two at a time."
+    repaired = repair_passage(f"{copied} {BODY}", STORY)
+    assert repaired == BODY
+    assert "recycled" not in judge_passage(repaired, STORY).faults
+
+
+def test_dialogue_is_kept() -> None:
+    text = f'{BODY} "Let me know if you see them," she said.'
+    assert repair_passage(text, STORY) == text
+
+
+def test_a_repair_that_would_leave_nothing_leaves_the_text() -> None:
+    text = "Here is the next passage of your story:"
+    assert repair_passage(text, STORY) == text
+
+
+def test_a_summary_is_made_to_state_events() -> None:
+    text = (
+        "Sure, here is a summary. In this passage, Mara climbs the lighthouse and sees a boat. "
+        "The story summary ends with the bell ringing. She runs down to the jetty and"
+    )
+    repaired = repair_summary(text)
+    assert repaired == "Mara climbs the lighthouse and sees a boat."
+    assert judge_summary(repaired, STORY).ok
