@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -35,7 +36,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from bench.common import REPO, machine, plot_path, scene_rows, table, write_results
-from bench.processes import fill_database, posted, running_bots, sharded_discord
+from bench.processes import fill_database, posted, running_bots, settled, sharded_discord
 from bot.client import AutoMuse
 from bot.config import load_settings
 from bot.llm import Model, Models
@@ -131,6 +132,7 @@ async def case(name: str, calls: int, channels_per_shard: int, extra: int) -> di
     """/next overhead one call at a time with a 0-second model, then every load channel's
     /next at once with the 1-second model, with the bot as one process per shard."""
     backend, shards = CASES[name]
+    load_before = [round(n, 2) for n in os.getloadavg()]
     with tempfile.TemporaryDirectory() as folder:
         server = PostgresServer().start() if backend == "postgresql" else None
         try:
@@ -145,7 +147,7 @@ async def case(name: str, calls: int, channels_per_shard: int, extra: int) -> di
                 bots.model.latency = 1.0
                 started = time.perf_counter()
                 interactions = await asyncio.gather(*(bots.next(c) for c in loaded))
-                await fake.wait_for(lambda: all(posted(ix) for ix in interactions), timeout=120)
+                await fake.wait_for(lambda: all(settled(ix) for ix in interactions), timeout=300)
                 wall = time.perf_counter() - started
                 model_calls = len(bots.model.calls)
                 wrong = await bots.lost_or_duplicated(loaded, interactions)
@@ -156,6 +158,8 @@ async def case(name: str, calls: int, channels_per_shard: int, extra: int) -> di
     samples = sorted(timing.total for timing in timings)
     return {
         "case": name,
+        "load average before": load_before,
+        "load average after": [round(n, 2) for n in os.getloadavg()],
         "processes": shards,
         "calls": calls,
         "stories in database": len(channels) + extra,

@@ -51,7 +51,7 @@ class Bots:
     database: str
 
     async def next(self, channel: Channel) -> Interaction:
-        member = self.fake.member(f"alice-{channel.guild.name}")
+        member = self.fake.member(f"{channel.guild.name}-{channel.name}")
         return await self.fake.invoke("next", user=member, channel=channel)
 
     async def next_timed(self, channel: Channel) -> Timing:
@@ -99,6 +99,12 @@ def posted(interaction: Interaction) -> bool:
     return bool(interaction.messages) and not interaction.messages[0].ephemeral
 
 
+def settled(interaction: Interaction) -> bool:
+    """Answered for good: posted, refused, or never acknowledged in time."""
+    messages = interaction.messages
+    return interaction.failed or (bool(messages) and not messages[0].loading)
+
+
 def database_settings(database: str) -> dict[str, str]:
     """The environment that points `automuse` at `database` (a SQLite path or a URL)."""
     if database.startswith("postgresql://"):
@@ -133,13 +139,16 @@ async def fill_database(database: str, channels: list[Channel], extra: int) -> f
 
 
 def sharded_discord(shards: int, channels_per_shard: int) -> tuple[FakeDiscord, list[Channel]]:
-    """A fake recommending `shards` shards, with one guild and member alice-GUILD per shard."""
+    """A fake recommending `shards` shards, with one guild per shard, holding the channels, and
+    a member GUILD-CHANNEL for each channel (a member's /next has a cooldown)."""
     fake = FakeDiscord(shard_count=shards)
     per_guild = []
     for shard in range(shards):
         guild = fake.add_guild(f"shard{shard}", owner=f"owner-{shard}", shard=shard)
-        fake.add_member(guild, f"alice-{guild.name}")
-        per_guild.append([fake.add_channel(guild, f"story-{n}") for n in range(channels_per_shard)])
+        channels = [fake.add_channel(guild, f"story-{n}") for n in range(channels_per_shard)]
+        for channel in channels:
+            fake.add_member(guild, f"{guild.name}-{channel.name}")
+        per_guild.append(channels)
     channels = [channel for group in zip(*per_guild, strict=True) for channel in group]
     return fake, channels
 
