@@ -178,6 +178,14 @@ async def case(name: str, calls: int, channels_per_shard: int, extra: int) -> di
     }
 
 
+async def answered(fake: FakeDiscord, interaction: Interaction) -> None:
+    """Wait for the command's answer; raise with the bot's sentence if it was refused."""
+    await fake.wait_for(lambda: settled(interaction), timeout=600)
+    if not posted(interaction):
+        said = interaction.messages[0].content if interaction.messages else "no answer in time"
+        raise RuntimeError(f"{interaction.command} was not posted: {said}")
+
+
 async def embedded() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.db"
@@ -190,9 +198,9 @@ async def embedded() -> dict[str, Any]:
             start = await fake.invoke(
                 "story start", {"opening": opening}, user=fake.member("alice"), channel=channels[0]
             )
-            await fake.wait_for(lambda: posted(start), timeout=600)
+            await answered(fake, start)
             interaction = await next_in(fake, channels[0])
-            await fake.wait_for(lambda: posted(interaction), timeout=600)
+            await answered(fake, interaction)
             seconds = time.perf_counter() - started
             worst = await lag.stop()
             failed = start.failed or interaction.failed
