@@ -72,17 +72,19 @@ class Bots:
     async def lost_or_duplicated(
         self, channels: list[Channel], interactions: list[Interaction]
     ) -> int:
-        """Stories of `channels` not exactly one passage longer, plus commands never answered."""
+        """Passages missing or extra in the database: a posted passage must be stored once, and
+        a command that was never answered must have added nothing."""
         store = await Store.open(self.database, create=False)
         try:
             wrong = 0
-            for channel in channels:
+            for channel, interaction in zip(channels, interactions, strict=True):
                 story = await store.active_story(channel.guild.id, channel.id)
                 assert story is not None
-                wrong += abs(len(await store.line(story.head_id)) - (PASSAGES + 1))
+                expected = PASSAGES + (1 if posted(interaction) else 0)
+                wrong += abs(len(await store.line(story.head_id)) - expected)
         finally:
             await store.close()
-        return wrong + sum(1 for ix in interactions if not posted(ix))
+        return wrong
 
     def peak_rss_mb(self) -> list[float]:
         """Each bot process's peak resident memory so far (Linux's VmHWM), in MB."""
