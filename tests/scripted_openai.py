@@ -2,7 +2,8 @@
 
 It answers `POST /v1/chat/completions` (whole, or streamed as server-sent chunks) after
 `latency` seconds: passage prompts get the next scene of the scenesim data (each call a
-different one, so no two passages are alike), summary prompts get a short account of events. Every call is logged with the time it arrived.
+different one, so no two passages are alike), summary prompts get a short account of events.
+Every call is logged with the time it arrived.
 """
 
 from __future__ import annotations
