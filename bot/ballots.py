@@ -52,10 +52,18 @@ def option_emojis(ballot: Ballot) -> list[str]:
 class Ballots:
     """Opening, voting on and closing ballots, over the engine and its store."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], float] = time.time,
+        serves: Callable[[int | None], bool] = lambda guild_id: True,
+    ) -> None:
+        """`serves(guild_id)` says whether this process watches the guild's ballots; a
+        sharded process watches only the guilds on its own shards."""
         self.engine = engine
         self.store = engine.store
         self.clock = clock
+        self.serves = serves
 
     async def open_passage_ballot(
         self,
@@ -184,12 +192,16 @@ class Ballots:
         return bool(ballot.quorum) and len((await self.tally(ballot)).votes) >= ballot.quorum
 
     async def due(self) -> list[Ballot]:
-        """Open ballots whose deadline has passed."""
+        """Open ballots this process serves whose deadline has passed."""
         now = self.clock()
-        return [b for b in await self.store.open_ballots() if b.deadline <= now]
+        return [b for b in await self.open_ballots() if b.deadline <= now]
 
     async def open_ballots(self) -> list[Ballot]:
-        return await self.store.open_ballots()
+        """Open ballots in the guilds this process serves."""
+        return [b for b in await self.store.open_ballots() if await self._served(b)]
+
+    async def _served(self, ballot: Ballot) -> bool:
+        return self.serves((await self.engine.story(ballot.story_id)).guild_id)
 
     async def close(self, ballot: Ballot, *, summarize: bool = True) -> Result:
         """Close the ballot and carry out what it decided.

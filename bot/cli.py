@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.ballots import ballot_choices
-from bot.config import ConfigError, Secret, Settings, database_url, load_settings
+from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
 from bot.engine import (
     LIMITS,
     STYLES,
@@ -118,10 +118,7 @@ class Terminal:
             story = await engine.start(opening=opening, premise=premise, title=title)
             self.progress(f"story {story.id}: {terminal_safe(story.title)}")
             self.print_passage(1, (await engine.line(story.id))[-1].text)
-            for number in range(1, passages + 1):
-                self.progress(f"[{number}/{passages}] writing…")
-                passage = await engine.next(story.id)
-                self.print_passage(number + 1, passage.text)
+            await self.write_passages(engine, story.id, passages, after=1)
             seconds = time.perf_counter() - started
             self.progress(
                 f"done in {seconds:.0f} s: story {story.id} has {passages + 1} passages."
@@ -131,6 +128,32 @@ class Terminal:
         finally:
             await models.close()
             await store.close()
+
+    async def extend(self, story_id: int, passages: int, style: str | None) -> None:
+        """Write `passages` more passages of an existing story, printing each as it comes."""
+        store = await Store.open(self.settings.database, create=False)
+        try:
+            story = await find_story(store, story_id)
+            models = open_models(self.settings)
+            try:
+                config = EngineConfig.from_settings(self.settings, style, models)
+                engine = Engine(store, models, config)
+                self.progress(f"story {story.id}: {terminal_safe(story.title)}")
+                after = len(await engine.line(story.id))
+                await self.write_passages(engine, story.id, passages, after=after)
+            finally:
+                await models.close()
+        finally:
+            await store.close()
+
+    async def write_passages(
+        self, engine: Engine, story_id: int, passages: int, after: int
+    ) -> None:
+        """Write `passages` passages after the story's first `after`, printing each."""
+        for number in range(1, passages + 1):
+            self.progress(f"[{number}/{passages}] writing…")
+            passage = await engine.next(story_id)
+            self.print_passage(after + number, passage.text)
 
     def print_passage(self, number: int, text: str) -> None:
         print(f"\n§{number}\n{terminal_safe(text)}", file=self.out, flush=True)
@@ -207,14 +230,27 @@ def parser() -> argparse.ArgumentParser:
         " (default: AUTOMUSE_DATABASE_URL, else AUTOMUSE_DB, else automuse.db)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         help="run the Discord bot, or write a demo story when no DISCORD_TOKEN is set",
+    )
+    run.add_argument(
+        "--shard-count",
+        metavar="N",
+        help="the bot's total number of shards (default: AUTOMUSE_SHARD_COUNT, else Discord's)",
+    )
+    run.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="the shards this process runs, e.g. 0-3 or 0,2 (default: AUTOMUSE_SHARD_IDS or all)",
     )
     write = commands.add_parser("write", help="write a story in the terminal")
     source = write.add_mutually_exclusive_group()
     source.add_argument("--opening", help=f"the opening text (at most {LIMITS.opening} characters)")
     source.add_argument("--opening-file", metavar="PATH", help="read the opening from a UTF-8 file")
+    source.add_argument(
+        "--story", type=int, metavar="ID", help="continue story ID instead of starting one"
+    )
     write.add_argument(
         "--premise",
         default="",
@@ -276,6 +312,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
             raise UsageError(f"The file {args.opening_file} is empty.")
         if args.passages < 1 or args.passages > 100:
             raise UsageError("Write between 1 and 100 passages.")
+        if args.story is not None:
+            if args.premise or args.title:
+                raise UsageError("A continued story keeps its own premise and title.")
+            await terminal.extend(args.story, args.passages, args.style)
+            return
         await terminal.write(
             opening=opening,
             premise=args.premise,
@@ -291,6 +332,19 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
         await terminal.export(args.id, args.form, args.chat, args.output)
     elif args.command == "migrate-db":
         await migrate_db(args.source, args.target, out)
+
+
+def with_shard_flags(settings: Settings, count: str | None, ids: str | None) -> Settings:
+    """`settings` with `run --shard-count/--shards` over the environment's shard settings."""
+    if count is None and ids is None:
+        return settings
+    env_ids = ",".join(map(str, settings.shard_ids or ()))
+    shard_count, shard_ids = read_shards(
+        str(settings.shard_count or "") if count is None else count,
+        env_ids if ids is None else ids,
+        ("--shard-count", "--shards"),
+    )
+    return replace(settings, shard_count=shard_count, shard_ids=shard_ids)
 
 
 def with_database(settings: Settings, target: str) -> Settings:
@@ -313,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.db:
             settings = with_database(settings, args.db)
+        if args.command == "run":
+            settings = with_shard_flags(settings, args.shard_count, args.shards)
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
         asyncio.run(dispatch(args, settings, sys.stdout, sys.stderr))
     except ConfigError as error:

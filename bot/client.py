@@ -96,12 +96,15 @@ class Tree(app_commands.CommandTree):
         await tell(interaction, "Something went wrong on our side; the story is unchanged.")
 
 
-class AutoMuse(commands.Bot):
+class AutoMuse(commands.AutoShardedBot):
     """The bot. `models` and `clock` (wall-clock seconds) can be given, for tests and
     benchmarks; `ballot_tick` is how often ballot deadlines are checked, `ballot_refresh`
     the least time between two edits of a ballot's live tally, `progress_interval` between
     two progress edits of a reply, and `stream_interval` between two edits of a passage
-    streaming into its message."""
+    streaming into its message.
+
+    It runs the shards `settings` names (`shard_count`, `shard_ids`), or with neither set as
+    many as Discord recommends, all in this process."""
 
     def __init__(
         self,
@@ -121,6 +124,8 @@ class AutoMuse(commands.Bot):
             allowed_mentions=NO_PINGS,
             tree_cls=Tree,
             help_command=None,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
             **options,
         )
         self.settings = settings
@@ -138,10 +143,18 @@ class AutoMuse(commands.Bot):
         self._models = self._models or open_models(self.settings)
         config = EngineConfig.from_settings(self.settings, models=self._models)
         self.engine = Engine(store, self._models, config)
-        self.ballots = Ballots(self.engine, self.clock)
+        self.ballots = Ballots(self.engine, self.clock, self.settings.shards.serves)
         for module in pkgutil.iter_modules(cogs.__path__):
             if not module.name.startswith("_"):
                 await self.load_extension(f"cogs.{module.name}")
+        if self.settings.shards.runs(0):
+            await self.sync_commands()
+        else:
+            log.info("the process running shard 0 syncs the commands")
+        log.info("running shards %s", self.settings.shards)
+
+    async def sync_commands(self) -> None:
+        """Register the slash commands: globally, or at once in the dev guild if one is set."""
         if self.settings.dev_guild_id:
             guild = discord.Object(self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)

@@ -13,6 +13,8 @@ from typing import TypeVar
 
 from dotenv import dotenv_values
 
+from bot.shards import ShardError, ShardPlan, parse_shard_count, parse_shard_ids
+
 T = TypeVar("T")
 
 BACKENDS = ("auto", "openai", "local")
@@ -82,6 +84,14 @@ class Settings:
     ballot_seconds: int = 120
     quorum: int = 0
     log_level: str = "INFO"
+    shard_count: int | None = None
+    """None: discord.py asks Discord for the recommended count."""
+    shard_ids: tuple[int, ...] | None = None
+    """None: this process runs every shard."""
+
+    @property
+    def shards(self) -> ShardPlan:
+        return ShardPlan(self.shard_count, self.shard_ids)
 
     @property
     def database(self) -> str:
@@ -137,6 +147,20 @@ class _Reader:
         return int(raw)
 
 
+def read_shards(
+    count: str,
+    ids: str,
+    names: tuple[str, str] = ("AUTOMUSE_SHARD_COUNT", "AUTOMUSE_SHARD_IDS"),
+) -> tuple[int | None, tuple[int, ...] | None]:
+    """The shard count and shard ids from their raw text, e.g. `4` and `0-1`; errors name the
+    setting (or flag) in `names`."""
+    try:
+        shard_count = parse_shard_count(count, names[0])
+        return shard_count, parse_shard_ids(ids, shard_count, names[1])
+    except ShardError as error:
+        raise ConfigError(str(error)) from None
+
+
 def database_url(raw: str) -> str:
     """`raw` if it is empty or a database URL AutoMuse can use; otherwise ConfigError."""
     if raw and not raw.startswith(DATABASE_SCHEMES):
@@ -157,6 +181,9 @@ def load_settings(
     values.update(os.environ if environ is None else environ)
     env = _Reader(values)
     d = Settings()
+    shard_count, shard_ids = read_shards(
+        env.text("AUTOMUSE_SHARD_COUNT"), env.text("AUTOMUSE_SHARD_IDS")
+    )
     return Settings(
         backend=env.choice("AUTOMUSE_BACKEND", d.backend, BACKENDS),
         openai_api_key=Secret(env.text("OPENAI_API_KEY")),
@@ -186,4 +213,6 @@ def load_settings(
         log_level=env.choice(
             "AUTOMUSE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),
+        shard_count=shard_count,
+        shard_ids=shard_ids,
     )

@@ -24,9 +24,9 @@ def describe_step(step: Step, header: str = "") -> str:
             return f"✍️ Writing candidate {step.number} of {step.total}…"
         return "✍️ Writing…"
     if step.stage == "checking":
-        return "🔍 Checking for repetition…"
+        return "🔍 Checking it for repetition and other faults…"
     if step.stage == "rewriting":
-        return f"🔁 It repeated itself; writing it again (attempt {step.number} of {step.total})…"
+        return f"🔁 Not good enough yet; writing it again (attempt {step.number} of {step.total})…"
     return "📜 Summarising…"
 
 

@@ -13,7 +13,7 @@ from bot.llm.scripted import ScriptedModel
 from bot.store import Store
 from tests.postgres_server import PostgresServer
 
-pytest_plugins = ["discord_fake.fixtures"]
+pytest_plugins = ["discord_fake.fixtures", "process_fixtures"]
 
 SCENESIM = Path(__file__).resolve().parents[1] / "data" / "scenesim"
 REPORTS = pytest.StashKey[list[str]]()

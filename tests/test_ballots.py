@@ -204,3 +204,22 @@ async def test_a_ballot_whose_story_moved_on_or_ended_is_void(ballots, engine, m
     await ballots.vote(later, 11, "2️⃣", True)
     await engine.end(story.id)
     assert (await ballots.close(later)).outcome == "void"
+
+
+async def test_a_sharded_process_resumes_and_closes_only_its_own_guilds_ballots(
+    engine, model, clock
+):
+    mine, theirs = 2 << 22, 3 << 22
+    model.add("Mira climbs.", "Mira climbs again.")
+    stories = [
+        await engine.start(guild_id=guild, channel_id=guild + 1, opening=OPENING, started_by=7)
+        for guild in (mine, theirs)
+    ]
+    everyone = Ballots(engine, clock)
+    for story in stories:
+        await opened(everyone, model, story)
+    shard_zero = Ballots(engine, clock, serves=lambda guild_id: (guild_id >> 22) % 2 == 0)
+    assert [b.story_id for b in await shard_zero.open_ballots()] == [stories[0].id]
+    clock.now += 10_000
+    assert [b.story_id for b in await shard_zero.due()] == [stories[0].id]
+    assert len(await everyone.due()) == 2

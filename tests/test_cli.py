@@ -1,5 +1,6 @@
 """The `automuse` command end to end, as a user runs it, with the embedded model."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -8,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-FAST = {"AUTOMUSE_MAX_TOKENS": "50", "AUTOMUSE_SEED": "7", "AUTOMUSE_LOG_LEVEL": "warning"}
+from bot.store import Store
+
+FAST = {
+    "AUTOMUSE_MAX_TOKENS": "50",
+    "AUTOMUSE_SEED": "7",
+    "AUTOMUSE_LOG_LEVEL": "warning",
+    "AUTOMUSE_TIMEOUT": "3600",
+}
+"""Short passages; and a deadline no busy test machine reaches (speed is for the benchmarks)."""
 
 
 def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,6 +35,11 @@ def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
         text=True,
         timeout=600,
     )
+
+
+async def new_database(path: Path) -> None:
+    store = await Store.open(path)
+    await store.close()
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +95,11 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
         (("write", "--opening", "   "), "Give an opening or a premise"),
         (("write", "--opening", "x" * 4001), "the limit is 4,000"),
         (("write", "--opening-file", "missing.txt"), "There is no file missing.txt."),
+        (("write", "--story", "1", "--premise", "A heist."), "A continued story keeps its own"),
     ],
 )
 def test_bad_input_gets_one_plain_sentence_and_exit_code_2(tmp_path, args, message):
+    asyncio.run(new_database(tmp_path / "cli.db"))
     result = automuse(tmp_path, *args)
     assert result.returncode == 2
     assert result.stderr.strip() == f"automuse: {message}".strip() or message in result.stderr
@@ -111,3 +127,29 @@ def test_run_without_a_discord_token_writes_a_five_passage_demo(tmp_path):
     assert "No DISCORD_TOKEN is set" in result.stderr.splitlines()[0]
     assert "[5/5] writing…" in result.stderr
     assert len(result.stdout.split("\n§")) == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("run", "--shards", "0-1"), {}, "--shards needs a shard count as well."),
+        (
+            ("run", "--shard-count", "2", "--shards", "0-2"),
+            {},
+            "--shards must lie between 0 and 1 for 2 shards.",
+        ),
+        (("run", "--shard-count", "zero"), {}, "--shard-count must be a whole number from 1"),
+        (("run",), {"AUTOMUSE_SHARD_IDS": "1"}, "AUTOMUSE_SHARD_IDS needs a shard count"),
+        (
+            ("run", "--shards", "2"),
+            {"AUTOMUSE_SHARD_COUNT": "2"},
+            "--shards must lie between 0 and 1 for 2 shards.",
+        ),
+    ],
+)
+def test_bad_shards_stop_run_with_one_clear_error(tmp_path, args, env, message):
+    result = automuse(tmp_path, *args, DISCORD_TOKEN="not-used", **env)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"automuse: configuration error: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "cli.db").exists()

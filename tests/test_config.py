@@ -65,6 +65,35 @@ def test_env_example_lists_every_setting():
     assert read and read == listed
 
 
+def test_shards_default_to_discords_automatic_sharding():
+    settings = load_settings(environ={}, env_file=None)
+    assert settings.shard_count is None and settings.shard_ids is None
+
+
+def test_shard_settings_name_a_subset_of_the_shards():
+    environ = {"AUTOMUSE_SHARD_COUNT": "4", "AUTOMUSE_SHARD_IDS": "0,2-3"}
+    settings = load_settings(environ=environ, env_file=None)
+    assert settings.shard_count == 4 and settings.shard_ids == (0, 2, 3)
+    assert settings.shards.serves(2 << 22) and not settings.shards.serves(1 << 22)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"AUTOMUSE_SHARD_COUNT": "0"}, "AUTOMUSE_SHARD_COUNT must be a whole number from 1"),
+        ({"AUTOMUSE_SHARD_IDS": "0-1"}, "AUTOMUSE_SHARD_IDS needs a shard count as well."),
+        (
+            {"AUTOMUSE_SHARD_COUNT": "2", "AUTOMUSE_SHARD_IDS": "2"},
+            "AUTOMUSE_SHARD_IDS must lie between 0 and 1 for 2 shards.",
+        ),
+    ],
+)
+def test_bad_shard_settings_get_one_clear_error(environ, message):
+    with pytest.raises(ConfigError) as error:
+        load_settings(environ=environ, env_file=None)
+    assert str(error.value).startswith(message)
+
+
 @pytest.mark.parametrize(
     ("environ", "database"),
     [

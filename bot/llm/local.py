@@ -63,8 +63,9 @@ class LocalModel:
 
     llama.cpp releases the GIL while it computes, so the event loop stays responsive.
     Calls are serialised: one model instance runs one generation at a time. A call that
-    outlasts `timeout` seconds is reported at once; its generation stops at its next token,
-    before the worker takes the next call, so two generations never share the context.
+    outlasts `timeout` seconds (loading the model on first use aside) is reported at once;
+    its generation stops at its next token, before the worker takes the next call, so two
+    generations never share the context.
     Member and model text is never read as special tokens (see `prompt_tokens`).
     """
 
@@ -160,6 +161,8 @@ class LocalModel:
             def stream(text: str) -> None:
                 loop.call_soon_threadsafe(sink, text)
 
+        if self._llama is None:
+            await self.load()
         try:
             async with asyncio.timeout(self.timeout):
                 result = await loop.run_in_executor(

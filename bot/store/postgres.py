@@ -276,7 +276,13 @@ class PostgresDatabase(Database):
 
     @staticmethod
     async def _version(connection: asyncpg.Connection) -> int:
-        if await connection.fetchval("SELECT to_regclass('automuse_schema')") is None:
+        # A catalog scan sees tables committed by another migrating process; to_regclass
+        # may still answer from this connection's stale catalog cache.
+        exists = (
+            "SELECT EXISTS (SELECT FROM pg_tables"
+            " WHERE schemaname = current_schema() AND tablename = 'automuse_schema')"
+        )
+        if not await connection.fetchval(exists):
             return 0
         return int(await connection.fetchval("SELECT version FROM automuse_schema"))
 

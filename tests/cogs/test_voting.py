@@ -206,6 +206,7 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(
     await fake_discord.react(ballot, "4️⃣", fake_discord.member("alice"))
     await fake_discord.react(ballot, "4️⃣", fake_discord.member("owner"))
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
+    await fake_discord.wait_for(lambda: "— ██ 2" in ballot.content and "— █ 1" in ballot.content)
     clock.advance(121)
     await closed(chat, "🧭 The next passage will follow: *Mira's sister arrives by rowing boat.*")
     model.add("Her sister rowed in through the fog, shouting Mira's name.", "Mira keeps watch.")
@@ -343,6 +344,7 @@ async def test_a_steer_during_a_rate_limited_ballot_post_reaches_the_ballot(
     assert ballot.created - fake_discord.messages[warm_up.id].created >= 1.5
     assert list(ballot.reactions) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"]
     await fake_discord.react(ballot, "4️⃣", fake_discord.member("alice"))
+    await fake_discord.wait_for(lambda: "— █ 1" in ballot.content)
     clock.advance(121)
     await closed(chat, "🧭 The next passage will follow: *Mira's sister arrives.*")
 
@@ -370,6 +372,7 @@ async def test_six_long_steers_keep_the_ballot_under_2000_characters(
     )
     assert len(ballot.content) <= 2000
     await fake_discord.react(ballot, "6️⃣", fake_discord.member("alice"))
+    await fake_discord.wait_for(lambda: "— █ 1" in ballot.content)
     clock.advance(121)
     await closed(chat, f"🧭 The next passage will follow: *{steers[2]}*")
     assert "**Closed:** 6️⃣ won with 1 vote." in ballot.content

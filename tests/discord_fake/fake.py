@@ -22,7 +22,7 @@ from .errors import (
     validate_commands,
     validate_message_body,
 )
-from .gateway import HEARTBEAT_INTERVAL_MS, GatewaySession, frame
+from .gateway import HEARTBEAT_INTERVAL_MS, GatewaySession, frame, owning_shard
 from .ratelimits import RateLimiter, RouteLimit
 from .rest import build_app
 from .state import (
@@ -66,8 +66,11 @@ class FakeDiscord:
         bot_name: str = "AutoMuse",
         interaction_deadline: float = 3.0,
         privileged_intents: int = 0,
+        shard_count: int = 1,
     ) -> None:
+        """``shard_count`` is what ``GET /gateway/bot`` recommends; bots may use any count."""
         self.token = token
+        self.shard_count = shard_count
         self.interaction_deadline = interaction_deadline
         self.privileged_intents = privileged_intents
         self.ids = Snowflakes()
@@ -106,6 +109,23 @@ class FakeDiscord:
         return any(session.connected for session in self._sessions)
 
     @property
+    def connections(self) -> int:
+        """How many gateway sessions are connected (one per shard a bot runs)."""
+        return sum(session.connected for session in self._sessions)
+
+    def shard_connected(self, guild: Guild) -> bool:
+        """Whether a connected session's shard owns ``guild``."""
+        return any(s.connected and s.owns(guild.id) for s in self._sessions)
+
+    def shards_connected(self) -> set[tuple[int, int]]:
+        """The ``(shard_id, shard_count)`` of every connected session."""
+        return {session.shard for session in self._sessions if session.connected}
+
+    def shard_of(self, guild: Guild, shard_count: int | None = None) -> int:
+        """The shard that receives ``guild``'s events (of ``shard_count``, default the fake's)."""
+        return owning_shard(guild.id, shard_count or self.shard_count)
+
+    @property
     def intents(self) -> int:
         """Intents of the most recent IDENTIFY (0 before any)."""
         return self.identifies[-1].get("intents", 0) if self.identifies else 0
@@ -133,10 +153,14 @@ class FakeDiscord:
 
     # -- building the world --------------------------------------------------------------------
 
-    def add_guild(self, name: str, *, owner: str = "owner") -> Guild:
-        """A guild with an @everyone role, an owner member, and the bot as a member."""
+    def add_guild(self, name: str, *, owner: str = "owner", shard: int | None = None) -> Guild:
+        """A guild with an @everyone role, an owner member, and the bot as a member; ``shard``
+        places it on that shard of the fake's ``shard_count``."""
         owner_user = self._new_user(owner)
-        guild = Guild(self.ids.next(), name, owner_user.id)
+        guild_id = (
+            self.ids.next() if shard is None else self.ids.next_on_shard(shard, self.shard_count)
+        )
+        guild = Guild(guild_id, name, owner_user.id)
         guild.roles[guild.id] = Role(guild.id, "@everyone", EVERYONE_PERMISSIONS)
         self.guilds[guild.id] = guild
         guild.members[owner_user.id] = Member(owner_user, guild)
@@ -263,8 +287,8 @@ class FakeDiscord:
         Options are typed from the registered command tree; users, channels and roles are
         passed as Member/Channel/Role. Returns the recorded Interaction.
         """
-        if not self.bot_connected:
-            raise RuntimeError("no bot is connected to the gateway")
+        if not self.shard_connected(channel.guild):
+            raise RuntimeError(f"no bot shard owning {channel.guild.name} is connected")
         if user.guild is not channel.guild:
             raise ValueError(f"{user.user.username} is not a member of {channel.guild.name}")
         data = invocation_data(self.commands, command, options or {}, channel.guild)
@@ -341,7 +365,7 @@ class FakeDiscord:
             payload=payload,
         )
         self.interactions[interaction_id] = interaction
-        await self._dispatch("INTERACTION_CREATE", lambda _: payload)
+        await self._dispatch("INTERACTION_CREATE", guild.id, lambda _: payload)
         return interaction
 
     # -- messages ------------------------------------------------------------------------------
@@ -435,7 +459,7 @@ class FakeDiscord:
                 "channel_id": str(message.channel.id),
                 "guild_id": str(message.guild.id),
             }
-            await self._dispatch("MESSAGE_DELETE", lambda _: data)
+            await self._dispatch("MESSAGE_DELETE", message.guild.id, lambda _: data)
         self._notify()
 
     def view(self, message: Message) -> dict[str, Any]:
@@ -468,7 +492,7 @@ class FakeDiscord:
         event["member"] = member.to_dict()
         event["message_author_id"] = str(message.author.id)
         event["burst"], event["burst_colors"] = False, []
-        await self._dispatch("MESSAGE_REACTION_ADD", lambda _: event)
+        await self._dispatch("MESSAGE_REACTION_ADD", message.guild.id, lambda _: event)
         self._notify()
         return True
 
@@ -481,7 +505,7 @@ class FakeDiscord:
             del message.reactions[emoji]
         event = self._reaction_event(message, emoji, user_id)
         event["burst"] = False
-        await self._dispatch("MESSAGE_REACTION_REMOVE", lambda _: event)
+        await self._dispatch("MESSAGE_REACTION_REMOVE", message.guild.id, lambda _: event)
         self._notify()
         return True
 
@@ -602,7 +626,8 @@ class FakeDiscord:
                 if message.type is WSMsgType.TEXT:
                     session = await self._gateway_op(ws, session, json.loads(message.data))
         finally:
-            if session is not None and session.ws is ws and session.ended_by_bot():
+            ended = session is not None and session.ws is ws and session.ended_by_bot()
+            if ended and session in self._sessions:
                 self._sessions.remove(session)
             self._notify()
         return ws
@@ -636,13 +661,19 @@ class FakeDiscord:
         if intents & Intent.PRIVILEGED & ~self.privileged_intents:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
+        shard = _shard(data.get("shard", [0, 1]))
+        if shard is None:
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
         self.identifies.append(data)
-        session = GatewaySession(ws, secrets.token_hex(16), intents)
+        self._sessions = [s for s in self._sessions if s.connected or s.shard != shard]
+        session = GatewaySession(ws, secrets.token_hex(16), intents, shard)
         self._sessions.append(session)
+        guilds = [guild for guild in self.guilds.values() if session.owns(guild.id)]
         ready = {
             "v": 10,
             "user": self.bot_user.to_dict(),
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in self.guilds],
+            "guilds": [{"id": str(guild.id), "unavailable": True} for guild in guilds],
             "session_id": session.session_id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
@@ -651,7 +682,7 @@ class FakeDiscord:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await session.dispatch("READY", ready)
-        for guild in self.guilds.values():
+        for guild in guilds:
             await session.dispatch("GUILD_CREATE", guild.to_dict())
         self._notify()
         return session
@@ -670,19 +701,31 @@ class FakeDiscord:
         return session
 
     async def _dispatch(
-        self, event: str, build: Callable[[GatewaySession], dict[str, Any]]
+        self, event: str, guild_id: int, build: Callable[[GatewaySession], dict[str, Any]]
     ) -> None:
+        """Send a guild event to the sessions of the shard that owns the guild."""
         for session in list(self._sessions):
-            if session.wants(event):
+            if session.owns(guild_id) and session.wants(event):
                 await session.dispatch(event, build(session))
 
     async def _dispatch_message(self, event: str, message: Message) -> None:
         await self._dispatch(
             event,
+            message.guild.id,
             lambda session: message.to_dict(
                 self.bot_user.id, content_visible=session.sees_content()
             ),
         )
+
+
+def _shard(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard: [shard_id, shard_count]``, or None when it is not a valid pair."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        return None
+    shard_id, shard_count = value
+    return (shard_id, shard_count) if 0 <= shard_id < shard_count else None
 
 
 def _pick_attachments(

@@ -88,11 +88,13 @@ class BotRunner:
         return bot
 
     async def stop(self, bot: discord.Client) -> None:
-        """Close ``bot`` and wait until the fake has seen its gateway connection go."""
+        """Close ``bot`` and wait until the fake has seen its gateway connections go."""
         task = self._tasks.pop(bot)
+        shards = len(bot.shards) if isinstance(bot, discord.AutoShardedClient) else 1
+        remaining = self.fake.connections - shards
         await bot.close()
         await task
-        await self.fake.wait_for(lambda: not self.fake.bot_connected)
+        await self.fake.wait_for(lambda: self.fake.connections <= remaining)
 
     async def stop_all(self) -> None:
         for bot in list(self._tasks):

@@ -72,7 +72,7 @@ class RestApi:
             ("GET", "/users/{user_id}", self.get_user),
             ("GET", "/oauth2/applications/@me", self.get_application),
             ("GET", "/gateway", self.get_gateway),
-            ("GET", "/gateway/bot", self.get_gateway),
+            ("GET", "/gateway/bot", self.get_bot_gateway),
             ("GET", "/applications/{application_id}/commands", self.get_commands),
             ("PUT", "/applications/{application_id}/commands", self.put_commands),
             ("GET", "/applications/{application_id}/guilds/{guild_id}/commands", self.get_commands),
@@ -160,8 +160,15 @@ class RestApi:
         )
 
     async def get_gateway(self, request: web.Request) -> web.Response:
+        return reply({"url": self.fake.gateway_url})
+
+    async def get_bot_gateway(self, request: web.Request) -> web.Response:
+        """The gateway URL, the recommended shard count and the identify limits."""
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return reply({"url": self.fake.gateway_url, "shards": 1, "session_start_limit": limit})
+        fake = self.fake
+        return reply(
+            {"url": fake.gateway_url, "shards": fake.shard_count, "session_start_limit": limit}
+        )
 
     async def get_member(self, request: web.Request) -> web.Response:
         guild = self.fake.guilds.get(int(request.match_info["guild_id"]))

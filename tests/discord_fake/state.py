@@ -54,6 +54,14 @@ class Snowflakes:
         self._last = max(self._last + 1, now)
         return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id whose guild would live on ``shard_id`` of ``shard_count`` shards
+        (its timestamp moves on by at most ``shard_count - 1`` milliseconds)."""
+        candidate = self.next()
+        millis = (candidate >> 22) + (shard_id - (candidate >> 22)) % shard_count
+        self._last = max(candidate, millis << 22)
+        return self._last
+
 
 def snowflake_time(snowflake: int) -> datetime.datetime:
     """The creation time encoded in a snowflake."""
