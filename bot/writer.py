@@ -34,7 +34,7 @@ from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, promp
 from bot.progress import Report, Step
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import repair_passage, repair_summary
-from bot.split import capped, complete_sentences
+from bot.split import PASSAGE_LIMIT, capped, complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
@@ -44,6 +44,9 @@ early has usually finished its thought. A base model's stub is continued instead
 
 SUMMARY_REGENERATE = frozenset({"meta", "assistant", "repetition"})
 """Summary faults worth one rewrite; a summary cut short is completed for free instead."""
+
+LOGGED_LIMIT = 2 * PASSAGE_LIMIT
+"""The most characters of a model's raw answer kept in the model-call log."""
 
 LOOP_WEIGHT = 2.0
 """What a looping attempt (bot/loops.py) adds to the judge's score when attempts are compared."""
@@ -382,7 +385,7 @@ class Writer:
                 purpose,
                 generation.model,
                 prompt,
-                response=generation.text,
+                response=capped(generation.text, LOGGED_LIMIT),
                 prompt_tokens=generation.prompt_tokens,
                 completion_tokens=generation.completion_tokens,
                 latency_ms=_ms(started),

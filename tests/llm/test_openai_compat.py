@@ -390,5 +390,7 @@ async def test_a_50000_word_answer_is_stored_cut_at_a_sentence_end(
         assert 0 < len(stored.text) <= PASSAGE_LIMIT
         assert stored.text.endswith("lamp.") and stored.text in words
         assert len(stored.summary or "") <= PASSAGE_LIMIT
+        logged = [call.response for call in await store.calls(story.id)]
+        assert max(len(response) for response in logged) <= 2 * PASSAGE_LIMIT
     finally:
         await store.close()
