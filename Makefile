@@ -26,6 +26,7 @@ bench: $(BIN)/python
 	$(BIN)/python -m bench.growth
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.local_speed
+	$(BIN)/python -m bench.quality
 
 format: $(BIN)/python
 	$(BIN)/ruff check --fix .

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.llm import Generation, Model, Prompt, Sampling
+from bot.llm import Generation, Model, Prompt, Sampling, TextSink
 from bot.prompts import COMPLETION_MARKER
 
 REPO = Path(__file__).resolve().parent.parent
@@ -116,9 +116,11 @@ class Timed:
         self.name = model.name
         self.seconds = 0.0
 
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+    async def generate(
+        self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
+    ) -> Generation:
         started = time.perf_counter()
         try:
-            return await self.model.generate(prompt, sampling)
+            return await self.model.generate(prompt, sampling, on_text)
         finally:
             self.seconds += time.perf_counter() - started

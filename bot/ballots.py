@@ -13,8 +13,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.engine import LIMITS, Engine, InvalidInput, NotFound, StorySettings, checked
+from bot.progress import Report
 from bot.store import Ballot, Conflict, Option, Passage, Reaction, Store
 from bot.votes import NUMBERS, RENEW, Tally, palette, tally
+
+BALLOT_TEXT = 1_200
+"""Characters of option text a direction ballot holds, so that its message, with every option
+in full, its proposer, tally bar and closing line, fits in one Discord message."""
 
 
 class BallotOpen(InvalidInput):
@@ -61,14 +66,24 @@ class Ballots:
         self.serves = serves
 
     async def open_passage_ballot(
-        self, story_id: int, *, opened_by: int | None, direction: str = ""
+        self,
+        story_id: int,
+        *,
+        opened_by: int | None,
+        direction: str = "",
+        progress: Report | None = None,
     ) -> tuple[Ballot, list[Passage]]:
-        """Write the story's configured number of candidates and open a ballot on them."""
+        """Write the story's configured number of candidates and open a ballot on them;
+        `progress` is told how the writing goes."""
         await self._refuse_if_open(story_id, "passage")
         story = await self.engine.story(story_id)
         settings = StorySettings.of(story)
         candidates = await self.engine.candidates(
-            story_id, settings.candidates, direction=direction, requested_by=opened_by
+            story_id,
+            settings.candidates,
+            direction=direction,
+            requested_by=opened_by,
+            progress=progress,
         )
         options = [(NUMBERS[i], c.id, "", None) for i, c in enumerate(candidates)]
         ballot = await self._create(
@@ -92,7 +107,8 @@ class Ballots:
             raise NotFound("There is no open direction ballot; open one with /directions.")
         used = set(option_emojis(ballot))
         free = [emoji for emoji in NUMBERS if emoji not in used]
-        if not free:
+        held = sum(len(option.text) for option in ballot.options)
+        if not free or held + len(text) > BALLOT_TEXT:
             raise InvalidInput("This ballot is full; vote for one of its directions.")
         option = await self.store.add_option(ballot.id, free[0], text, member_id)
         refreshed = await self.store.ballot(ballot.id)
@@ -187,12 +203,14 @@ class Ballots:
     async def _served(self, ballot: Ballot) -> bool:
         return self.serves((await self.engine.story(ballot.story_id)).guild_id)
 
-    async def close(self, ballot: Ballot) -> Result:
+    async def close(self, ballot: Ballot, *, summarize: bool = True) -> Result:
         """Close the ballot and carry out what it decided.
 
         A winning candidate becomes the story's next passage (the others stay as branches);
         a winning direction waits to steer the next passage; 🔁 and silence add nothing, and
         so does a ballot whose story ended or moved on (undo, retry) while it was open.
+        With `summarize` False the winner's rolling summary is left pending, to be written
+        with `Engine.summarize` once the result has been shown.
         Raises InvalidInput if the ballot is already closed.
         """
         current = await self.tally(ballot)
@@ -205,7 +223,7 @@ class Ballots:
         passage = None
         if ballot.kind == "passage" and outcome == "chosen":
             assert winner is not None and winner.passage_id is not None
-            passage = await self._commit(ballot, winner.passage_id)
+            passage = await self._commit(ballot, winner.passage_id, summarize)
         direction = winner.text if ballot.kind == "direction" and winner else ""
         closed = await self.store.close_ballot(
             ballot.id,
@@ -220,14 +238,14 @@ class Ballots:
         assert final is not None
         return Result(final, current, outcome, passage, direction)
 
-    async def _commit(self, ballot: Ballot, candidate_id: int) -> Passage:
+    async def _commit(self, ballot: Ballot, candidate_id: int, summarize: bool) -> Passage:
         """Commit the candidate, unless it already is the head (a close that was cut short)."""
         story = await self.engine.story(ballot.story_id)
         if story.head_id == candidate_id:
             passage = await self.store.passage(candidate_id)
             assert passage is not None
             return passage
-        return await self.engine.commit(ballot.story_id, candidate_id)
+        return await self.engine.commit(ballot.story_id, candidate_id, summarize=summarize)
 
     # Tone nudges
 

@@ -98,8 +98,10 @@ class Tree(app_commands.CommandTree):
 
 class AutoMuse(commands.AutoShardedBot):
     """The bot. `models` and `clock` (wall-clock seconds) can be given, for tests and
-    benchmarks; `ballot_tick` is how often ballot deadlines are checked and `ballot_refresh`
-    the least time between two edits of a ballot's live tally.
+    benchmarks; `ballot_tick` is how often ballot deadlines are checked, `ballot_refresh`
+    the least time between two edits of a ballot's live tally, `progress_interval` between
+    two progress edits of a reply, and `stream_interval` between two edits of a passage
+    streaming into its message.
 
     It runs the shards `settings` names (`shard_count`, `shard_ids`), or with neither set as
     many as Discord recommends, all in this process."""
@@ -112,6 +114,8 @@ class AutoMuse(commands.AutoShardedBot):
         clock: Callable[[], float] = time.time,
         ballot_tick: float = 1.0,
         ballot_refresh: float = 3.0,
+        progress_interval: float = 2.0,
+        stream_interval: float = 1.0,
         **options: object,
     ) -> None:
         super().__init__(
@@ -128,6 +132,8 @@ class AutoMuse(commands.AutoShardedBot):
         self.clock = clock
         self.ballot_tick = ballot_tick
         self.ballot_refresh = ballot_refresh
+        self.progress_interval = progress_interval
+        self.stream_interval = stream_interval
         self._models = models
         self.engine: Engine
         self.ballots: Ballots

@@ -12,6 +12,8 @@ refuses a change prepared against a head that has since moved (another process).
 
 from __future__ import annotations
 
+import asyncio
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -25,9 +27,11 @@ from bot.inert import has_visible_text, without_nul_and_bom
 from bot.judge import StoryView
 from bot.leases import story_lease
 from bot.llm import ModelError, Models, Prompt
+from bot.progress import Report, Step
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
 from bot.votes import tone_request
+from bot.wording import plural
 from bot.writer import CallLog, Draft, Writer, WriterConfig
 
 LORE_KINDS = ("character", "place", "thing", "event")
@@ -205,6 +209,8 @@ class Engine:
         self.models = models
         self.config = config or EngineConfig()
         self.writer = Writer(models, self.config)
+        self._summaries: dict[int, asyncio.Event] = {}
+        """Stories whose pending rolling summary this process is writing, set when done."""
 
     # Lookups
 
@@ -239,14 +245,21 @@ class Engine:
         return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
 
     async def ensure_idle(self, story_id: int) -> None:
-        """Raise Busy if any process is writing something for the story right now."""
+        """Raise Busy if any process is writing something for the story right now (a summary
+        this process is writing after a posted passage is waited for instead)."""
+        if story_id in self._summaries:
+            return
         if await self.store.lease_held(story_id, time.time()):
             raise Busy("A passage is already being written for this story.")
 
     @asynccontextmanager
     async def _writing(self, story_id: int) -> AsyncIterator[None]:
-        """Refuse at once, before any model call, if any process is already writing the story;
-        otherwise hold its write lease while we write."""
+        """Wait for a summary this process is writing after a posted passage; then refuse at
+        once, before any model call, if any process is writing the story; otherwise hold its
+        write lease while we write."""
+        summary = self._summaries.get(story_id)
+        if summary is not None:
+            await summary.wait()
         async with story_lease(self.store, story_id, self.config.lease_seconds) as held:
             if not held:
                 raise Busy("A passage is already being written for this story.")
@@ -265,9 +278,8 @@ class Engine:
         a request that fails does not count."""
         wait, previous = await self.store.take_cooldown(guild_id, member_id, now, seconds)
         if wait > 0:
-            raise CoolingDown(
-                f"Please wait {wait:.0f} more seconds before asking for another passage."
-            )
+            left = plural(math.ceil(wait), "more second")
+            raise CoolingDown(f"Please wait {left} before asking for another passage.")
         try:
             yield
         except BaseException:
@@ -284,13 +296,20 @@ class Engine:
         opening: str = "",
         premise: str = "",
         title: str = "",
+        memory: str = "",
         started_by: int | None = None,
         settings: StorySettings | None = None,
+        summarize: bool = True,
+        progress: Report | None = None,
     ) -> Story:
         """Start a story from an opening, or from a premise the model writes the opening for.
 
-        With both, the opening starts the story and the premise becomes its memory.
+        The premise is kept as the story's memory, unless a memory is given. The opening's
+        rolling summary is written after the story is stored; with `summarize` False it is
+        left pending, for `summarize()` once the opening has been shown. `progress` is told
+        when the model starts writing the opening.
         """
+        memory = checked(memory, "memory", LIMITS.memory, required=False)
         opening = checked(opening, "opening", LIMITS.opening, required=False)
         premise = checked(premise, "premise", LIMITS.premise, required=False)
         title = checked(title, "title", LIMITS.title, required=False)
@@ -304,13 +323,14 @@ class Engine:
         faults: tuple[str, ...] = ()
         async with self._calls(None) as log:
             if not opening:
+                if progress is not None:
+                    progress(Step("writing"))
                 draft = await self.writer.opening(premise, settings, log)
                 opening, faults = draft.text, draft.faults
                 author, model_name = None, draft.model
-            original = settings.chain == "original"
-            summary = "" if original else await self.writer.summary("", opening, settings, log)
+        summary = "" if settings.chain == "original" else None
         try:
-            return await self.store.create_story(
+            story = await self.store.create_story(
                 guild_id=guild_id,
                 channel_id=channel_id,
                 title=title or self._title_from(premise or opening),
@@ -325,12 +345,15 @@ class Engine:
                     faults=faults,
                 ),
                 calls=log.calls,
-                memory=premise if author is not None else "",
+                memory=memory or premise,
             )
         except Conflict:
             raise InvalidInput(
                 "This channel already has a story; end it before starting another."
             ) from None
+        if summarize:
+            await self.summarize(story.id)
+        return story
 
     @staticmethod
     def _title_from(text: str) -> str:
@@ -348,25 +371,40 @@ class Engine:
     # Writing
 
     async def next(
-        self, story_id: int, *, direction: str = "", requested_by: int | None = None
+        self,
+        story_id: int,
+        *,
+        direction: str = "",
+        requested_by: int | None = None,
+        progress: Report | None = None,
+        summarize: bool = True,
     ) -> Passage:
         """Write the next passage and append it. It is steered by `direction`, or else by the
-        direction members voted for, if one is waiting."""
+        direction members voted for, if one is waiting. `progress` is told each step and
+        the passage as it streams. The new rolling summary is written once the passage is
+        stored; with `summarize` False it is left pending for `summarize()`."""
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self._writing(story_id):
-            story, line = await self._active(story_id)
+            story, line = await self._settled(story_id, progress)
             direction = direction or story.pending_direction
             async with self._calls(story_id) as log:
-                draft = await self._draft(story, line, direction, log)
-                summary = await self._summary_after(story, line[-1], draft.text, log)
-            return await self.store.append_passage(
+                draft = await self._draft(story, line, direction, log, progress=progress)
+            passage = await self.store.append_passage(
                 story.id,
                 story.head_id,
-                self._new_passage(draft, summary, direction, requested_by),
+                self._new_passage(draft, None, direction, requested_by),
                 log.calls,
             )
+        return await self._summarized(passage, summarize, progress)
 
-    async def retry(self, story_id: int, *, requested_by: int | None = None) -> Passage:
+    async def retry(
+        self,
+        story_id: int,
+        *,
+        requested_by: int | None = None,
+        progress: Report | None = None,
+        summarize: bool = True,
+    ) -> Passage:
         """Write the latest passage again; the old one stays in the tree as a branch."""
         async with self._writing(story_id):
             story, line = await self._active(story_id)
@@ -375,16 +413,16 @@ class Engine:
             rejected, before = line[-1], line[:-1]
             async with self._calls(story_id) as log:
                 draft = await self._draft(
-                    story, before, rejected.direction, log, avoid=[rejected.text]
+                    story, before, rejected.direction, log, avoid=[rejected.text], progress=progress
                 )
-                summary = await self._summary_after(story, before[-1], draft.text, log)
-            return await self.store.append_passage(
+            passage = await self.store.append_passage(
                 story.id,
                 story.head_id,
-                self._new_passage(draft, summary, rejected.direction, requested_by),
+                self._new_passage(draft, None, rejected.direction, requested_by),
                 log.calls,
                 parent_id=before[-1].id,
             )
+        return await self._summarized(passage, summarize, progress)
 
     async def undo(self, story_id: int) -> Passage:
         """Step back one passage. The undone passage is kept in the tree. Returns the new head."""
@@ -396,21 +434,37 @@ class Engine:
             return line[-2]
 
     async def candidates(
-        self, story_id: int, k: int, *, direction: str = "", requested_by: int | None = None
+        self,
+        story_id: int,
+        k: int,
+        *,
+        direction: str = "",
+        requested_by: int | None = None,
+        progress: Report | None = None,
     ) -> list[Passage]:
         """Write k alternative next passages and store them as branches, not committed."""
         if not 1 <= k <= 5:
             raise InvalidInput("Ask for between 1 and 5 candidates.")
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self._writing(story_id):
-            story, line = await self._active(story_id)
+            story, line = await self._settled(story_id, progress)
             direction = direction or story.pending_direction
             drafts: list[Draft] = []
             async with self._calls(story_id) as log:
                 for index in range(k):
+                    if progress is not None:
+                        progress(Step("writing", index + 1, k))
                     avoid = [draft.text for draft in drafts]
                     drafts.append(
-                        await self._draft(story, line, direction, log, avoid=avoid, variant=index)
+                        await self._draft(
+                            story,
+                            line,
+                            direction,
+                            log,
+                            avoid=avoid,
+                            variant=index,
+                            progress=progress,
+                        )
                     )
             return await self.store.add_branches(
                 story.id,
@@ -419,20 +473,66 @@ class Engine:
                 log.calls,
             )
 
-    async def commit(self, story_id: int, candidate_id: int) -> Passage:
-        """Make a candidate the story's next passage, writing its rolling summary."""
+    async def commit(self, story_id: int, candidate_id: int, *, summarize: bool = True) -> Passage:
+        """Make a candidate the story's next passage, then write its rolling summary (with
+        `summarize` False it is left pending for `summarize()`)."""
         async with self._writing(story_id):
-            story, line = await self._active(story_id)
+            story, _ = await self._settled(story_id)
             candidate = await self.store.passage(candidate_id)
             if candidate is None or candidate.story_id != story_id:
                 raise NotFound(f"There is no candidate with id {candidate_id} in this story.")
             if candidate.parent_id != story.head_id:
                 raise InvalidInput("That candidate no longer follows the end of the story.")
-            async with self._calls(story_id) as log:
-                summary = await self._summary_after(story, line[-1], candidate.text, log)
-            return await self.store.choose_branch(
-                story.id, story.head_id, candidate.id, summary, log.calls
-            )
+            passage = await self.store.choose_branch(story.id, story.head_id, candidate.id, None)
+        return await self._summarized(passage, summarize)
+
+    async def summarize(self, story_id: int, progress: Report | None = None) -> bool:
+        """Write the rolling summary of the story's latest passage if it is pending. A model
+        failure leaves it pending (it is written before the next passage) and returns False,
+        as does a story busy writing something else. Writing operations that arrive meanwhile
+        wait for it rather than being refused."""
+        if story_id in self._summaries:
+            return False
+        done = self._summaries[story_id] = asyncio.Event()
+        try:
+            async with story_lease(self.store, story_id, self.config.lease_seconds) as held:
+                if not held:
+                    return False
+                await self._settled(story_id, progress)
+        except (GenerationFailed, InvalidInput):
+            return False
+        finally:
+            del self._summaries[story_id]
+            done.set()
+        return True
+
+    async def _summarized(
+        self, passage: Passage, summarize: bool, progress: Report | None = None
+    ) -> Passage:
+        """`passage`, just appended, with its rolling summary written now if asked for."""
+        if summarize and await self.summarize(passage.story_id, progress):
+            return await self.store.passage(passage.id) or passage
+        return passage
+
+    async def _settled(
+        self, story_id: int, progress: Report | None = None
+    ) -> tuple[Story, list[Passage]]:
+        """The active story and its latest passages, first writing the latest passage's
+        rolling summary if it is still pending (it is written after a passage is posted)."""
+        story, line = await self._active(story_id)
+        head = line[-1]
+        if head.summary is not None:
+            return story, line
+        if progress is not None:
+            progress(Step("summarising"))
+        settings = StorySettings.of(story)
+        async with self._calls(story_id) as log:
+            if len(line) > 1:
+                summary = await self.writer.summary_after(settings, line[-2], head.text, log)
+            else:
+                summary = await self.writer.summary("", head.text, settings, log)
+        await self.store.set_summary(story_id, head.id, summary, log.calls)
+        return story, [*line[:-1], replace(head, summary=summary)]
 
     @asynccontextmanager
     async def _calls(self, story_id: int | None) -> AsyncIterator[CallLog]:
@@ -583,10 +683,6 @@ class Engine:
         )
         return fit(context, self.config.context_tokens)
 
-    async def _summary_after(self, story: Story, previous: Passage, text: str, log: CallLog) -> str:
-        """The rolling summary to store with a new passage `text` that follows `previous`."""
-        return await self.writer.summary_after(StorySettings.of(story), previous, text, log)
-
     async def _draft(
         self,
         story: Story,
@@ -596,6 +692,7 @@ class Engine:
         *,
         avoid: Sequence[str] = (),
         variant: int = 0,
+        progress: Report | None = None,
     ) -> Draft:
         """Write one passage after `line[-1]`, steered by `direction`; `avoid` holds texts it
         must not copy (the passage being retried, the other candidates)."""
@@ -608,6 +705,7 @@ class Engine:
             lore,
             log,
             variant=variant,
+            progress=progress,
         )
 
     async def story_view(

@@ -37,7 +37,9 @@ WEIGHTS = {
 }
 """How much each fault costs in the score; talk about the text costs most, a cut ending least."""
 
-QUOTED = re.compile(r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d|\u201c[^\u201c\u201d\n]*$", re.M)
+QUOTED = re.compile(
+    r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d|\u201c[^\u201c\u201d\n]*$|\"[^\"\n]*$", re.M
+)
 ENDED = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]*_]*$")
 FIRST = {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves"}
 SECOND = {"you", "your", "yours", "yourself", "yourselves"}
@@ -47,14 +49,14 @@ _DOC = r"(?:passage|paragraph|excerpt|summary|chapter|prompt)"
 META = [
     rf"\b(?:this|next|previous|following|above|your|my|last|first|second|latest|the next)"
     rf"(?:\s+(?:new|next|last|\d+[- ]word))?\s+{_DOC}s?\b",
-    r"\bparagraphs?\b|\bthis (?:text|sentence)\b",
+    r"\bparagraphs?\b",
     r"\bsummar(?:y|ies|ize|ise)\b",
     r"\breaders?\b",
     r"\b(?:in|of) the (?:passage|excerpt|text)\b",
     r"\bthe (?:passage|excerpt|text) (?:is|was|continues|begins|ends|introduces|shows|describes)\b",
     r"\b(?:the|this|our|your|my) (?:story|tale|narrative)(?:'s)? "
     r"(?:continues|begins|began|opens|opened|ends|ended|unfolds|unfolded|shifts|so far|is going"
-    r"|tone|world|characters?)\b",
+    r"|tone|world|characters?|ending|beginning)\b",
     r"\bthis (?:story|tale|narrative)\b",
     r"\b(?:the|this|our|your) narrative\b",
     r"\bstory ?lines?\b|\bstory so far\b|\bstory now\b",
@@ -72,7 +74,7 @@ META = [
 ASSISTANT = [
     r"^\W*(?:sure|certainly|absolutely|okay|ok|alright|gladly)[,!.]",
     r"\bhere(?:'s| is| are)\b(?= (?:the|a|an|my|your|what|how|some|one|another)\b)",
-    r"\bi hope\b|\blet me know\b|\bfeel free\b|\bhappy to help\b|\bas an ai\b",
+    r"\bi hope\b|\blet me know\b|\bfeel free\b|\bhappy to help\b|\bas an ai\b|\bai assistant\b",
     r"\blanguage model\b|\b(?:i am|i'm) here to help\b|\bi can help\b|\bi(?:'d| would) be happy\b",
     r"\b(?:i'll|i will|i'm going to|let me|let's) (?:start writing|write|continue|rework|craft|"
     r"weave|rewrite)\b",
@@ -80,7 +82,7 @@ ASSISTANT = [
     r"\byour (?:new |next )?(?:story|passage|chapter|narrative|request|writing|prompt|craft|text"
     r"|\d+-word)\b",
     r"\byou (?:will|should|can|must) (?:write|continue|add|create)\b|\bi(?:'ll| will) tell you\b",
-    r"\bhere (?:today )?to help\b|\bi must say\b",
+    r"\bhere (?:today )?to help\b|\bi must say\b|\bwithout further ado\b",
     r"\bwhat (?:do|would|can) you (?:need|like|want|have me)\b|\bwould you like\b",
     r"\bwhat an? (?:incredible|exciting|great|interesting|inspiring|wonderful|amazing)"
     r"(?: and \w+)? (?:idea|beginning|story|journey|question|start)\b",
@@ -125,10 +127,12 @@ class Verdict:
     characters_dropped: tuple[str, ...]
     score: float
     meta_phrases: tuple[str, ...] = ()
+    """The phrases that talk about the text or to the requester, as found."""
     words: int = 0
 
     @property
     def ok(self) -> bool:
+        """No fault at all."""
         return not self.faults
 
 
@@ -201,17 +205,15 @@ def longest_shared_run(text: str, others: Iterable[str]) -> str:
     mine = words(text)
     best = (0, 0)
     for other in others:
-        theirs = words(other)
-        if not theirs:
-            continue
-        previous = [0] * (len(theirs) + 1)
+        positions: dict[str, list[int]] = {}
+        for j, word in enumerate(words(other)):
+            positions.setdefault(word, []).append(j)
+        previous: dict[int, int] = {}
         for i, word in enumerate(mine, 1):
-            current = [0] * (len(theirs) + 1)
-            for j, their in enumerate(theirs, 1):
-                if word == their:
-                    current[j] = previous[j - 1] + 1
-                    if current[j] > best[1] - best[0]:
-                        best = (i - current[j], i)
+            current = {j: previous.get(j - 1, 0) + 1 for j in positions.get(word, ())}
+            length = max(current.values(), default=0)
+            if length > best[1] - best[0]:
+                best = (i - length, i)
             previous = current
     return " ".join(mine[best[0] : best[1]])
 

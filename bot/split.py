@@ -8,19 +8,22 @@ DISCORD_LIMIT = 2000
 PASSAGE_LIMIT = 6000
 """The most characters a model's answer keeps (a 1,000-token passage is about 4,500)."""
 SENTENCE_END = re.compile(r"(?<=[.!?\u2026\"'\u201d\u2019)])\s+")
-BOUNDARIES = (r"\n\s*\n", SENTENCE_END.pattern, r"\s+")
-"""Paragraphs, then sentences, then words."""
+BOUNDARIES = (r"\n\s*\n", r"\s*\n\s*", SENTENCE_END.pattern, r"\s+")
+"""Paragraphs, then lines, then sentences, then words."""
+JOINERS = ("\n\n", "\n", " ", " ")
 
 
 def split_text(text: str, limit: int = DISCORD_LIMIT, level: int = 0) -> list[str]:
     """Pieces of at most `limit` characters, split between paragraphs where possible, else
-    between sentences, else between words. Only a single word longer than `limit` is cut."""
+    between lines, else between sentences, else between words. Pieces rejoin with the kind of
+    break they were split at, so a line (a header) never runs into the next one. Only a
+    single word longer than `limit` is cut."""
     text = text.strip()
     if len(text) <= limit:
         return [text] if text else []
     if level == len(BOUNDARIES):
         return [text[i : i + limit] for i in range(0, len(text), limit)]
-    joiner = "\n\n" if level == 0 else " "
+    joiner = JOINERS[level]
     pieces: list[str] = []
     current = ""
     for part in re.split(BOUNDARIES[level], text):

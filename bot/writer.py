@@ -30,15 +30,17 @@ from bot.judge import (
     narration,
     story_person,
 )
-from bot.llm import Model, ModelError, Models, Prompt, Sampling, prompt_text
+from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, prompt_text
+from bot.progress import Report, Step
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import repair_passage, repair_summary
 from bot.split import capped, complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
-"""Faults worth another model call. A stub is kept: a model that stops early has usually
-reached a natural pause, and another call rarely buys a longer passage."""
+"""Faults worth another model call. A chat model's stub is kept: an instruct model that stops
+early has usually finished its thought. A base model's stub is continued instead (see
+`Draft.passes`)."""
 
 SUMMARY_REGENERATE = frozenset({"meta", "assistant", "repetition"})
 """Summary faults worth one rewrite; a summary cut short is completed for free instead."""
@@ -89,10 +91,11 @@ class Draft:
     def faults(self) -> tuple[str, ...]:
         return self.verdict.faults
 
-    @property
-    def passes(self) -> bool:
-        """Whether nothing about it is worth another model call."""
-        return not self.check.loops and not REGENERATE.intersection(self.faults)
+    def passes(self, style: str) -> bool:
+        """Whether nothing about it is worth another model call in `style`: in prose style a
+        stub is, since a base model that stopped mid-story can simply go on."""
+        worth = REGENERATE | {"stub"} if style == "prose" else REGENERATE
+        return not self.check.loops and not worth.intersection(self.faults)
 
     @property
     def badness(self) -> float:
@@ -145,10 +148,12 @@ class Writer:
         log: CallLog,
         *,
         variant: int = 0,
+        progress: Report | None = None,
     ) -> Draft:
         """Generate one passage that continues `story` from the context `base`: judge each
         attempt, repair it for free, regenerate with counter-measures while a fault remains,
-        and keep the best attempt. The original chain takes its one attempt as it is."""
+        and keep the best attempt. The original chain takes its one attempt as it is. With
+        `progress`, each attempt is streamed to it and each check and rewrite reported."""
         recent = [*story.recent[-loops.RECENT :], story.summary]
         sampling = self.passage_sampling(voice, variant)
         original = voice.chain == "original"
@@ -157,11 +162,21 @@ class Writer:
         context = base
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
-            text = await self.generate(self.models.passage, "passage", prompt, sampling, log)
+            lead = context.lead if voice.style == "prose" else ""
+            text = await self.generate(
+                self.models.passage,
+                "passage",
+                prompt,
+                sampling,
+                log,
+                on_text=streaming_to(progress, variant, lead),
+            )
             if voice.style == "prose":
                 text = led(context.lead, text)
             if not original:
                 text = repair_passage(tidy(text), story)
+            if progress is not None:
+                progress(Step("checking", variant + 1))
             draft = Draft(
                 text,
                 context,
@@ -170,8 +185,10 @@ class Writer:
                 judge_passage(text, story),
             )
             drafts.append(draft)
-            if draft.passes or attempt + 1 == attempts:
+            if draft.passes(voice.style) or attempt + 1 == attempts:
                 break
+            if progress is not None:
+                progress(Step("rewriting", attempt + 2, attempts))
             context, sampling = self._counter_measures(
                 base, lore, draft, story, recent, sampling, attempt + 1
             )
@@ -212,7 +229,8 @@ class Writer:
         unused lore entry, or else an unexpected event. A change of person restates the
         story's person and tense (a base model, which takes no instructions, is given the next
         paragraph's first word instead: "I", or the main character's name); talk about the
-        story or to the reader is forbidden. Every round samples afresh.
+        story or to the reader is forbidden. A base model's stub is given back to it to go on
+        from. Every round samples afresh.
         """
         faults = set(draft.faults)
         copying = draft.check.loops or bool(faults & {"recycled", "repetition"})
@@ -229,6 +247,8 @@ class Writer:
             person = story_person(story)
             warnings.append(fill("counter_person", person=person, tense=tense(told)))
             lead = "I" if person == "first" else main_character(told)
+        elif "stub" in faults:
+            lead = draft.text + "\n\n"
         if faults & {"meta", "assistant"}:
             warnings.append(template("counter_meta"))
         context = replace(base, warning=" ".join(warnings), lead=lead)
@@ -265,7 +285,7 @@ class Writer:
                     verdict,
                 )
             )
-            if drafts[-1].passes or attempt == 1:
+            if drafts[-1].passes(voice.style) or attempt == 1:
                 break
             warning = template("counter_meta")
             sampling = sampling.but(seed=None if sampling.seed is None else sampling.seed + 1000)
@@ -338,13 +358,22 @@ class Writer:
         return await self.generate(self.models.summary, purpose, prompt, sampling, log)
 
     async def generate(
-        self, model: Model, purpose: str, prompt: Prompt, sampling: Sampling, log: CallLog
+        self,
+        model: Model,
+        purpose: str,
+        prompt: Prompt,
+        sampling: Sampling,
+        log: CallLog,
+        *,
+        on_text: TextSink | None = None,
     ) -> str:
-        """One text from `model`, retrying empty answers; every call goes into `log`."""
+        """One text from `model`, retrying empty answers; every call goes into `log`. With
+        `on_text`, the text is streamed to it as the model writes."""
+        streaming = {"on_text": on_text} if on_text is not None else {}
         for attempt in range(1 + self.config.empty_retries):
             started = time.perf_counter()
             try:
-                generation = await model.generate(prompt, sampling)
+                generation = await model.generate(prompt, sampling, **streaming)
             except ModelError as error:
                 log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
                 raise
@@ -366,6 +395,13 @@ class Writer:
         raise ModelError("The model returned no text.")
 
 
+def streaming_to(progress: Report | None, variant: int, lead: str = "") -> TextSink | None:
+    """A text sink that reports a passage being written, cleaned as it will be stored."""
+    if progress is None:
+        return None
+    return lambda text: progress(Step("writing", variant + 1, text=led(lead, clean(text))))
+
+
 def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
     """The prompt for an opening from `premise` in the story's style."""
     if voice.style == "chat":
@@ -378,8 +414,8 @@ def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
 
 def led(lead: str, text: str) -> str:
     """`text` as written after the `lead` words it was asked to go on from."""
-    if not lead:
-        return text
+    if not lead or lead[-1].isspace():
+        return lead + text.lstrip()
     if text[:1] in tuple(",.;:!?'’"):
         return lead + text
     return f"{lead} {text.lstrip()}"

@@ -5,10 +5,16 @@ from __future__ import annotations
 import discord
 
 from bot.ballots import Result
-from bot.client import AutoMuse, Refused, post, send
+from bot.client import AutoMuse, Refused, post
 from bot.engine import Passage, Story
+from bot.split import DISCORD_LIMIT
 from bot.store import Ballot
 from bot.votes import RENEW, Tally
+from bot.wording import plural
+from cogs._progress import LiveReply
+
+LABEL_LIMITS = (DISCORD_LIMIT, 200, 120, 60, 30)
+"""Longest option label in a ballot message, tried in turn until the message fits."""
 
 
 def jump_url(story: Story, ballot: Ballot) -> str:
@@ -20,7 +26,17 @@ def bar(count: int) -> str:
 
 
 def describe(ballot: Ballot, tally: Tally, result: Result | None = None) -> str:
-    """The ballot message: what is being decided, the live tally, and the time left."""
+    """The ballot message: what is being decided, the live tally, and the time left or the
+    result. It always fits in one Discord message: long options are shortened here (each is
+    also posted or announced in full)."""
+    for label_limit in LABEL_LIMITS:
+        text = _render(ballot, tally, result, label_limit)
+        if len(text) <= DISCORD_LIMIT:
+            return text
+    return shorten(text, DISCORD_LIMIT)
+
+
+def _render(ballot: Ballot, tally: Tally, result: Result | None, label_limit: int) -> str:
     what = "the next passage" if ballot.kind == "passage" else "what happens next"
     lines = [f"🗳️ **Ballot on {what}**"]
     for option in ballot.options:
@@ -29,45 +45,75 @@ def describe(ballot: Ballot, tally: Tally, result: Result | None = None) -> str:
         )
         by = f" (proposed by <@{option.proposed_by}>)" if option.proposed_by else ""
         count = tally.counts.get(option.emoji, 0)
-        lines.append(f"{option.emoji} {label}{by} — {bar(count)} {count}")
+        lines.append(f"{option.emoji} {shorten(label, label_limit)}{by} — {bar(count)} {count}")
     if result is None:
         lines.append(
             f"Closes <t:{int(ballot.deadline)}:R>. React to vote; your newest reaction counts."
+            " This tally is the count: the numbers under the message also show AutoMuse's own"
+            " reactions and changed votes."
         )
     elif result.outcome == "no votes":
         lines.append("**Closed with no votes:** nothing was added.")
     elif result.outcome == "void":
         lines.append("**Closed:** the story changed meanwhile, so nothing was added.")
     else:
-        lines.append(f"**Closed:** {tally.winner} won with {tally.counts[tally.winner]} votes.")
+        votes = plural(tally.counts[tally.winner or ""], "vote")
+        lines.append(f"**Closed:** {tally.winner} won with {votes}.")
     return "\n".join(lines)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at a word boundary, marked with "…"."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 async def open_passage_ballot(
     bot: AutoMuse, interaction: discord.Interaction, story: Story, direction: str
 ) -> None:
-    """Write candidates and post them with their ballot (the interaction is deferred)."""
-    ballot, candidates = await bot.ballots.open_passage_ballot(
-        story.id, opened_by=interaction.user.id, direction=direction
-    )
-    number = await bot.engine.length(story.id) + 1
-    steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
-    asker = f"<@{interaction.user.id}>"
-    await send(interaction, f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")
+    """Write candidates, showing how it goes in the deferred reply, and post them with their
+    ballot."""
+    async with LiveReply(interaction, bot.progress_interval) as live:
+        ballot, candidates = await bot.ballots.open_passage_ballot(
+            story.id, opened_by=interaction.user.id, direction=direction, progress=live.report
+        )
+        number = await bot.engine.length(story.id) + 1
+        steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
+        asker = f"<@{interaction.user.id}>"
+        await live.finish(f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")
     await post_ballot(bot, story, ballot, candidates)
 
 
 async def post_ballot(
     bot: AutoMuse, story: Story, ballot: Ballot, candidates: list[Passage] | None = None
-) -> None:
-    """Post the candidates in full, then the ballot message with a reaction per option."""
+) -> discord.Message:
+    """Post the candidates in full, then the ballot message with a reaction per option.
+
+    The message id is recorded before any reaction is added, and the options are read again
+    until every one has its reaction, so an option added meanwhile (/steer) is never missed.
+    """
     channel = bot.get_partial_messageable(story.channel_id or 0)
     for option, candidate in zip(ballot.options, candidates or [], strict=False):
         await post(channel, f"**{option.emoji}**\n{candidate.text}")
-    [message] = await post(channel, describe(ballot, await bot.ballots.tally(ballot)))
+    shown = describe(ballot, await bot.ballots.tally(ballot))
+    [message] = await post(channel, shown)
     await bot.ballots.attach(ballot, message.channel.id, message.id)
-    for option in ballot.options:
-        await message.add_reaction(option.emoji)
+    reacted: set[str] = set()
+    while True:
+        current = await bot.ballots.ballot(ballot.id)
+        if current is None or current.status != "open":
+            return message
+        missing = [o.emoji for o in current.options if o.emoji not in reacted]
+        if not missing:
+            break
+        for emoji in missing:
+            await message.add_reaction(emoji)
+            reacted.add(emoji)
+    latest = describe(current, await bot.ballots.tally(current))
+    if latest != shown:
+        await message.edit(content=latest)
+    return message
 
 
 async def refuse_if_open(bot: AutoMuse, story: Story, kind: str) -> None:

@@ -9,29 +9,59 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NO_PINGS, AutoMuse, require_manager, send
-from bot.engine import Engine, Passage, StorySettings
+from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
+from bot.engine import LIMITS, Engine, NotFound, Passage, Story, StorySettings, checked
 from bot.export import markdown
+from bot.wording import plural
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
+from cogs._progress import LiveReply
 
 SHOW_MAX = 10
 
 
 def header(passage: Passage) -> str:
     """The line above a posted passage: its number, who asked, and any direction."""
-    parts = [f"**§{passage.depth + 1}**"]
-    if passage.requested_by:
-        parts.append(f"asked by <@{passage.requested_by}>")
-    if passage.direction:
-        parts.append(f"*{passage.direction}*")
+    return header_for(passage.depth + 1, passage.requested_by, passage.direction)
+
+
+def header_for(number: int, requested_by: int | None, direction: str) -> str:
+    parts = [f"**§{number}**"]
+    if requested_by:
+        parts.append(f"asked by <@{requested_by}>")
+    if direction:
+        parts.append(f"*{direction}*")
     return " · ".join(parts)
 
 
-async def post_passage(bot: AutoMuse, interaction: discord.Interaction, passage: Passage) -> None:
-    """Post a passage; tone reactions on its messages then nudge the next one."""
-    text = f"{header(passage)}\n{passage.text}"
-    for message in await send(interaction, text):
+async def write_and_post(
+    bot: AutoMuse,
+    interaction: discord.Interaction,
+    story: Story,
+    direction: str,
+    *,
+    retry: bool = False,
+) -> None:
+    """Write a passage into the deferred reply as it streams, post it in full, then write
+    its rolling summary. Tone reactions on its messages then nudge the next one."""
+    number = await bot.engine.length(story.id) + (0 if retry else 1)
+    preview = header_for(number, interaction.user.id, direction or story.pending_direction)
+    async with LiveReply(interaction, bot.stream_interval, preview) as live:
+        if retry:
+            passage = await bot.engine.retry(
+                story.id, requested_by=interaction.user.id, progress=live.report, summarize=False
+            )
+        else:
+            passage = await bot.engine.next(
+                story.id,
+                direction=direction,
+                requested_by=interaction.user.id,
+                progress=live.report,
+                summarize=False,
+            )
+        messages = await live.finish(f"{header(passage)}\n{passage.text}")
+    for message in messages:
         await bot.ballots.record_posted(message.id, passage.id)
+    await bot.engine.summarize(story.id)
 
 
 class StoryCog(commands.Cog):
@@ -53,6 +83,7 @@ class StoryCog(commands.Cog):
         opening="The story's first passage, in your words.",
         premise="What the story is about; alone, AutoMuse writes the opening from it.",
         title="A title for the story.",
+        memory="What the story must always remember (default: the premise).",
     )
     async def start(
         self,
@@ -60,21 +91,51 @@ class StoryCog(commands.Cog):
         opening: str | None = None,
         premise: str | None = None,
         title: str | None = None,
+        memory: str | None = None,
     ) -> None:
         """Start this channel's story from an opening or a premise."""
+        await self.refuse_start(interaction, opening, premise, title)
+        checked(memory, "memory", LIMITS.memory, required=False)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
-        story = await self.engine.start(
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
-            opening=opening or "",
-            premise=premise or "",
-            title=title or "",
-            started_by=interaction.user.id,
-        )
-        [opening_passage] = await self.engine.line(story.id)
-        intro = f"📖 **{story.title}**, started by <@{interaction.user.id}>. Continue with `/next`."
-        await send(interaction, f"{intro}\n\n**§1**\n{opening_passage.text}")
+        async with LiveReply(interaction, self.bot.progress_interval) as live:
+            story = await self.engine.start(
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                opening=opening or "",
+                premise=premise or "",
+                title=title or "",
+                memory=memory or "",
+                started_by=interaction.user.id,
+                summarize=False,
+                progress=live.report,
+            )
+            [opening_passage] = await self.engine.line(story.id)
+            intro = f"📖 **{story.title}** · started by <@{interaction.user.id}>"
+            text = f"{intro}\n\n**§1**\n{opening_passage.text}\n\nContinue with `/next`."
+            messages = await live.finish(text)
+        for message in messages:
+            await self.bot.ballots.record_posted(message.id, opening_passage.id)
+        await self.engine.summarize(story.id)
+
+    async def refuse_start(
+        self,
+        interaction: discord.Interaction,
+        opening: str | None,
+        premise: str | None,
+        title: str | None,
+    ) -> None:
+        """Refuse at once, before anything is shown publicly, a start that cannot succeed."""
+        checked(opening, "opening", LIMITS.opening, required=False)
+        checked(premise, "premise", LIMITS.premise, required=False)
+        checked(title, "title", LIMITS.title, required=False)
+        if not (opening or "").strip() and not (premise or "").strip():
+            raise Refused("Give an opening or a premise to start a story.")
+        try:
+            await self.bot.channel_story(interaction)
+        except NotFound:
+            return
+        raise Refused("This channel already has a story; end it before starting another.")
 
     @app_commands.command(name="next")
     @app_commands.describe(direction="What should happen next, in a sentence (optional).")
@@ -83,6 +144,7 @@ class StoryCog(commands.Cog):
         self, interaction: discord.Interaction, direction: str | None = None
     ) -> None:
         """Write the next passage: posted at once, or as candidates to vote on (vote mode)."""
+        checked(direction, "direction", LIMITS.direction, required=False)
         story = await self.bot.channel_story(interaction)
         await refuse_if_open(self.bot, story, "passage")
         await self.engine.ensure_idle(story.id)
@@ -95,10 +157,7 @@ class StoryCog(commands.Cog):
             if StorySettings.of(story).mode == "vote":
                 await open_passage_ballot(self.bot, interaction, story, direction or "")
                 return
-            passage = await self.engine.next(
-                story.id, direction=direction or "", requested_by=interaction.user.id
-            )
-        await post_passage(self.bot, interaction, passage)
+            await write_and_post(self.bot, interaction, story, direction or "")
 
     @story.command(name="show")
     @app_commands.describe(last=f"How many of the latest passages to show (1–{SHOW_MAX}).")
@@ -135,10 +194,10 @@ class StoryCog(commands.Cog):
         """Write the latest passage again (the old one is kept as a branch)."""
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "retry")
+        await self.engine.ensure_idle(story.id)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
-        passage = await self.engine.retry(story.id, requested_by=interaction.user.id)
-        await post_passage(self.bot, interaction, passage)
+        await write_and_post(self.bot, interaction, story, "", retry=True)
 
     @story.command(name="end")
     async def end(self, interaction: discord.Interaction) -> None:
@@ -149,7 +208,7 @@ class StoryCog(commands.Cog):
         count = await self.engine.length(story.id)
         await send(
             interaction,
-            f"🏁 **{story.title}** ends here, after {count} passages. Start another with"
+            f"🏁 **{story.title}** ends here, after {plural(count, 'passage')}. Start another with"
             " `/story start`.",
         )
 
@@ -160,7 +219,7 @@ class StoryCog(commands.Cog):
         line = await self.engine.line(story.id)
         data = io.BytesIO(markdown(story, line).encode("utf-8"))
         await interaction.response.send_message(
-            f"📎 **{story.title}**, {len(line)} passages.",
+            f"📎 **{story.title}**, {plural(len(line), 'passage')}.",
             file=discord.File(data, filename=f"story-{story.id}.md"),
             allowed_mentions=NO_PINGS,
         )

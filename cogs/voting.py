@@ -22,6 +22,7 @@ from bot.client import AutoMuse, Refused, may_manage, post, send
 from bot.engine import Story, StoryError
 from bot.store import Ballot
 from bot.votes import canonical, palette
+from bot.wording import plural
 from cogs._ballot_messages import describe, post_ballot, refuse_if_open
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ RULES = (
     " react with a number to vote, or 🔁 for new candidates. Your newest reaction is your vote;"
     " removing it withdraws it. A ballot closes at its deadline, early when its quorum is"
     " reached, or with `/vote close` (starter or Manage Messages). A tie goes to the option"
-    " that reached the tied count first; with no votes nothing is added. `/directions` opens a"
+    " that reached the tied count first; with no votes nothing is added. The tally in the ballot"
+    " message is the count (the numbers under it include AutoMuse's own reactions and changed"
+    " votes). `/directions` opens a"
     " ballot on what happens next, and `/steer` adds your own option to it. React on the latest"
     " passage to steer the tone of the next: "
 )
@@ -83,11 +86,10 @@ class VotingCog(commands.Cog):
         """Add your own option to the open direction ballot."""
         story = await self.bot.channel_story(interaction)
         ballot, option = await self.ballots.steer(story.id, interaction.user.id, text)
-        if ballot.message_id is not None:
-            message = self.message(ballot)
-            await message.add_reaction(option.emoji)
-            self.schedule_refresh(ballot)
         await send(interaction, f"🧭 Added as {option.emoji}: *{option.text}*")
+        if ballot.message_id is not None:
+            await self.message(ballot).add_reaction(option.emoji)
+            self.schedule_refresh(ballot)
 
     # Closing ballots
 
@@ -131,8 +133,10 @@ class VotingCog(commands.Cog):
             return
         self.closing.add(ballot.id)
         try:
-            result = await self.ballots.close(ballot)
+            result = await self.ballots.close(ballot, summarize=False)
             await self.announce(result)
+            if result.passage is not None:
+                await self.bot.engine.summarize(ballot.story_id)
         except StoryError as error:
             log.warning("ballot %d could not close yet: %s", ballot.id, error)
         finally:
@@ -142,18 +146,26 @@ class VotingCog(commands.Cog):
                 refresh.cancel()
 
     async def announce(self, result: Result) -> None:
+        """Show the result on the ballot message, or in a new message if that one is gone or
+        cannot be edited; then post what it decided. The result is always visible."""
         ballot = result.ballot
         story = await self.bot.engine.story(ballot.story_id)
         channel = self.bot.get_partial_messageable(ballot.channel_id or story.channel_id or 0)
-        if ballot.message_id is not None:
-            await self.message(ballot).edit(content=describe(ballot, result.tally, result))
+        closed = describe(ballot, result.tally, result)
+        try:
+            if ballot.message_id is None:
+                raise LookupError("the ballot was never posted")
+            await self.message(ballot).edit(content=closed)
+        except (discord.HTTPException, LookupError) as error:
+            log.warning("ballot %d: posting its result anew (%s)", ballot.id, error)
+            await post(channel, closed)
         if result.outcome == "no votes":
             await post(channel, "🗳️ The ballot closed with no votes, so nothing was added.")
         elif result.outcome == "void":
             await post(channel, "🗳️ The story changed while the ballot was open; nothing was added.")
         elif result.passage is not None:
             number = result.passage.depth + 1
-            votes = result.tally.counts[result.tally.winner or ""]
+            votes = plural(result.tally.counts[result.tally.winner or ""], "vote")
             messages = await post(
                 channel, f"**§{number}** · chosen by vote ({votes})\n{result.passage.text}"
             )
@@ -166,6 +178,19 @@ class VotingCog(commands.Cog):
             task = asyncio.create_task(self.reroll(story))
             self.rerolls.add(task)
             task.add_done_callback(self.rerolls.discard)
+        await self.remove_own_reactions(ballot)
+
+    async def remove_own_reactions(self, ballot: Ballot) -> None:
+        """Take AutoMuse's own reactions off a closed ballot, so the counts under it are
+        members' alone. (Members' reactions stay: removing them needs Manage Messages.)"""
+        if ballot.message_id is None or self.bot.user is None:
+            return
+        message = self.message(ballot)
+        for option in ballot.options:
+            try:
+                await message.remove_reaction(option.emoji, self.bot.user)
+            except discord.HTTPException:
+                return
 
     async def reroll(self, story: Story) -> None:
         try:
@@ -213,21 +238,30 @@ class VotingCog(commands.Cog):
             self.refreshes[ballot.id] = asyncio.create_task(self.refresh(ballot.id))
 
     async def refresh(self, ballot_id: int) -> None:
+        """Wait out the interval since the last edit, then edit in the tally as it is now.
+        The edit's time is taken before anything is awaited, and a vote arriving meanwhile
+        schedules the next edit one interval later, so edits never come closer together."""
         loop = asyncio.get_running_loop()
         wait = self.last_refresh.get(ballot_id, -1e9) + self.bot.ballot_refresh - loop.time()
         await asyncio.sleep(max(0.0, wait))
+        self.last_refresh[ballot_id] = loop.time()
         self.refreshes.pop(ballot_id, None)
         ballot = await self.ballots.ballot(ballot_id)
-        if ballot is None or ballot.status != "open":
+        if ballot is None or ballot.status != "open" or ballot_id in self.closing:
             return
-        self.last_refresh[ballot_id] = loop.time()
-        await self.message(ballot).edit(content=describe(ballot, await self.ballots.tally(ballot)))
+        try:
+            await self.message(ballot).edit(
+                content=describe(ballot, await self.ballots.tally(ballot))
+            )
+        except discord.HTTPException as error:
+            log.warning("ballot %d: its tally could not be shown (%s)", ballot.id, error)
 
     # Restarts
 
     async def resume(self) -> None:
-        """Re-read the reactions of every open ballot, counting those made while we were away.
-        Ballots past their deadline are then closed by the first deadline check."""
+        """Re-read the reactions of every open ballot, counting those made while we were away,
+        and show the re-read tally at once. Ballots past their deadline are then closed by the
+        first deadline check."""
         for ballot in await self.ballots.open_ballots():
             if ballot.message_id is None:
                 continue
@@ -243,6 +277,11 @@ class VotingCog(commands.Cog):
                 members = {user.id async for user in reaction.users() if not user.bot}
                 reactions[emoji] = members
             await self.ballots.reconcile(ballot, reactions)
+            self.last_refresh[ballot.id] = asyncio.get_running_loop().time()
+            try:
+                await message.edit(content=describe(ballot, await self.ballots.tally(ballot)))
+            except discord.HTTPException as error:
+                log.warning("ballot %d: its tally could not be shown (%s)", ballot.id, error)
 
 
 async def setup(bot: AutoMuse) -> None:

@@ -9,6 +9,7 @@ them where they are installed.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import pwd
@@ -26,7 +27,15 @@ import asyncpg
 from tests.servers import HOST, free_port
 
 UNPRIVILEGED = "nobody"
+PR_SET_PDEATHSIG = 1
 START_SECONDS = 60
+
+
+def die_with_parent() -> None:
+    """In the server's process before it starts: be stopped (fast shutdown) if the test run
+    that started it dies without stopping it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 def system_binaries() -> Path | None:
@@ -63,6 +72,14 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         """Create the cluster and start the server; return once it accepts connections."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         if os.geteuid() == 0:
             user = pwd.getpwnam(UNPRIVILEGED)
             self._as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
@@ -103,16 +120,15 @@ class PostgresServer:
             stdout=subprocess.DEVNULL,
             stderr=(self.folder / "postgres.log").open("wb"),
             start_new_session=True,
+            preexec_fn=die_with_parent,
             **self._as,
         )
         deadline = time.monotonic() + START_SECONDS
         while not self._ready():
             if self._process.poll() is not None or time.monotonic() > deadline:
                 log = (self.folder / "postgres.log").read_text(errors="replace")
-                self.stop()
                 raise RuntimeError(f"PostgreSQL did not start:\n{log}")
             time.sleep(0.1)
-        return self
 
     def stop(self) -> None:
         """Stop the server (fast shutdown, then kill) and remove its folder."""
@@ -162,12 +178,16 @@ class PostgresServer:
         return True
 
     def _copy_binaries(self) -> Path:
-        """A copy of the install (bin, lib, share) inside the server's folder."""
+        """A copy of the install inside the server's folder, keeping the layout its run path
+        expects: the wheel's binaries find their libraries three folders up."""
         install = self.binaries.parent
+        site = install.parent.parent
         copy = self.folder / "install"
-        for part in ("bin", "lib", "share"):
-            if (install / part).is_dir():
-                shutil.copytree(install / part, copy / part, symlinks=True)
+        shutil.copytree(install, copy / install.relative_to(site), symlinks=True)
+        libraries = site / f"{install.parent.name}.libs"
+        if libraries.is_dir():
+            shutil.copytree(libraries, copy / libraries.name, symlinks=True)
         for path in [copy, *copy.rglob("*")]:
-            path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
-        return copy / "bin"
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
+        return copy / install.relative_to(site) / "bin"

@@ -1,5 +1,6 @@
 """The `automuse` command end to end, as a user runs it, with the embedded model."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -8,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-FAST = {"AUTOMUSE_MAX_TOKENS": "50", "AUTOMUSE_SEED": "7", "AUTOMUSE_LOG_LEVEL": "warning"}
+from bot.store import Store
+
+FAST = {
+    "AUTOMUSE_MAX_TOKENS": "50",
+    "AUTOMUSE_SEED": "7",
+    "AUTOMUSE_LOG_LEVEL": "warning",
+    "AUTOMUSE_TIMEOUT": "3600",
+}
+"""Short passages; and a deadline no busy test machine reaches (speed is for the benchmarks)."""
 
 
 def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,6 +35,11 @@ def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
         text=True,
         timeout=600,
     )
+
+
+async def new_database(path: Path) -> None:
+    store = await Store.open(path)
+    await store.close()
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +99,7 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
     ],
 )
 def test_bad_input_gets_one_plain_sentence_and_exit_code_2(tmp_path, args, message):
+    asyncio.run(new_database(tmp_path / "cli.db"))
     result = automuse(tmp_path, *args)
     assert result.returncode == 2
     assert result.stderr.strip() == f"automuse: {message}".strip() or message in result.stderr

@@ -15,6 +15,7 @@ from bot.engine import (
 )
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
+from bot.progress import Step
 from bot.store import NewPassage, Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
@@ -46,7 +47,12 @@ async def test_start_from_a_premise_has_the_model_write_the_opening(engine, mode
     assert opening.text == "The fog came in at noon and did not leave."
     assert opening.author_id is None and opening.model == "scripted"
     assert "A town lost in fog." in prompt_text(model.prompts[0])
-    assert story.memory == ""
+    assert story.memory == "A town lost in fog."
+    model.add("It rained on the fog.", "Rain.")
+    story = await engine.start(
+        guild_id=1, channel_id=3, premise="A town lost in fog.", memory="Nobody leaves."
+    )
+    assert story.memory == "Nobody leaves."
 
 
 async def test_start_with_both_keeps_the_premise_as_memory(engine, model):
@@ -185,12 +191,45 @@ async def test_a_model_failure_leaves_the_story_unchanged_and_is_logged(engine, 
     ].error == "The model server could not be reached."
 
 
-async def test_a_failing_summary_also_leaves_the_story_unchanged(engine, model):
+async def test_a_failing_summary_keeps_the_passage_and_is_retried_before_the_next(engine, model):
     story = await started(engine, model)
     model.add(P1, ModelError("The model server took too long to answer."))
-    with pytest.raises(GenerationFailed, match="too long"):
-        await engine.next(story.id)
-    assert [p.text for p in await engine.line(story.id)] == [OPENING]
+    passage = await engine.next(story.id)
+    assert passage.summary is None
+    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    second = await engine.next(story.id)
+    assert "Mira meets a stranger." in prompt_text(model.prompts[-2])
+    assert [p.summary for p in await engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]
+    assert second.text == P2
+
+
+async def test_progress_reports_each_step_and_streams_the_passage(engine, model):
+    story = await started(engine, model)
+    steps: list[Step] = []
+    model.add(P1)
+    passage = await engine.next(story.id, progress=steps.append, summarize=False)
+    assert passage.summary is None
+    streamed = [s.text for s in steps if s.stage == "writing"]
+    assert streamed[-1] == P1 and len(streamed) == len(P1.split())
+    assert steps[-1].stage == "checking"
+    model.add("Mira meets a stranger.")
+    assert await engine.summarize(story.id, steps.append)
+    assert steps[-1].stage == "summarising"
+    assert (await engine.line(story.id))[-1].summary == "Mira meets a stranger."
+    assert await engine.summarize(story.id)  # nothing pending: no model call (none is queued)
+    model.add(
+        P2,
+        "Far below, a bell began to ring, though no ship had passed the rocks in years.",
+        "A gull crashed through the window and dropped a brass key at her feet.",
+    )
+    steps.clear()
+    await engine.candidates(story.id, 3, progress=steps.append)
+    numbered = [(s.number, s.total) for s in steps if s.stage == "writing" and not s.text]
+    assert numbered == [(1, 3), (2, 3), (3, 3)]
 
 
 async def test_two_concurrent_next_calls_append_once_and_refuse_the_other(store):
@@ -250,7 +289,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
         engine = Engine(store, Models(model, model), EngineConfig())
         story = await started(engine, model)
         before = await engine.tokens_used_today(1)
-        model.add(P1, "s1")
+        model.add(P1)
 
         async def meanwhile() -> None:
             await asyncio.sleep(0.1)
@@ -259,7 +298,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
         lost, _ = await asyncio.gather(engine.next(story.id), meanwhile(), return_exceptions=True)
         assert isinstance(lost, Busy) and "nothing was added" in str(lost)
         calls = (await store.calls(story.id))[1:]
-        assert [c.response for c in calls] == [P1, "s1"]
+        assert [c.response for c in calls] == [P1]
         spent = sum(c.prompt_tokens + c.completion_tokens for c in calls)
         assert spent > 0 and await engine.tokens_used_today(1) == before + spent
     finally:
@@ -374,6 +413,21 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
     assert model.samplings[0].temperature == 0.7 and model.samplings[0].stop == ("END",)
 
 
+async def test_a_passage_asked_for_during_a_summary_waits_for_it_instead_of_being_refused(store):
+    model = ScriptedModel(latency=0.1)
+    engine = Engine(store, Models(model, model), EngineConfig())
+    story = await started(engine, model)
+    model.add(P1)
+    await engine.next(story.id, summarize=False)
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    summarized, passage = await asyncio.gather(engine.summarize(story.id), engine.next(story.id))
+    assert summarized and passage.text == P2
+    assert [p.summary for p in await engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]
+
+
 async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(engine, model):
     story = await started(engine, model)
     drifting = (
@@ -392,8 +446,10 @@ async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(e
 async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
     story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
     await engine.set_memory(story.id, "Mira is afraid of heights.")
-    model.add(P1, "Mira meets a stranger.")
-    await engine.next(story.id, direction="a stranger appears")
+    full = f"{P1} {P2} Neither of them spoke, and the lamp turned slowly above them."
+    model.add(full, "Mira meets a stranger.")
+    passage = await engine.next(story.id, direction="a stranger appears")
+    assert passage.text == full and len(model.prompts) == 3
     assert model.prompts[1] == (
         "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
         f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"

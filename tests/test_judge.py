@@ -196,3 +196,9 @@ def test_the_judge_agrees_with_the_hand_labels(report: list[str]) -> None:
     )
     report.extend(lines)
     assert not missed, f"below precision {PRECISION_BAR} or recall {RECALL_BAR}: {missed}"
+
+
+def test_empty_text_is_a_stub_cut_off_and_does_not_raise() -> None:
+    verdict = judge_passage(" \n ", story())
+    assert {"stub", "cutoff"} <= set(verdict.faults)
+    assert verdict.recycled_span == ""

@@ -43,7 +43,7 @@ async def a_story(store: Store) -> int:
         title="T",
         started_by=3,
         settings={},
-        opening=NewPassage(text="The lamp went out."),
+        opening=NewPassage(text="The lamp went out.", summary="The lamp went out."),
     )
     return story.id
 

@@ -1,4 +1,5 @@
-"""The loop guard on real output from the embedded model: it triggers, and it recovers."""
+"""The guard on real output from the embedded model: a first attempt that copies the opening is
+caught, and the passage kept does not copy it, whether a free repair or a new attempt fixed it."""
 
 from bot import loops
 from bot.engine import Engine, EngineConfig, StorySettings
@@ -20,7 +21,6 @@ async def test_the_guard_catches_a_real_looping_passage_and_keeps_a_better_one(s
     recent = [opening, (await engine.line(story.id))[0].summary or ""]
     first, kept = loops.check(attempts[0], recent), loops.check(passage.text, recent)
     assert first.loops, "the greedy first attempt should copy the opening"
-    assert len(attempts) >= 2
     assert not passage.looped and not kept.loops
     assert kept.badness < first.badness
-    assert loops.overlap(passage.text, attempts[0]) < 0.5
+    assert "recycled" not in passage.faults and "repetition" not in passage.faults

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.judge import StoryView, judge_passage, judge_summary
 from bot.repair import repair_passage, repair_summary
 
@@ -60,3 +62,17 @@ def test_a_summary_is_made_to_state_events() -> None:
     repaired = repair_summary(text)
     assert repaired == "Mara climbs the lighthouse and sees a boat."
     assert judge_summary(repaired, STORY).ok
+
+
+def test_a_story_sentence_ending_in_a_colon_is_kept() -> None:
+    text = f'She read the note aloud:\n\n"Meet me at the jetty." {BODY}'
+    assert repair_passage(text, STORY) == text
+
+
+def test_a_faultless_passage_comes_back_unchanged_line_breaks_and_all() -> None:
+    text = (
+        Path(__file__).resolve().parents[1] / "bench" / "openings" / "3_interview.txt"
+    ).read_text()
+    assert judge_passage(text.strip(), StoryView(OPENING, "", ())).ok
+    assert repair_passage(text, STORY) == text.strip()
+    assert repair_summary("  Mara climbs the lighthouse.\n") == "Mara climbs the lighthouse."

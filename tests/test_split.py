@@ -38,6 +38,21 @@ def test_complete_sentences_drops_a_sentence_cut_off_midway():
     assert complete_sentences("no full stop at all") == "no full stop at all"
 
 
+def test_a_header_line_stays_on_its_own_line_however_the_text_is_split():
+    header = "**§3** · chosen by vote (1)"
+    sentence = "The wary cellar door creaked open onto a stair nobody remembered building. "
+    pieces = split_text(f"{header}\n{sentence * 40}")
+    assert len(pieces) == 2
+    assert pieces[0].startswith(f"{header}\nThe wary cellar")
+    assert all(len(p) <= 2000 for p in pieces)
+
+
+def test_lines_of_a_long_paragraph_keep_their_breaks():
+    lines = [f"Line {i}: the tide came in and went out again, as tides do." for i in range(60)]
+    pieces = split_text("\n".join(lines), 1000)
+    assert "\n".join(pieces) == "\n".join(lines)
+
+
 def test_a_long_answer_is_capped_after_its_last_whole_sentence():
     sentence = "The keeper climbed the stairs again. "
     text = sentence * 1000

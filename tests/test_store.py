@@ -324,3 +324,21 @@ async def test_a_newer_postgres_schema_is_refused_and_left_untouched(postgres):
         assert await connection.fetchval("SELECT count(*) FROM stories") == 1
     finally:
         await connection.close()
+
+
+async def test_a_pending_summary_is_set_once_with_its_calls(store):
+    story = await store.create_story(
+        guild_id=1,
+        channel_id=2,
+        title="T",
+        started_by=None,
+        settings={},
+        opening=NewPassage(text="It began.", summary=None),
+    )
+    [opening] = await store.line(story.head_id)
+    assert opening.summary is None
+    call = ModelCall(purpose="summary", model="m", prompt="p", response="It began.")
+    assert await store.set_summary(story.id, opening.id, "Something began.", [call])
+    assert not await store.set_summary(story.id, opening.id, "Again.", [call])
+    assert (await store.passage(opening.id)).summary == "Something began."
+    assert [c.purpose for c in await store.calls(story.id)] == ["summary"]

@@ -83,7 +83,7 @@ async def test_a_good_first_attempt_is_kept_after_one_call() -> None:
     writer, model = scripted(GOOD)
     log = CallLog()
     draft = await writer.passage(CHAT, Context(passages=(OPENING,)), view(), (), log)
-    assert draft.text == GOOD and draft.faults == () and draft.passes
+    assert draft.text == GOOD and draft.faults == () and draft.passes("chat")
     assert len(model.prompts) == 1 and [c.purpose for c in log.calls] == ["passage"]
 
 
@@ -193,6 +193,15 @@ def test_the_tense_of_the_narration_is_read_from_its_verbs() -> None:
     assert tense('She opens the door. The wind is cold and the sea is loud. "I was here."') == (
         "present"
     )
+
+
+async def test_a_base_models_stub_is_given_back_to_it_to_go_on_from() -> None:
+    stub = "She set the lantern on the floor and pushed the door wider."
+    writer, model = scripted(stub, GOOD_TWO)
+    prose = StorySettings(style="prose")
+    draft = await writer.passage(prose, Context(passages=(OPENING,)), view(), (), CallLog())
+    assert model.prompts[1] == f"{OPENING}\n\n{stub}\n\n"
+    assert draft.text == f"{stub}\n\n{GOOD_TWO}" and draft.faults == ()
 
 
 def test_a_premise_cannot_add_completion_markers_to_the_opening_prompt() -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.llm.base import Generation, Message, Model, ModelError, Prompt, Sampling, prompt_text
+from bot.llm.base import (
+    Generation,
+    Message,
+    Model,
+    ModelError,
+    Prompt,
+    Sampling,
+    TextSink,
+    prompt_text,
+)
 
 __all__ = [
     "Generation",
@@ -15,6 +24,7 @@ __all__ = [
     "Models",
     "Prompt",
     "Sampling",
+    "TextSink",
     "open_models",
     "prompt_text",
 ]

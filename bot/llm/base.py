@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypedDict
 
@@ -21,6 +21,10 @@ def prompt_text(prompt: Prompt) -> str:
     if isinstance(prompt, str):
         return prompt
     return "\n\n".join(message["content"] for message in prompt)
+
+
+TextSink = Callable[[str], None]
+"""Called with the whole text generated so far, each time it grows (streaming)."""
 
 
 class ModelError(Exception):
@@ -62,6 +66,9 @@ class Model(Protocol):
 
     name: str
 
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
-        """Generate one text; raise ModelError on any failure."""
+    async def generate(
+        self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
+    ) -> Generation:
+        """Generate one text; raise ModelError on any failure. With `on_text`, the text is
+        streamed: `on_text` gets the text so far as it grows, on the event loop's thread."""
         ...

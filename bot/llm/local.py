@@ -7,12 +7,12 @@ import importlib.resources
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling
+from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -63,8 +63,9 @@ class LocalModel:
 
     llama.cpp releases the GIL while it computes, so the event loop stays responsive.
     Calls are serialised: one model instance runs one generation at a time. A call that
-    outlasts `timeout` seconds is reported at once; its generation stops at its next token,
-    before the worker takes the next call, so two generations never share the context.
+    outlasts `timeout` seconds (loading the model on first use aside) is reported at once;
+    its generation stops at its next token, before the worker takes the next call, so two
+    generations never share the context.
     Member and model text is never read as special tokens (see `prompt_tokens`).
     """
 
@@ -114,14 +115,22 @@ class LocalModel:
             )
         return chat_tokens(llama, prompt)
 
-    def _run(self, prompt: Prompt, sampling: Sampling, abandoned: threading.Event) -> Any:
+    def _run(
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        abandoned: threading.Event,
+        stream: Callable[[str], None] | None = None,
+    ) -> Any:
         from llama_cpp import StoppingCriteriaList
 
         if abandoned.is_set():
             raise ModelError("The embedded model took too long to answer.")
         llama = self._load()
-        return llama.create_completion(
-            prompt=self.prompt_tokens(prompt),
+        tokens = self.prompt_tokens(prompt)
+        answer = llama.create_completion(
+            prompt=tokens,
+            stream=stream is not None,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_tokens,
@@ -132,18 +141,32 @@ class LocalModel:
             seed=sampling.seed,
             stopping_criteria=StoppingCriteriaList([lambda tokens, logits: abandoned.is_set()]),
         )
+        if stream is None:
+            return answer
+        return streamed(answer, len(tokens), stream)
 
     async def load(self) -> None:
         """Load the model now rather than on the first generation."""
         await asyncio.get_running_loop().run_in_executor(self._worker, self._load)
 
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+    async def generate(
+        self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
+    ) -> Generation:
         loop = asyncio.get_running_loop()
         abandoned = threading.Event()
+        stream = None
+        if on_text is not None:
+            sink = on_text
+
+            def stream(text: str) -> None:
+                loop.call_soon_threadsafe(sink, text)
+
+        if self._llama is None:
+            await self.load()
         try:
             async with asyncio.timeout(self.timeout):
                 result = await loop.run_in_executor(
-                    self._worker, self._run, prompt, sampling, abandoned
+                    self._worker, self._run, prompt, sampling, abandoned, stream
                 )
         except TimeoutError:
             raise ModelError("The embedded model took too long to answer.") from None
@@ -165,3 +188,20 @@ class LocalModel:
 
     async def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def streamed(chunks: Iterable[Any], prompt_tokens: int, stream: Callable[[str], None]) -> Any:
+    """Read a `stream=True` completion, handing `stream` the text so far at each token;
+    returns the same shape as a whole completion, with the usage counted here."""
+    text, finish_reason, tokens = "", "", 0
+    for chunk in chunks:
+        choice = chunk["choices"][0]
+        finish_reason = choice.get("finish_reason") or finish_reason
+        if choice.get("text"):
+            tokens += 1
+            text += choice["text"]
+            stream(text)
+    return {
+        "choices": [{"text": text, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": tokens},
+    }

@@ -11,7 +11,7 @@ from typing import Any
 
 import openai
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling
+from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 """Besides every 5xx, the statuses worth another try (as the openai SDK decides)."""
@@ -80,7 +80,9 @@ class OpenAICompatible:
             max_retries=0,
         )
 
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+    async def generate(
+        self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
+    ) -> Generation:
         options: dict[str, Any] = {
             "model": self.name,
             "temperature": sampling.temperature,
@@ -94,6 +96,8 @@ class OpenAICompatible:
             options["seed"] = sampling.seed
         try:
             async with asyncio.timeout(self.timeout):
+                if on_text is not None:
+                    return await self._stream(prompt, options, on_text)
                 response = await self._request_with_retries(prompt, options)
             choice = response.choices[0]
             text = choice.text if isinstance(prompt, str) else choice.message.content
@@ -111,6 +115,31 @@ class OpenAICompatible:
             raise ModelError("The model server sent an answer that could not be read.") from None
         if not isinstance(text, str):
             raise ModelError("The model server sent an answer that could not be read.")
+        return Generation(
+            text=text,
+            model=self.name,
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            finish_reason=finish_reason,
+        )
+
+    async def _stream(
+        self, prompt: Prompt, options: dict[str, Any], on_text: TextSink
+    ) -> Generation:
+        """One generation with `stream=True`, telling `on_text` the text so far at each chunk."""
+        options = {**options, "stream": True, "stream_options": {"include_usage": True}}
+        stream = await self._request_with_retries(prompt, options)
+        text, finish_reason, usage = "", "", None
+        async for chunk in stream:
+            usage = chunk.usage or usage
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            piece = choice.text if isinstance(prompt, str) else choice.delta.content
+            finish_reason = choice.finish_reason or finish_reason
+            if piece:
+                text += piece
+                on_text(text)
         return Generation(
             text=text,
             model=self.name,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling, prompt_text
+from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink, prompt_text
 
 Responder = Callable[[Prompt, Sampling], str]
 
@@ -36,10 +37,14 @@ class ScriptedModel:
     def add(self, *responses: str | BaseException) -> None:
         self.queue.extend(responses)
 
-    async def generate(self, prompt: Prompt, sampling: Sampling) -> Generation:
+    async def generate(
+        self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
+    ) -> Generation:
+        """The next scripted answer, after `latency` seconds; streamed word by word over that
+        time when `on_text` is given."""
         self.prompts.append(prompt)
         self.samplings.append(sampling)
-        if self.latency:
+        if self.latency and on_text is None:
             await asyncio.sleep(self.latency)
         if self.queue:
             response = self.queue.popleft()
@@ -51,6 +56,8 @@ class ScriptedModel:
             raise response
         for stop in sampling.stop:
             response = response.split(stop, 1)[0]
+        if on_text is not None:
+            await self._stream(response, on_text)
         return Generation(
             text=response,
             model=self.name,
@@ -58,3 +65,9 @@ class ScriptedModel:
             completion_tokens=len(response.split()),
             finish_reason="stop",
         )
+
+    async def _stream(self, text: str, on_text: TextSink) -> None:
+        words = re.findall(r"\S+\s*", text)
+        for count in range(1, len(words) + 1):
+            await asyncio.sleep(self.latency / len(words))
+            on_text("".join(words[:count]))

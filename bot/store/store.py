@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.store.ballots import BallotRecords
 from bot.store.base import SCHEMA_VERSION, Connection, Database, StaleHead
 from bot.store.coordination import Coordination
 from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.records import (
     PASSAGE_COLUMNS,
     STORY_COLUMNS,
-    Ballot,
     LoreEntry,
     ModelCall,
     NewPassage,
-    Option,
     Passage,
-    Reaction,
     Story,
     lore_from_row,
     now,
@@ -34,7 +32,7 @@ from bot.store.records import (
 from bot.store.sqlite import SQLiteDatabase
 
 
-class Store(Coordination):
+class Store(BallotRecords, Coordination):
     """Story operations over one database backend."""
 
     def __init__(self, database: Database) -> None:
@@ -68,7 +66,7 @@ class Store(Coordination):
     async def migrate(self, version: int = SCHEMA_VERSION) -> None:
         await self.database.migrate(version)
 
-    def _transaction(self) -> Any:
+    def _transaction(self) -> AbstractAsyncContextManager[Connection]:
         return self.database.transaction()
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -284,10 +282,10 @@ class Store(Coordination):
         story_id: int,
         head_id: int,
         passage_id: int,
-        summary: str,
+        summary: str | None,
         calls: Sequence[ModelCall] = (),
     ) -> Passage:
-        """Make a stored alternative the head, recording its rolling summary."""
+        """Make a stored alternative the head, recording its rolling summary (None: pending)."""
         async with self._at_head(story_id, head_id, calls) as db:
             await db.execute(
                 "UPDATE passages SET summary = ? WHERE id = ? AND parent_id = ?",
@@ -298,6 +296,21 @@ class Store(Coordination):
         passage = await self.passage(passage_id)
         assert passage is not None
         return passage
+
+    async def set_summary(
+        self, story_id: int, passage_id: int, summary: str, calls: Sequence[ModelCall] = ()
+    ) -> bool:
+        """Record the pending rolling summary of a passage, with the calls that wrote it;
+        False, writing nothing, if it already has one."""
+        async with self._transaction() as db:
+            changed = await db.execute(
+                "UPDATE passages SET summary = ? WHERE id = ? AND story_id = ? AND summary IS NULL",
+                (summary, passage_id, story_id),
+            )
+            if changed != 1:
+                return False
+            await self._insert_calls(db, story_id, passage_id, calls)
+        return True
 
     async def move_head(self, story_id: int, head_id: int, new_head_id: int) -> None:
         """Point the story at another passage it already has (undo)."""
@@ -430,161 +443,3 @@ class Store(Coordination):
             (guild_id, since),
         )
         return int(row[0])
-
-    # Ballots
-
-    async def create_ballot(
-        self,
-        story_id: int,
-        kind: str,
-        *,
-        head_id: int | None,
-        opened_by: int | None,
-        opened_at: float,
-        deadline: float,
-        quorum: int,
-        options: Sequence[tuple[str, int | None, str, int | None]],
-    ) -> Ballot:
-        """Open a ballot with its options (emoji, passage id, text, proposed by).
-
-        Raises Conflict if the story already has an open ballot of this kind.
-        """
-        async with self._transaction() as db:
-            ballot_id = await db.insert(
-                "INSERT INTO ballots (story_id, kind, head_id, opened_by, opened_at, deadline,"
-                " quorum) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (story_id, kind, head_id, opened_by, opened_at, deadline, quorum),
-            )
-            await db.executemany(
-                "INSERT INTO ballot_options (ballot_id, emoji, passage_id, text, proposed_by)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(ballot_id, *option) for option in options],
-            )
-        ballot = await self.ballot(ballot_id)
-        assert ballot is not None
-        return ballot
-
-    async def ballot(self, ballot_id: int) -> Ballot | None:
-        return await self._ballot_where("id = ?", ballot_id)
-
-    async def open_ballot(self, story_id: int, kind: str) -> Ballot | None:
-        return await self._ballot_where(
-            "story_id = ? AND kind = ? AND status = 'open'", story_id, kind
-        )
-
-    async def ballot_by_message(self, message_id: int) -> Ballot | None:
-        return await self._ballot_where("message_id = ?", message_id)
-
-    async def open_ballots(self) -> list[Ballot]:
-        rows = await self._all("SELECT id FROM ballots WHERE status = 'open' ORDER BY deadline")
-        return [b for b in [await self.ballot(row[0]) for row in rows] if b is not None]
-
-    async def closed_passage_ballots(self, story_id: int) -> list[Ballot]:
-        rows = await self._all(
-            "SELECT id FROM ballots WHERE story_id = ? AND kind = 'passage'"
-            " AND status = 'closed' AND outcome = 'chosen' ORDER BY id",
-            (story_id,),
-        )
-        return [b for b in [await self.ballot(row[0]) for row in rows] if b is not None]
-
-    async def _ballot_where(self, condition: str, *params: Any) -> Ballot | None:
-        row = await self._one(
-            "SELECT id, story_id, kind, head_id, opened_by, opened_at, deadline, quorum,"
-            f" channel_id, message_id, status, closed_at, outcome, winner_id FROM ballots"
-            f" WHERE {condition} ORDER BY id DESC LIMIT 1",
-            params,
-        )
-        if row is None:
-            return None
-        options = await self._all(
-            "SELECT id, ballot_id, emoji, passage_id, text, proposed_by FROM ballot_options"
-            " WHERE ballot_id = ? ORDER BY id",
-            (row[0],),
-        )
-        return Ballot(*row, options=tuple(Option(*option) for option in options))
-
-    async def add_option(
-        self, ballot_id: int, emoji: str, text: str, proposed_by: int | None
-    ) -> Option:
-        async with self._transaction() as db:
-            option_id = await db.insert(
-                "INSERT INTO ballot_options (ballot_id, emoji, text, proposed_by)"
-                " VALUES (?, ?, ?, ?)",
-                (ballot_id, emoji, text, proposed_by),
-            )
-        return Option(option_id, ballot_id, emoji, None, text, proposed_by)
-
-    async def set_ballot_message(self, ballot_id: int, channel_id: int, message_id: int) -> None:
-        await self._write(
-            "UPDATE ballots SET channel_id = ?, message_id = ? WHERE id = ?",
-            (channel_id, message_id, ballot_id),
-        )
-
-    async def add_votes(self, ballot_id: int, votes: Sequence[Reaction]) -> None:
-        async with self._transaction() as db:
-            await db.executemany(
-                "INSERT INTO votes (ballot_id, member_id, emoji, added, at) VALUES (?, ?, ?, ?, ?)",
-                [(ballot_id, v.member_id, v.emoji, int(v.added), v.at) for v in votes],
-            )
-
-    async def votes(self, ballot_id: int) -> list[Reaction]:
-        rows = await self._all(
-            "SELECT member_id, emoji, added, at FROM votes WHERE ballot_id = ? ORDER BY id",
-            (ballot_id,),
-        )
-        return [Reaction(member, emoji, bool(added), at) for member, emoji, added, at in rows]
-
-    async def close_ballot(
-        self,
-        ballot_id: int,
-        *,
-        closed_at: float,
-        outcome: str,
-        winner_id: int | None,
-        pending_direction: str | None = None,
-    ) -> bool:
-        """Close an open ballot, and set the story's pending direction if one is given.
-
-        Returns False, changing nothing, if the ballot was not open.
-        """
-        async with self._transaction() as db:
-            closed = await db.execute(
-                "UPDATE ballots SET status = 'closed', closed_at = ?, outcome = ?, winner_id = ?"
-                " WHERE id = ? AND status = 'open'",
-                (closed_at, outcome, winner_id, ballot_id),
-            )
-            if closed and pending_direction is not None:
-                await db.execute(
-                    "UPDATE stories SET pending_direction = ?"
-                    " WHERE id = (SELECT story_id FROM ballots WHERE id = ?)",
-                    (pending_direction, ballot_id),
-                )
-            return closed > 0
-
-    # Posted passages and tone nudges
-
-    async def add_passage_message(self, message_id: int, passage_id: int) -> None:
-        await self._write(
-            "INSERT INTO passage_messages (message_id, passage_id) VALUES (?, ?)"
-            " ON CONFLICT (message_id) DO UPDATE SET passage_id = excluded.passage_id",
-            (message_id, passage_id),
-        )
-
-    async def passage_for_message(self, message_id: int) -> int | None:
-        row = await self._one(
-            "SELECT passage_id FROM passage_messages WHERE message_id = ?", (message_id,)
-        )
-        return row[0] if row else None
-
-    async def add_nudge(self, passage_id: int, nudge: Reaction) -> None:
-        await self._write(
-            "INSERT INTO nudges (passage_id, member_id, emoji, added, at) VALUES (?, ?, ?, ?, ?)",
-            (passage_id, nudge.member_id, nudge.emoji, int(nudge.added), nudge.at),
-        )
-
-    async def nudges(self, passage_id: int) -> list[Reaction]:
-        rows = await self._all(
-            "SELECT member_id, emoji, added, at FROM nudges WHERE passage_id = ? ORDER BY id",
-            (passage_id,),
-        )
-        return [Reaction(member, emoji, bool(added), at) for member, emoji, added, at in rows]

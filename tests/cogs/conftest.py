@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import discord
 import pytest
 from discord_fake import FakeDiscord, Interaction, Message
 from discord_fake.fixtures import BotRunner
@@ -32,11 +33,16 @@ class Clock:
 
 
 class Chat:
-    """Acting in the fake Discord's #story channel and waiting for the bot's answers."""
+    """Acting in the fake Discord's #story channel and waiting for the bot's answers.
+
+    `finished` holds the ids of interactions whose command has returned (filled by the bots
+    `start_bot` starts), so a reply that is still being edited is not taken for the answer.
+    """
 
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
         self.channel = fake.channel("story")
+        self.finished: set[int] = set()
 
     async def run(
         self,
@@ -47,11 +53,18 @@ class Chat:
         replies: int = 1,
         timeout: float = 10,
     ) -> Interaction:
-        """Invoke `command` as `user` and wait until it has `replies` visible messages."""
+        """Invoke `command` as `user` and wait until it has `replies` visible messages and
+        has finished (or answered with an error, which is always private)."""
         interaction = await self.fake.invoke(
             command, options, user=self.fake.member(user), channel=self.channel
         )
-        await self.fake.wait_for(lambda: len(interaction.messages) >= replies, timeout=timeout)
+
+        def answered() -> bool:
+            messages = interaction.messages
+            done = interaction.id in self.finished or any(m.ephemeral for m in messages)
+            return len(messages) >= replies and done
+
+        await self.fake.wait_for(answered, timeout=timeout)
         assert not interaction.failed
         return interaction
 
@@ -98,7 +111,12 @@ StartBot = Callable[..., Awaitable[AutoMuse]]
 
 @pytest.fixture
 def start_bot(
-    bot_runner: BotRunner, tmp_path: Path, clock: Clock, model: ScriptedModel, bot_errors
+    bot_runner: BotRunner,
+    tmp_path: Path,
+    clock: Clock,
+    model: ScriptedModel,
+    chat: Chat,
+    bot_errors,
 ) -> StartBot:
     """Start a fresh AutoMuse on the test's database; call again after a stop to restart.
 
@@ -122,8 +140,15 @@ def start_bot(
             clock=clock,
             ballot_tick=0.02,
             ballot_refresh=0.05,
+            progress_interval=0.05,
+            stream_interval=0.05,
             guild_ready_timeout=0.1,
         )
+
+        async def finished(interaction: discord.Interaction, command: object) -> None:
+            chat.finished.add(interaction.id)
+
+        bot.add_listener(finished, "on_app_command_completion")
         await bot_runner.start(bot)
         return bot
 

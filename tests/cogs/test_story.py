@@ -1,12 +1,15 @@
 """/story, /next, /lore and /help through the fake Discord, with the real, unmodified bot."""
 
 import asyncio
+import itertools
 import json
+import time
 
 from conftest import OPENING
 
-from bot.llm import ModelError
+from bot.llm import ModelError, prompt_text
 from bot.llm.local import LocalModel
+from bot.llm.scripted import ScriptedModel
 
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
 P2 = "The stranger turned, and Mira saw that his eyes were the colour of the winter sea."
@@ -96,7 +99,10 @@ async def test_two_next_at_once_give_one_passage_and_one_already_writing(start_b
         chat.fake.invoke("next", user=chat.fake.member("alice"), channel=chat.channel),
         chat.fake.invoke("next", user=chat.fake.member("bob"), channel=chat.channel),
     )
-    await chat.fake.wait_for(lambda: first.messages and second.messages, timeout=10)
+    await chat.fake.wait_for(
+        lambda: first.messages and second.messages and {first.id, second.id} & chat.finished,
+        timeout=10,
+    )
     replies = sorted([first.messages[0], second.messages[0]], key=lambda m: m.ephemeral)
     assert P1 in replies[0].content and not replies[0].ephemeral
     assert replies[1].ephemeral
@@ -281,3 +287,152 @@ async def test_unexpected_errors_are_logged_and_answered_plainly(
     assert ix.messages[0].content == "Something went wrong on our side; the story is unchanged."
     assert [r.getMessage() for r in bot_errors] == ["command next failed"]
     bot_errors.clear()
+
+
+def public_messages_of(fake_discord, interaction):
+    """Every public message the interaction ever showed, "thinking…" and deleted ones too."""
+    return [
+        m
+        for m in fake_discord.messages.values()
+        if m.interaction is interaction and not m.ephemeral
+    ]
+
+
+async def test_refusals_decided_before_writing_show_no_public_thinking(
+    start_bot, chat, model, fake_discord
+):
+    await start_bot()
+    await started(chat, model)
+    too_long = await chat.run("next", {"direction": "x" * 301})
+    assert too_long.messages[0].content == "The direction is 301 characters; the limit is 300."
+    again = await chat.run("story start", {"premise": "A heist on the moon."}, user="bob")
+    assert again.messages[0].content.startswith("This channel already has a story")
+    empty = await chat.run("story start", {"title": "Nothing"}, user="bob")
+    assert empty.messages[0].content == "Give an opening or a premise to start a story."
+    model.latency = 0.5
+    model.add(P1, "summary")
+    writing = await fake_discord.invoke(
+        "next", user=fake_discord.member("alice"), channel=chat.channel
+    )
+    await fake_discord.wait_for(lambda: writing.deferred)
+    busy = await chat.run("next", user="bob")
+    assert busy.messages[0].content == "A passage is already being written for this story."
+    for refused in (too_long, again, empty, busy):
+        assert refused.messages[0].ephemeral
+        assert public_messages_of(fake_discord, refused) == []
+    await fake_discord.wait_for(lambda: writing.messages, timeout=10)
+
+
+async def test_a_premise_only_story_reads_well_and_keeps_its_premise(
+    start_bot, chat, model, fake_discord
+):
+    bot = await start_bot()
+    model.add("The vault door sighed open onto the grey dust of the Sea of Tranquillity.", "sum")
+    ix = await chat.run("story start", {"premise": "A heist on the moon."})
+    intro = ix.messages[0].content
+    assert ix.messages[0].edits[0].content == "✍️ Writing…"
+    assert intro.startswith("📖 **A heist on the moon.** · started by <@")
+    assert "\n\n**§1**\nThe vault door" in intro
+    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    assert story.memory == "A heist on the moon."
+    await fake_discord.react(ix.messages[0], "😱", fake_discord.member("bob"))
+    model.add(P1, "summary")
+    await chat.run("next")
+    prompt = next(prompt_text(p) for p in model.prompts if "Members asked for" in prompt_text(p))
+    assert "more tension (1)" in prompt
+    assert "A heist on the moon." in prompt
+
+
+async def test_counts_in_messages_are_singular_or_plural(start_bot, chat, model, clock):
+    await start_bot(AUTOMUSE_NEXT_COOLDOWN="2")
+    await started(chat, model)
+    model.add(P1, "summary")
+    await chat.run("next")
+    clock.advance(1)
+    wait = await chat.run("next")
+    assert (
+        wait.messages[0].content == "Please wait 1 more second before asking for another passage."
+    )
+    exported = await chat.run("story export")
+    assert exported.messages[0].content == "📎 **The Lamp**, 2 passages."
+    await chat.run("story undo")
+    ended = await chat.run("story end")
+    assert "ends here, after 1 passage. Start another" in ended.messages[0].content
+
+
+class Timeline(ScriptedModel):
+    """A scripted model that notes when each call began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[float] = []
+
+    async def generate(self, prompt, sampling, on_text=None):
+        self.started.append(time.monotonic())
+        return await super().generate(prompt, sampling, on_text)
+
+
+LONG = (
+    "Far below, a bell began to ring, though no ship had passed the rocks in forty years,"
+    " and Mira counted each stroke while the stranger set down his cloth and listened with her."
+)
+
+
+async def test_a_solo_next_streams_into_its_message_and_ends_as_the_stored_passage(
+    start_bot, chat, fake_discord
+):
+    model = Timeline()
+    bot = await start_bot(model)
+    bot.stream_interval = 1.0
+    await started(chat, model)
+    model.latency = 1.5
+    model.add(OPENING, LONG, "Mira hears a bell.")
+    ix = await chat.run("next", timeout=20)
+    [message] = ix.messages
+    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    passage = (await bot.engine.line(story.id))[-1]
+    assert passage.text == LONG
+    assert message.content == f"**§2** · asked by <@{ix.user.id}>\n{LONG}"
+    edits = message.edits
+    assert 3 <= len(edits) <= 8, [e.content for e in edits]
+    assert edits[-1].content == message.content
+    assert all(b.at - a.at >= 0.9 for a, b in itertools.pairwise(edits))
+    streamed = [e.content for e in edits[:-1]]
+    assert any(OPENING.split(",")[0] in text for text in streamed)
+    assert all(text.startswith("**§2** · asked by") or "…" in text for text in streamed)
+    assert passage.summary == "Mira hears a bell." and LONG in prompt_text(model.prompts[-1])
+    assert edits[-1].at < model.started[-1]
+
+
+async def test_vote_mode_shows_which_candidate_is_being_written(start_bot, chat, model):
+    bot = await start_bot(AUTOMUSE_MODE="vote")
+    bot.progress_interval = 0.5
+    await started(chat, model)
+    model.latency = 0.6
+    model.add(P1, P2, P3)
+    ix = await chat.run("next", timeout=20)
+    reply = ix.messages[0]
+    contents = [e.content for e in reply.edits]
+    assert contents[0] == "✍️ Writing candidate 1 of 3…"
+    assert {"✍️ Writing candidate 2 of 3…", "✍️ Writing candidate 3 of 3…"} & set(contents)
+    assert contents[-1].startswith("🗳️ **Vote for §2**, asked by <@")
+    assert all(b.at - a.at >= 0.45 for a, b in itertools.pairwise(reply.edits))
+
+
+async def test_a_failed_summary_leaves_the_passage_posted_and_is_retried_next_time(
+    start_bot, chat, model
+):
+    bot = await start_bot()
+    await started(chat, model)
+    model.add(P1, ModelError("The model server took too long to answer."))
+    ix = await chat.run("next")
+    assert ix.messages[0].content.endswith(P1) and not ix.messages[0].ephemeral
+    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    assert (await bot.engine.line(story.id))[-1].summary is None
+    model.add("Mira meets a stranger.", P2, "A bell rings.")
+    await chat.run("next")
+    assert [p.summary for p in await bot.engine.line(story.id)][1:] == [
+        "Mira meets a stranger.",
+        "A bell rings.",
+    ]
+    assert "Mira meets a stranger." in prompt_text(model.prompts[-2])

@@ -1,5 +1,7 @@
 """Ballots, /steer, /vote close and tone nudges through the fake Discord."""
 
+import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -8,6 +10,7 @@ import sys
 from conftest import OPENING
 
 from bot.llm import prompt_text
+from bot.votes import NUMBERS
 
 CANDIDATES = [
     "At the top she found the lamp room door open and a stranger polishing the great lens.",
@@ -70,7 +73,7 @@ async def test_a_full_passage_ballot(start_bot, chat, model, clock, fake_discord
     await fake_discord.wait_for(lambda: "— ██ 2" in ballot.content)
     model.add("Mira finds a key.")
     clock.advance(121)
-    winner = await closed(chat, "**§2** · chosen by vote (2)")
+    winner = await closed(chat, "**§2** · chosen by vote (2 votes)")
     assert CANDIDATES[1] in winner.content
     assert "**Closed:** 2️⃣ won with 2 votes." in ballot.content
     story, line = await line_of(bot, chat)
@@ -101,7 +104,7 @@ async def test_a_vote_change_a_withdrawal_and_bots_are_handled(
     assert (await bot.ballots.tally(stored)).votes == {alice.user.id: "3️⃣"}
     model.add("Mira keeps watch.")
     clock.advance(121)
-    await closed(chat, "**§2** · chosen by vote (1)")
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
     assert (await line_of(bot, chat))[1][-1] == CANDIDATES[2]
 
 
@@ -116,7 +119,7 @@ async def test_a_tie_goes_to_the_first_to_reach_it_and_silence_adds_nothing(
     await fake_discord.wait_for(lambda: "1️⃣ the candidate above — █ 1" in ballot.content)
     model.add("Mira keeps watch.")
     clock.advance(121)
-    await closed(chat, "**§2** · chosen by vote (1)")
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
     assert (await line_of(bot, chat))[1][-1] == CANDIDATES[2]
     silent = await open_ballot(chat, model, FRESH, number=2)
     clock.advance(121)
@@ -133,7 +136,7 @@ async def test_quorum_and_vote_close_end_a_ballot_early(start_bot, chat, model, 
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
     model.add("Mira keeps watch.")
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("owner"))
-    await closed(chat, "**§2** · chosen by vote (2)")
+    await closed(chat, "**§2** · chosen by vote (2 votes)")
     second = await open_ballot(chat, model, FRESH, number=2)
     await fake_discord.react(second, "2️⃣", fake_discord.member("bob"))
     refused = await chat.run("vote close", user="bob")
@@ -143,7 +146,7 @@ async def test_quorum_and_vote_close_end_a_ballot_early(start_bot, chat, model, 
     model.add("Mira keeps watch.")
     done = await chat.run("vote close", user="alice")
     assert done.messages[0].ephemeral
-    await closed(chat, "**§3** · chosen by vote (1)")
+    await closed(chat, "**§3** · chosen by vote (1 vote)")
     assert (await line_of(bot, chat))[1] == [OPENING, CANDIDATES[0], FRESH[1]]
 
 
@@ -182,7 +185,7 @@ async def test_renew_writes_fresh_candidates_in_a_new_ballot(
     await fake_discord.react(fresh, "3️⃣", fake_discord.member("alice"))
     model.add("Mira keeps watch.")
     clock.advance(121)
-    await closed(chat, "**§2** · chosen by vote (1)")
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
 
 
 async def test_a_steered_direction_wins_and_steers_the_next_passage(
@@ -203,6 +206,7 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(
     await fake_discord.react(ballot, "4️⃣", fake_discord.member("alice"))
     await fake_discord.react(ballot, "4️⃣", fake_discord.member("owner"))
     await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
+    await fake_discord.wait_for(lambda: "— ██ 2" in ballot.content and "— █ 1" in ballot.content)
     clock.advance(121)
     await closed(chat, "🧭 The next passage will follow: *Mira's sister arrives by rowing boat.*")
     model.add("Her sister rowed in through the fog, shouting Mira's name.", "Mira keeps watch.")
@@ -250,7 +254,7 @@ async def test_a_restart_mid_ballot_counts_votes_cast_while_down(
     clock.advance(500)
     model.add("Mira keeps watch.")
     restarted = await start_bot(**VOTE)
-    await closed(chat, "**§2** · chosen by vote (2)")
+    await closed(chat, "**§2** · chosen by vote (2 votes)")
     assert (await line_of(restarted, chat))[1] == [OPENING, CANDIDATES[2]]
 
 
@@ -265,7 +269,7 @@ async def test_the_preference_export_of_a_story_with_several_ballots(
         await fake_discord.wait_for(lambda b=ballot: "— █ 1" in b.content)
         model.add("Mira keeps watch.")
         clock.advance(121)
-        await closed(chat, f"**§{number + 1}** · chosen by vote (1)")
+        await closed(chat, f"**§{number + 1}** · chosen by vote (1 vote)")
     story, _ = await line_of(bot, chat)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMUSE_")}
     environ["AUTOMUSE_DB"] = str(tmp_path / "bot.db")
@@ -290,3 +294,188 @@ async def test_the_preference_export_of_a_story_with_several_ballots(
         (FRESH[0], FRESH[2]),
     }
     assert all(r["input"]["messages"][-1]["role"] == "user" for r in rows)
+
+
+async def test_a_deleted_ballot_still_ends_with_its_result_and_passage_posted(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    await start_story(chat, model)
+    ballot = await open_ballot(chat, model)
+    await fake_discord.react(ballot, "2️⃣", fake_discord.member("bob"))
+    await fake_discord.wait_for(lambda: "2️⃣ the candidate above — █ 1" in ballot.content)
+    await fake_discord.delete_message(ballot)
+    model.add("summary")
+    clock.advance(121)
+    winner = await closed(chat, "**§2** · chosen by vote (1 vote)")
+    assert CANDIDATES[1] in winner.content
+    result = next(m for m in chat.posted() if m.content.startswith("🗳️ **Ballot"))
+    assert "**Closed:** 2️⃣ won with 1 vote." in result.content
+    assert (await line_of(bot, chat))[1] == [OPENING, CANDIDATES[1]]
+
+
+async def test_a_steer_during_a_rate_limited_ballot_post_reaches_the_ballot(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot = await start_bot()
+    await start_story(chat, model)
+    fake_discord.limit_route("POST", "/channels/{channel_id}/messages", limit=1, per=2.0)
+    warm_up = await bot.get_channel(chat.channel.id).send("The channel is busy.")
+    model.add("1. A storm breaks.\n2. The lamp goes out.\n3. A ship appears.")
+    directions = await fake_discord.invoke(
+        "directions", user=fake_discord.member("alice"), channel=chat.channel
+    )
+    await fake_discord.wait_for(lambda: directions.messages)
+    assert directions.messages[0].content.startswith("🧭 What happens next?")
+    assert ballot_messages(chat) == []
+    added = await chat.run("steer", {"text": "Mira's sister arrives."}, user="bob")
+    assert added.messages[0].content == "🧭 Added as 4️⃣: *Mira's sister arrives.*"
+    ballot = await fake_discord.wait_for(
+        lambda: next(
+            (
+                m
+                for m in ballot_messages(chat)
+                if "4️⃣" in m.reactions and "Mira's sister arrives." in m.content
+            ),
+            None,
+        ),
+        timeout=10,
+    )
+    assert ballot.created - fake_discord.messages[warm_up.id].created >= 1.5
+    assert list(ballot.reactions) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"]
+    await fake_discord.react(ballot, "4️⃣", fake_discord.member("alice"))
+    await fake_discord.wait_for(lambda: "— █ 1" in ballot.content)
+    clock.advance(121)
+    await closed(chat, "🧭 The next passage will follow: *Mira's sister arrives.*")
+
+
+async def test_six_long_steers_keep_the_ballot_under_2000_characters(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot = await start_bot()
+    await start_story(chat, model)
+    model.add("1. A storm breaks.\n2. The lamp goes out.\n3. A ship appears.")
+    await chat.run("directions")
+    ballot = await fake_discord.wait_for(lambda: next(iter(ballot_messages(chat)), None))
+    steers = [(f"Idea {n}: " + "the fog thickens and a bell rings " * 10)[:300] for n in range(6)]
+    replies = []
+    for steer in steers:
+        ix = await chat.run("steer", {"text": steer}, user="bob")
+        replies.append(ix.messages[0])
+    accepted = [r for r in replies if r.content.startswith("🧭 Added as")]
+    refused = [r for r in replies if not r.content.startswith("🧭 Added as")]
+    assert len(accepted) == 3 and not any(r.ephemeral for r in accepted)
+    assert {r.content for r in refused} == {"This ballot is full; vote for one of its directions."}
+    assert all(r.ephemeral for r in refused)
+    await fake_discord.wait_for(
+        lambda: all(steer in ballot.content for steer in steers[:3]) and "6️⃣" in ballot.reactions
+    )
+    assert len(ballot.content) <= 2000
+    await fake_discord.react(ballot, "6️⃣", fake_discord.member("alice"))
+    await fake_discord.wait_for(lambda: "— █ 1" in ballot.content)
+    clock.advance(121)
+    await closed(chat, f"🧭 The next passage will follow: *{steers[2]}*")
+    assert "**Closed:** 6️⃣ won with 1 vote." in ballot.content
+    assert len(ballot.content) <= 2000
+    story, _ = await line_of(bot, chat)
+    assert (await bot.engine.story(story.id)).pending_direction == steers[2]
+
+
+async def test_six_simultaneous_votes_edit_the_tally_at_most_once_per_interval(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    bot.ballot_refresh = 0.5
+    await start_story(chat, model)
+    ballot = await open_ballot(chat, model)
+    voters = [fake_discord.add_member(chat.channel.guild, f"voter{n}") for n in range(6)]
+    before = len(ballot.edits)
+    await asyncio.gather(
+        *(fake_discord.react(ballot, NUMBERS[n % 3], voter) for n, voter in enumerate(voters))
+    )
+    await fake_discord.wait_for(
+        lambda: all(f"{e} the candidate above — ██ 2" in ballot.content for e in NUMBERS[:3]),
+        timeout=5,
+    )
+    await asyncio.sleep(1.0)
+    edits = ballot.edits[before:]
+    assert 1 <= len(edits) <= 3
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(edits)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+    stored = await bot.ballots.ballot_for_message(ballot.id)
+    assert (await bot.ballots.tally(stored)).counts == {"1️⃣": 2, "2️⃣": 2, "3️⃣": 2, "🔁": 0}
+
+
+async def test_a_long_winner_keeps_its_header_on_its_own_line(
+    start_bot, chat, model, clock, fake_discord, scenesim
+):
+    await start_bot(**VOTE)
+    await start_story(chat, model)
+    rows = (scenesim / "scenes.jsonl").read_text().splitlines()
+    scenes = [json.loads(row)["completion"].removesuffix(" END").strip() for row in rows[:60]]
+    prose = " ".join(scenes)
+    long_texts = [
+        f"{n}. The wary cellar door creaked open. " + prose[n * 2000 : n * 2000 + 1990]
+        for n in range(3)
+    ]
+    long_texts = [text.rsplit(".", 1)[0] + "." for text in long_texts]
+    ballot = await open_ballot(chat, model, long_texts)
+    await fake_discord.react(ballot, "1️⃣", fake_discord.member("alice"))
+    await fake_discord.wait_for(lambda: "1️⃣ the candidate above — █ 1" in ballot.content)
+    model.add("summary")
+    clock.advance(121)
+    first = await closed(chat, "**§2** · chosen by vote")
+    header, _, text = first.content.partition("\n")
+    assert header == "**§2** · chosen by vote (1 vote)"
+    assert text.startswith("0. The wary cellar")
+    assert all(len(m.content) <= 2000 for m in chat.posted())
+
+
+async def test_a_restart_shows_the_re_read_tally_at_once_and_the_counts_are_explained(
+    start_bot, bot_runner, chat, model, clock, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    await start_story(chat, model)
+    ballot = await open_ballot(chat, model)
+    assert "This tally is the count" in ballot.content
+    await fake_discord.react(ballot, "1️⃣", fake_discord.member("alice"))
+    await fake_discord.wait_for(lambda: "1️⃣ the candidate above — █ 1" in ballot.content)
+    await bot_runner.stop(bot)
+    await fake_discord.unreact(ballot, "1️⃣", fake_discord.member("alice"))
+    await fake_discord.react(ballot, "3️⃣", fake_discord.member("bob"))
+    await start_bot(**VOTE)
+    await fake_discord.wait_for(
+        lambda: (
+            "1️⃣ the candidate above —  0" in ballot.content
+            and "3️⃣ the candidate above — █ 1" in ballot.content
+        )
+    )
+    assert "Closes <t:" in ballot.content
+    model.add("summary")
+    clock.advance(121)
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
+    bot_id = fake_discord.bot_user.id
+    await fake_discord.wait_for(
+        lambda: all(bot_id not in users for users in ballot.reactions.values())
+    )
+    assert ballot.reactions == {"3️⃣": [fake_discord.member("bob").id]}
+
+
+async def test_the_winner_is_posted_before_its_summary_is_written(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    await start_story(chat, model)
+    ballot = await open_ballot(chat, model)
+    await fake_discord.react(ballot, "1️⃣", fake_discord.member("bob"))
+    await fake_discord.wait_for(lambda: "1️⃣ the candidate above — █ 1" in ballot.content)
+    model.latency = 1.0
+    model.add("Mira meets a stranger.")
+    clock.advance(121)
+    await closed(chat, "**§2** · chosen by vote (1 vote)")
+    story, _ = await line_of(bot, chat)
+    assert (await bot.engine.line(story.id))[-1].summary is None
+    async with asyncio.timeout(5):
+        while (await bot.engine.line(story.id))[-1].summary is None:
+            await asyncio.sleep(0.05)
+    assert (await bot.engine.line(story.id))[-1].summary == "Mira meets a stranger."

@@ -17,6 +17,7 @@ from .fake import FakeDiscord
 from .state import (
     Attachment,
     Channel,
+    Edit,
     Flag,
     Guild,
     Intent,
@@ -33,6 +34,7 @@ __all__ = [
     "Attachment",
     "Channel",
     "DiscordError",
+    "Edit",
     "FakeDiscord",
     "Flag",
     "Guild",

@@ -23,10 +23,12 @@ from .errors import (
     validate_message_body,
 )
 from .gateway import HEARTBEAT_INTERVAL_MS, GatewaySession, frame, owning_shard
+from .ratelimits import RateLimiter, RouteLimit
 from .rest import build_app
 from .state import (
     Attachment,
     Channel,
+    Edit,
     Flag,
     Guild,
     Intent,
@@ -82,6 +84,7 @@ class FakeDiscord:
         self.identifies: list[dict[str, Any]] = []
         self.resumes = 0
         self.problems: list[str] = []
+        self.rate_limits = RateLimiter()
         self.url = ""
         self._sessions: list[GatewaySession] = []
         self._changed = asyncio.Event()
@@ -211,6 +214,11 @@ class FakeDiscord:
             if channel_id in guild.channels:
                 return guild.channels[channel_id]
         raise not_found(10003, "Channel")
+
+    def limit_route(self, method: str, route: str, *, limit: int, per: float) -> RouteLimit:
+        """Allow ``limit`` requests per ``per`` seconds on ``method route`` (written as in the API
+        docs, e.g. ``/channels/{channel_id}/messages``) for each channel, guild or webhook."""
+        return self.rate_limits.add(method, route, limit, per)
 
     def registered_commands(self, guild: Guild | None = None) -> list[dict[str, Any]]:
         """What the bot last registered globally (``guild=None``) or for ``guild``."""
@@ -433,6 +441,7 @@ class FakeDiscord:
         _require_content(content, embeds, attachments, components)
         if not message.loading:
             message.edited_at = datetime.datetime.now(datetime.UTC)
+        message.edits.append(Edit(time.monotonic(), content, message.loading))
         message.content, message.embeds = content, embeds
         message.attachments, message.components = attachments, components
         message.allowed_mentions = body.get("allowed_mentions", message.allowed_mentions)

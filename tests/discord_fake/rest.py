@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, hdrs, web
 
 from .errors import DiscordError, bad_request, not_found, unauthorized
+from .ratelimits import Verdict
 from .state import Attachment, Channel, Interaction, Message, Perm
 
 if TYPE_CHECKING:
@@ -101,7 +102,15 @@ class RestApi:
             authorized = request.headers.get("Authorization") == f"Bot {self.fake.token}"
             if _needs_auth(request.path) and not authorized:
                 raise unauthorized()
-            return await handler(request)
+            verdict = self._rate_limit(request)
+            if verdict is not None and verdict.retry_after is not None:
+                response = reply(verdict.body(), 429)
+                response.headers.update(verdict.headers)
+                return response
+            answer = await handler(request)
+            if verdict is not None:
+                answer.headers.update(verdict.headers)
+            return answer
         except DiscordError as error:
             return reply(error.to_dict(), error.status)
         except web.HTTPException as error:
@@ -111,6 +120,14 @@ class RestApi:
             _log.exception("fake Discord failed on %s %s", request.method, request.path)
             self.fake.problems.append(f"{request.method} {request.path} raised {error!r}")
             return reply({"message": f"fake Discord error: {error!r}", "code": 0}, 400)
+
+    def _rate_limit(self, request: web.Request) -> Verdict | None:
+        """Count the request against its route's limit, if the test set one."""
+        resource = request.match_info.route.resource
+        if resource is None or not resource.canonical.startswith(API):
+            return None
+        route = resource.canonical[len(API) :]
+        return self.fake.rate_limits.check(request.method, route, dict(request.match_info))
 
     # -- identity ------------------------------------------------------------------------------
 

@@ -273,6 +273,16 @@ class Pings:
         return self.everyone or bool(self.users) or bool(self.roles)
 
 
+@dataclass(frozen=True)
+class Edit:
+    """One edit of a message: when it arrived (``time.monotonic()``) and the content it set."""
+
+    at: float
+    content: str
+    resolved_loading: bool = False
+    """True for the edit that replaced a deferred response's "thinking…" placeholder."""
+
+
 @dataclass(eq=False)
 class Message:
     id: int
@@ -289,6 +299,9 @@ class Message:
     interaction: Interaction | None = None
     reactions: dict[str, list[int]] = field(default_factory=dict)
     edited_at: datetime.datetime | None = None
+    edits: list[Edit] = field(default_factory=list)
+    created: float = field(default_factory=time.monotonic)
+    """When the fake stored it (``time.monotonic()``), to compare with its edits."""
     deleted: bool = False
 
     @property
