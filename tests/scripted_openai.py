@@ -82,10 +82,38 @@ class ScriptedOpenAI:
         kind, text = self.answer(prompt)
         self.calls.append(Call(time.time(), kind, prompt))
         await asyncio.sleep(self.latency)
-        return web.json_response(_completion(body.get("model", "scripted"), prompt, text))
+        completion = _completion(body.get("model", "scripted"), prompt, text)
+        if not body.get("stream"):
+            return web.json_response(completion)
+        return await _stream(request, completion, text)
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "scripted"}]})
+
+
+async def _stream(
+    request: web.Request, completion: dict[str, Any], text: str
+) -> web.StreamResponse:
+    """The answer as server-sent chunks, as the chat API streams: words, the finish, usage."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    base = {key: completion[key] for key in ("id", "created", "model")}
+    base["object"] = "chat.completion.chunk"
+    words = text.split(" ")
+    pieces = [word + (" " if n < len(words) - 1 else "") for n, word in enumerate(words)]
+    for piece in pieces:
+        delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+        await response.write(_event({**base, "choices": [delta]}))
+    finish = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    await response.write(_event({**base, "choices": [finish]}))
+    await response.write(_event({**base, "choices": [], "usage": completion["usage"]}))
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(data)}\n\n".encode()
 
 
 def _completion(model: str, prompt: str, text: str) -> dict[str, Any]:
