@@ -1,9 +1,8 @@
 """A scripted OpenAI-compatible chat server on loopback, for bot processes in tests and benchmarks.
 
-It answers `POST /v1/chat/completions` (whole, or streamed as server-sent chunks) after
-`latency` seconds: passage prompts get the next scene of the scenesim data (each call a
-different one, so no two passages are alike), summary prompts get a short account of events.
-Every call is logged with the time it arrived.
+It answers `POST /v1/chat/completions` after `latency` seconds: passage prompts get the next
+scene of the scenesim data (each call a different one, so no two passages are alike), summary
+prompts get a short account of events. Every call is logged with the time it arrived.
 """
 
 from __future__ import annotations
@@ -83,48 +82,38 @@ class ScriptedOpenAI:
         kind, text = self.answer(prompt)
         self.calls.append(Call(time.time(), kind, prompt))
         await asyncio.sleep(self.latency)
-        model = body.get("model", "scripted")
-        if body.get("stream"):
-            return await _streamed(request, model, prompt, text, body.get("stream_options"))
-        return web.json_response(_completion(model, prompt, text))
+        completion = _completion(body.get("model", "scripted"), prompt, text)
+        if not body.get("stream"):
+            return web.json_response(completion)
+        return await _stream(request, completion, text)
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "scripted"}]})
 
 
-async def _streamed(
-    request: web.Request, model: str, prompt: str, text: str, options: Any
+async def _stream(
+    request: web.Request, completion: dict[str, Any], text: str
 ) -> web.StreamResponse:
-    """The answer as server-sent chat completion chunks, a few words each, then `[DONE]`."""
+    """The answer as server-sent chunks, as the chat API streams: words, the finish, usage."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
-    whole = _completion(model, prompt, text)
+    base = {key: completion[key] for key in ("id", "created", "model")}
+    base["object"] = "chat.completion.chunk"
     words = text.split(" ")
-    pieces = [" ".join(words[i : i + 8]) + " " for i in range(0, len(words), 8)]
-    pieces[-1] = pieces[-1].rstrip(" ")
-    for number, piece in enumerate(pieces):
-        last = number == len(pieces) - 1
-        chunk = {
-            "id": whole["id"],
-            "object": "chat.completion.chunk",
-            "created": whole["created"],
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "delta": {"content": piece, **({"role": "assistant"} if number == 0 else {})},
-                    "finish_reason": "stop" if last else None,
-                }
-            ],
-        }
-        await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
-    if isinstance(options, dict) and options.get("include_usage"):
-        usage = {**{k: whole[k] for k in ("id", "created", "model")}, "choices": []}
-        usage |= {"object": "chat.completion.chunk", "usage": whole["usage"]}
-        await response.write(f"data: {json.dumps(usage)}\n\n".encode())
+    pieces = [word + (" " if n < len(words) - 1 else "") for n, word in enumerate(words)]
+    for piece in pieces:
+        delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+        await response.write(_event({**base, "choices": [delta]}))
+    finish = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    await response.write(_event({**base, "choices": [finish]}))
+    await response.write(_event({**base, "choices": [], "usage": completion["usage"]}))
     await response.write(b"data: [DONE]\n\n")
     await response.write_eof()
     return response
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(data)}\n\n".encode()
 
 
 def _completion(model: str, prompt: str, text: str) -> dict[str, Any]:

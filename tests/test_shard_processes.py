@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bot_process import BotProcess
 from discord_fake import Channel, FakeDiscord, Message
-from process_fixtures import READERS
+from process_fixtures import READERS, story_started
 from scripted_openai import ScriptedOpenAI
 
 from bot.store import Store
@@ -84,11 +84,11 @@ def chosen_posts(channel: Channel) -> list[Message]:
     return [m for m in channel.messages if "chosen by vote" in m.content]
 
 
-async def open_ballot(fake: FakeDiscord, name: str) -> Message:
+async def open_ballot(fake: FakeDiscord, database: str, name: str) -> Message:
     """Start a story in the guild's channel and run /next, which opens a passage ballot."""
     channel, starter = fake.channel(f"{name}-story"), fake.member(f"{name}-owner")
     start = await fake.invoke("story start", {"opening": OPENING}, user=starter, channel=channel)
-    await fake.wait_for(lambda: start.messages and not start.messages[0].loading, 30)
+    await story_started(fake, start, database)
     await fake.invoke("next", user=starter, channel=channel)
     return await fake.wait_for(lambda: ballot_message(channel), 30)
 
@@ -111,7 +111,9 @@ async def test_a_killed_shard_process_resumes_its_ballot_and_it_closes_exactly_o
     shards: Shards,
 ) -> None:
     fake = shards.fake
-    even, odd = await asyncio.gather(open_ballot(fake, "even"), open_ballot(fake, "odd"))
+    even, odd = await asyncio.gather(
+        open_ballot(fake, shards.database, "even"), open_ballot(fake, shards.database, "odd")
+    )
     opened = time.time()
     await vote(fake, even, "even", "1️⃣", range(2))
     await vote(fake, odd, "odd", "1️⃣", range(2))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot_process import REPO, BotProcess, clean_environment
 from discord_fake import FakeDiscord
+from process_fixtures import story_started
 from scripted_openai import ScriptedOpenAI
 from test_shard_processes import OPENING
 
@@ -55,7 +56,7 @@ async def test_one_story_has_one_writer_across_processes(
         await bot.connected({(0, 2)})
         channel, member = fake.channel("even-story"), fake.member("even-reader0")
         start = await fake.invoke("story start", {"opening": OPENING}, user=member, channel=channel)
-        await fake.wait_for(lambda: start.messages and not start.messages[0].loading, 30)
+        await story_started(fake, start, database_url)
         store = await Store.open(database_url)
         try:
             story = await store.active_story(channel.guild.id, channel.id)
