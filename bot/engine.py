@@ -275,7 +275,10 @@ class Engine:
         self, guild_id: int, member_id: int, seconds: float, now: float
     ) -> AsyncIterator[None]:
         """Refuse a member's request within `seconds` of their last one, in every process;
-        a request that fails does not count."""
+        a request that fails does not count. With no cooldown (`seconds` 0) nothing is kept."""
+        if seconds <= 0:
+            yield
+            return
         wait, previous = await self.store.take_cooldown(guild_id, member_id, now, seconds)
         if wait > 0:
             left = plural(math.ceil(wait), "more second")

@@ -6,6 +6,7 @@ import pytest
 from bot.config import load_settings
 from bot.engine import (
     Busy,
+    CoolingDown,
     Engine,
     EngineConfig,
     GenerationFailed,
@@ -514,3 +515,16 @@ async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model
     entry = await engine.add_lore(story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00.")
     assert (entry.name, entry.keywords, entry.text) == ("Lens", ("lens",), "Big.")
     assert (await engine.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."
+
+
+async def test_with_no_cooldown_a_member_may_ask_twice_at_once(engine):
+    async def ask(now: float) -> None:
+        async with engine.cooldown(1, 7, 0, now):
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(ask(100.0), ask(99.999))
+    async with engine.cooldown(1, 7, 5, 100.0):
+        pass
+    with pytest.raises(CoolingDown, match="wait 5 more seconds"):
+        async with engine.cooldown(1, 7, 5, 100.5):
+            pass
