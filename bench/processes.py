@@ -98,13 +98,19 @@ class Bots:
 
 
 def posted(interaction: Interaction) -> bool:
-    return bool(interaction.messages) and not interaction.messages[0].ephemeral
+    """Answered with the finished passage: not a progress line ("✍️ Writing…") and not the
+    passage still streaming in, whose preview ends with " …"."""
+    if not interaction.messages or interaction.messages[0].ephemeral:
+        return False
+    content = interaction.messages[0].content
+    return content.startswith("**§") and not content.endswith(" …")
 
 
 def settled(interaction: Interaction) -> bool:
-    """Answered for good: posted, refused, or never acknowledged in time."""
-    messages = interaction.messages
-    return interaction.failed or (bool(messages) and not messages[0].loading)
+    """Answered for good: the finished passage posted, refused privately, or never
+    acknowledged in time. Progress lines and a passage still streaming in are not answers."""
+    refused = any(message.ephemeral for message in interaction.messages)
+    return interaction.failed or refused or posted(interaction)
 
 
 def database_settings(database: str) -> dict[str, str]:

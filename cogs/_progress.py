@@ -32,7 +32,8 @@ def describe_step(step: Step, header: str = "") -> str:
 
 class LiveReply:
     """Edits a deferred interaction's reply as work goes on, at most once every `interval`
-    seconds however often it is told, and always ends showing the final text."""
+    seconds however often it is told, and always ends showing the final text. The first
+    edit waits one interval too, so work done within it goes straight to its result."""
 
     def __init__(self, interaction: discord.Interaction, interval: float, header: str = "") -> None:
         self.interaction = interaction
@@ -40,7 +41,7 @@ class LiveReply:
         self.header = header
         self.latest = ""
         self.shown = ""
-        self.last_edit = -1e9
+        self.last_edit = asyncio.get_running_loop().time()
         self.task: asyncio.Task[None] | None = None
         self.editing = False
         self.closed = False

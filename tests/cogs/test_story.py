@@ -328,7 +328,9 @@ async def test_a_premise_only_story_reads_well_and_keeps_its_premise(
 ):
     bot = await start_bot()
     model.add("The vault door sighed open onto the grey dust of the Sea of Tranquillity.", "sum")
+    model.latency = 0.3
     ix = await chat.run("story start", {"premise": "A heist on the moon."})
+    model.latency = 0.0
     intro = ix.messages[0].content
     assert ix.messages[0].edits[0].content == "✍️ Writing…"
     assert intro.startswith("📖 **A heist on the moon.** · started by <@")
@@ -402,6 +404,21 @@ async def test_a_solo_next_streams_into_its_message_and_ends_as_the_stored_passa
     assert all(text.startswith("**§2** · asked by") or "…" in text for text in streamed)
     assert passage.summary == "Mira hears a bell." and LONG in prompt_text(model.prompts[-1])
     assert edits[-1].at < model.started[-1]
+
+
+async def test_a_passage_written_within_the_interval_is_posted_without_waiting(
+    start_bot, chat, fake_discord
+):
+    model = Timeline()
+    bot = await start_bot(model)
+    bot.stream_interval = 1.0
+    await started(chat, model)
+    model.add(P1, "Mira hears a bell.")
+    ix = await chat.run("next", timeout=20)
+    [message] = ix.messages
+    assert message.content == f"**§2** · asked by <@{ix.user.id}>\n{P1}"
+    assert [edit.content for edit in message.edits] == [message.content]
+    assert message.edits[0].at - model.started[-2] < 0.5
 
 
 async def test_vote_mode_shows_which_candidate_is_being_written(start_bot, chat, model):
