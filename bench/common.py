@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.engine import Engine, StoryError
 from bot.llm import Generation, Model, Prompt, Sampling, TextSink
 from bot.prompts import COMPLETION_MARKER
+from bot.store import ModelCall, Store
 
 REPO = Path(__file__).resolve().parent.parent
 SCENESIM = REPO / "data" / "scenesim"
@@ -124,3 +126,18 @@ class Timed:
             return await self.model.generate(prompt, sampling, on_text)
         finally:
             self.seconds += time.perf_counter() - started
+
+
+async def timed_next(
+    engine: Engine, store: Store, story_id: int, logged: int
+) -> tuple[str, str, float, list[ModelCall]]:
+    """One `next` on the story: its text (or else the error), the seconds it took, and the
+    model calls logged after the first `logged`."""
+    started = time.perf_counter()
+    text, error = "", ""
+    try:
+        text = (await engine.next(story_id)).text
+    except StoryError as failure:
+        error = str(failure)
+    seconds = time.perf_counter() - started
+    return text, error, seconds, (await store.calls(story_id))[logged:]

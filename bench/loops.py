@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, mean, openings, plot_path, table, write_results
+from bench.common import machine, mean, openings, plot_path, table, timed_next, write_results
 from bot import loops
-from bot.engine import Engine, EngineConfig, StoryError, StorySettings
+from bot.engine import Engine, EngineConfig, StorySettings
 from bot.llm import Models
 from bot.llm.local import LocalModel
 from bot.prompts import COMPLETION_MARKER
@@ -80,14 +80,8 @@ async def write_story(
     results = []
     for number in range(1, steps + 1):
         step = Step(row=row, step=number)
-        started = time.perf_counter()
-        try:
-            step.text = (await engine.next(story.id)).text
-        except StoryError as error:
-            step.error = str(error)
-        step.seconds = time.perf_counter() - started
-        calls = await store.calls(story.id)
-        new, logged = calls[logged:], len(calls)
+        step.text, step.error, step.seconds, new = await timed_next(engine, store, story.id, logged)
+        logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.all_calls = len(new)
         step.prompt_tokens = [c.prompt_tokens for c in new if c.purpose == "passage"]

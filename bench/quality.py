@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, RESULTS, machine, mean, plot_path, table, write_results
+from bench.common import REPO, RESULTS, machine, mean, plot_path, table, timed_next, write_results
 from bot import loops
 from bot.config import ConfigError, Settings, load_settings
-from bot.engine import Engine, EngineConfig, StoryError, StorySettings
+from bot.engine import Engine, EngineConfig, StorySettings
 from bot.judge import FAULTS, StoryView, judge_passage
 from bot.llm import ModelError, Models, open_models
 from bot.llm.local import LocalModel
@@ -157,14 +157,8 @@ async def write_story(
             opening=opening, summary=line[-1].summary or "", recent=tuple(texts[1:][-3:])
         )
         step = Step(step=number)
-        started = time.perf_counter()
-        try:
-            step.text = (await engine.next(story.id)).text
-        except StoryError as error:
-            step.error = str(error)
-        step.seconds = time.perf_counter() - started
-        calls = await store.calls(story.id)
-        new, logged = calls[logged:], len(calls)
+        step.text, step.error, step.seconds, new = await timed_next(engine, store, story.id, logged)
+        logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.all_calls = len(new)
         results.append(judged(step, view, texts) if not step.failed else step)
