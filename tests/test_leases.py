@@ -15,7 +15,8 @@ from bot.engine import Busy, Engine, EngineConfig
 from bot.leases import story_lease
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
-from bot.store import NewPassage, Store
+from bot.store import Store
+from tests.stories import stored_story
 
 ROOT = Path(__file__).resolve().parents[1]
 LEASE_SECONDS = 2.0
@@ -36,20 +37,8 @@ asyncio.run(write(sys.argv[1], int(sys.argv[2])))
 """
 
 
-async def a_story(store: Store) -> int:
-    story = await store.create_story(
-        guild_id=1,
-        channel_id=2,
-        title="T",
-        started_by=3,
-        settings={},
-        opening=NewPassage(text="The lamp went out.", summary="The lamp went out."),
-    )
-    return story.id
-
-
 async def test_a_held_lease_is_renewed_for_as_long_as_it_is_held(store):
-    story = await a_story(store)
+    story = await stored_story(store)
     async with story_lease(store, story, seconds=0.3) as held:
         assert held
         for _ in range(6):
@@ -59,7 +48,7 @@ async def test_a_held_lease_is_renewed_for_as_long_as_it_is_held(store):
 
 
 async def test_a_lease_held_elsewhere_yields_false_and_is_left_alone(store):
-    story = await a_story(store)
+    story = await stored_story(store)
     assert await store.take_lease(story, "elsewhere", time.time(), 30)
     async with story_lease(store, story, seconds=30) as held:
         assert not held
@@ -70,7 +59,7 @@ async def test_a_killed_writers_lease_lapses_and_then_another_process_can_write(
     store = await Store.open(database_url)
     writer = None
     try:
-        story = await a_story(store)
+        story = await stored_story(store)
         writer = subprocess.Popen(
             [sys.executable, "-c", WRITER, database_url, str(story), str(LEASE_SECONDS)],
             cwd=ROOT,

@@ -5,7 +5,8 @@ import asyncio
 
 import pytest
 
-from bot.store import NewPassage, Store
+from bot.store import Store
+from tests.stories import stored_story
 
 
 @pytest.fixture
@@ -16,21 +17,9 @@ async def two_stores(database_url):
         await store.close()
 
 
-async def a_story(store: Store) -> int:
-    story = await store.create_story(
-        guild_id=1,
-        channel_id=2,
-        title="T",
-        started_by=3,
-        settings={},
-        opening=NewPassage(text="It began."),
-    )
-    return story.id
-
-
 async def test_a_lease_has_one_holder_until_it_expires_or_is_released(two_stores):
     first, second = two_stores
-    story = await a_story(first)
+    story = await stored_story(first)
     assert await first.take_lease(story, "a", now=100.0, seconds=30)
     assert not await second.take_lease(story, "b", now=110.0, seconds=30)
     assert await second.lease_held(story, now=110.0)
@@ -47,7 +36,7 @@ async def test_a_lease_has_one_holder_until_it_expires_or_is_released(two_stores
 
 async def test_concurrent_lease_takers_get_exactly_one_lease(two_stores):
     first, second = two_stores
-    story = await a_story(first)
+    story = await stored_story(first)
     for round_number in range(20):
         now = 1000.0 + round_number * 100
         taken = await asyncio.gather(
@@ -82,7 +71,7 @@ async def test_concurrent_cooldown_takers_get_exactly_one(two_stores):
 
 async def test_a_ballot_closes_exactly_once_however_many_try_at_once(two_stores):
     first, second = two_stores
-    story = await a_story(first)
+    story = await stored_story(first)
     head = (await first.story(story)).head_id
     ballot = await first.create_ballot(
         story,
