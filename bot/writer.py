@@ -118,9 +118,19 @@ class CallLog:
         )
 
 
+SPECIAL_TOKEN = re.compile(
+    r"[ \t]*(?:<\|[^|<>\s]{1,40}\|>|<(?:start|end)_of_[a-z_]{1,20}>|</?(?:bos|eos|pad|unk|s)>)"
+    r"[ \t]*"
+)
+"""A model's own control token written out as text (`<start_of_image>`, `<|im_end|>`, `</s>`)."""
+
+
 def clean(text: str) -> str:
-    """Model output without surrounding space, a trailing END, a repeated marker, or a short
-    first line that only announces the text ("Here is the next passage:")."""
+    """Model output without surrounding space, its control tokens (each becomes a paragraph
+    break), a trailing END, a repeated marker, or a short first line that only announces the
+    text ("Here is the next passage:")."""
+    text = SPECIAL_TOKEN.sub("\n\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
     text = text.split("NEXT PARAGRAPH:")[0].strip()
     text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()
     first, _, rest = text.partition("\n")

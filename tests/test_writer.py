@@ -24,6 +24,12 @@ from bot.writer import (
         ("Here is the next passage:\nThe door opened.", "The door opened."),
         ("The door opened.\n\nNEXT PARAGRAPH: more", "The door opened."),
         ("Chapter one:", "Chapter one:"),
+        (
+            "A mistake.\u201d<start_of_image>Mavis was upset.<end_of_turn>",
+            "A mistake.\u201d\n\nMavis was upset.",
+        ),
+        ("The door opened. <|im_end|>\n<|im_start|>It shut.</s>", "The door opened.\n\nIt shut."),
+        ("She wrote <b>bold</b> and 3 < 4 > 2.", "She wrote <b>bold</b> and 3 < 4 > 2."),
     ],
 )
 def test_clean_strips_markers_and_announcements(raw, cleaned):
