@@ -98,12 +98,12 @@ class Bots:
 
 
 def posted(interaction: Interaction) -> bool:
-    """Answered with the finished passage: not a progress line ("✍️ Writing…") and not the
-    passage still streaming in, whose preview ends with " …"."""
+    """Answered with the finished passage (or opening): a numbered passage, not a progress line
+    ("✍️ Writing…") and not a passage still streaming in, whose preview ends with " …"."""
     if not interaction.messages or interaction.messages[0].ephemeral:
         return False
     content = interaction.messages[0].content
-    return content.startswith("**§") and not content.endswith(" …")
+    return "**§" in content and not content.endswith(" …")
 
 
 def settled(interaction: Interaction) -> bool:
