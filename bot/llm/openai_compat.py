@@ -115,6 +115,10 @@ class OpenAICompatible:
             raise ModelError("The model server sent an answer that could not be read.") from None
         if not isinstance(text, str):
             raise ModelError("The model server sent an answer that could not be read.")
+        return self._generation(text, usage, finish_reason)
+
+    def _generation(self, text: str, usage: Any, finish_reason: str) -> Generation:
+        """A generation of `text` with the server's token counts, where it sent them."""
         return Generation(
             text=text,
             model=self.name,
@@ -140,13 +144,7 @@ class OpenAICompatible:
             if piece:
                 text += piece
                 on_text(text)
-        return Generation(
-            text=text,
-            model=self.name,
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-            finish_reason=finish_reason,
-        )
+        return self._generation(text, usage, finish_reason)
 
     async def _request_with_retries(self, prompt: Prompt, options: dict[str, Any]) -> Any:
         """The server's response, retried while it is worth it and the deadline allows."""
