@@ -33,6 +33,7 @@ from bot.prompts import template
 from bot.store import Store, StoreError, transfer
 
 DEMO_PASSAGES = 5
+DEMO_TITLE = "The Door Below the Lamp"
 
 
 class UsageError(Exception):
@@ -300,9 +301,9 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
             file=err,
         )
         await terminal.write(
-            opening="",
+            opening=template("demo_opening"),
             premise=template("demo_premise"),
-            title="",
+            title=DEMO_TITLE,
             passages=DEMO_PASSAGES,
             style=None,
         )

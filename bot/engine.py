@@ -683,8 +683,19 @@ class Engine:
             direction=direction,
             nudges=tone_request(await self.store.nudges(line[-1].id)),
             title=story.title,
+            opening=await self._opening_unless_shown(story, line)
+            if settings.style == "prose"
+            else "",
         )
         return fit(context, self.config.context_tokens)
+
+    async def _opening_unless_shown(self, story: Story, line: Sequence[Passage]) -> str:
+        """The story's opening, unless it is among the last passages the context shows."""
+        shown = line[-self.config.recent_passages :]
+        if shown[0].parent_id is None:
+            return ""
+        opening = await self.store.opening(story.id)
+        return opening.text if opening else ""
 
     async def _draft(
         self,

@@ -72,6 +72,9 @@ class Context:
     nudges: str = ""
     warning: str = ""
     title: str = ""
+    opening: str = ""
+    """The story's first passage, when it is no longer among `passages` (prose style only:
+    a base model keeps the names, places and voice of the page it can see)."""
     lead: str = ""
     """The first words of the next paragraph, given to a base model to go on from (prose)."""
 
@@ -118,7 +121,7 @@ def inert_context(context: Context, style: str) -> Context:
         lore=tuple(LoreNote(n.kind, inert(n.name), inert(n.text)) for n in context.lore),
         **{
             name: inert(getattr(context, name))
-            for name in ("summary", "memory", "note", "direction", "nudges", "warning")
+            for name in ("summary", "memory", "opening", "note", "direction", "nudges", "warning")
         },
     )
 
@@ -187,7 +190,10 @@ def render_prose(context: Context) -> str:
     steer = " ".join(filter(None, (context.direction, context.note, context.nudges)))
     if steer:
         front.append(block["direction"].format(text=steer))
-    story = block["passages"].format(text="\n\n".join(context.passages))
+    text = "\n\n".join(context.passages)
+    if context.opening:
+        text = f"{context.opening}\n\n* * *\n\n{text}"
+    story = block["passages"].format(text=text)
     if front:
         story = fill("prose_passage", front="\n\n".join(front), story=story)
     return f"{story}\n\n{context.lead}".rstrip(" ")
@@ -208,6 +214,7 @@ def size(context: Context) -> int:
     texts = [
         context.summary,
         context.memory,
+        context.opening,
         context.note,
         context.direction,
         context.nudges,
@@ -231,8 +238,9 @@ def fit(context: Context, budget: int) -> Context:
 
     1. the older passages, oldest first;
     2. lore entries, last (least relevant) first;
-    3. the summary, oldest sentences first;
-    4. the memory, last sentences first.
+    3. the opening, last sentences first;
+    4. the summary, oldest sentences first;
+    5. the memory, last sentences first.
 
     The last passage, the author's note, the direction and the nudges are never trimmed.
     """
@@ -240,7 +248,7 @@ def fit(context: Context, budget: int) -> Context:
         context = replace(context, passages=context.passages[1:])
     while size(context) > budget and context.lore:
         context = replace(context, lore=context.lore[:-1])
-    for name, keep_end in (("summary", True), ("memory", False)):
+    for name, keep_end in (("opening", False), ("summary", True), ("memory", False)):
         over = size(context) - budget
         if over > 0:
             text = getattr(context, name)

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from bot import loops
 from bot.inert import inert_completion
 from bot.judge import (
+    FIRST,
+    SECOND,
     STOP_NAMES,
     StoryView,
     Verdict,
@@ -50,6 +52,19 @@ LOGGED_LIMIT = 2 * PASSAGE_LIMIT
 
 LOOP_WEIGHT = 2.0
 """What a looping attempt (bot/loops.py) adds to the judge's score when attempts are compared."""
+
+NO_REPEAT_TOKENS = 6
+"""Steering: no run of this many tokens (about six words) is copied from the prompt or
+repeated within the answer, well under the judge's recycled span."""
+
+MIN_TOKENS = 80
+"""Steering: the fewest tokens a passage may end at (about 60 words, over a stub's 40)."""
+
+AVOIDED_IN_NARRATION = {
+    "third": tuple(sorted(FIRST | SECOND)),
+    "first": tuple(sorted(SECOND)),
+}
+"""Steering: the pronouns a story's narration never uses outside dialogue, by its person."""
 
 PAST_MARKERS = frozenset({"was", "were", "had", "did", "said", "went", "came", "looked"})
 PRESENT_MARKERS = frozenset({"is", "are", "has", "does", "says", "goes", "comes", "looks"})
@@ -168,7 +183,7 @@ class Writer:
         and keep the best attempt. The original chain takes its one attempt as it is. With
         `progress`, each attempt is streamed to it and each check and rewrite reported."""
         recent = [*story.recent[-loops.RECENT :], story.summary]
-        sampling = self.passage_sampling(voice, variant)
+        sampling = self.passage_sampling(voice, variant, story_person(story))
         original = voice.chain == "original"
         attempts = 1 if original else self.config.attempts
         drafts: list[Draft] = []
@@ -207,8 +222,12 @@ class Writer:
             )
         return min(drafts, key=lambda d: d.badness)
 
-    def passage_sampling(self, voice: Voice, variant: int) -> Sampling:
-        """How a passage is sampled; `variant` varies the seed between ballot candidates."""
+    def passage_sampling(self, voice: Voice, variant: int, person: str = "") -> Sampling:
+        """How a passage is sampled; `variant` varies the seed between ballot candidates.
+
+        Ours keeps the penalties mild (strong ones push a small model into broken words) and
+        leaves copying, the story's `person` and early endings to steering, which the
+        embedded model enforces token by token (bot/llm/steering.py)."""
         seed = None if self.config.seed is None else self.config.seed + variant
         if voice.chain == "original":
             return Sampling(
@@ -218,9 +237,11 @@ class Writer:
             temperature=voice.temperature,
             top_p=self.config.top_p,
             max_tokens=voice.length,
-            frequency_penalty=0.2,
-            presence_penalty=0.2,
-            repeat_penalty=1.15,
+            frequency_penalty=0.3,
+            repeat_penalty=1.1,
+            no_repeat=NO_REPEAT_TOKENS,
+            narration_avoid=AVOIDED_IN_NARRATION.get(person, ()),
+            min_tokens=min(MIN_TOKENS, voice.length // 2),
             stop=(COMPLETION_STOP,) if voice.style == "completion" else (),
             seed=seed,
         )
@@ -270,10 +291,9 @@ class Writer:
         if not copying:
             return context, sampling.but(seed=seed)
         return context, sampling.but(
-            temperature=min(1.5, sampling.temperature + 0.2 * round_),
-            frequency_penalty=min(2.0, sampling.frequency_penalty + 0.5 * round_),
-            presence_penalty=min(2.0, sampling.presence_penalty + 0.3 * round_),
-            repeat_penalty=sampling.repeat_penalty + 0.1 * round_,
+            temperature=min(1.2, sampling.temperature + 0.1 * round_),
+            frequency_penalty=min(1.0, sampling.frequency_penalty + 0.2 * round_),
+            presence_penalty=min(1.0, sampling.presence_penalty + 0.2 * round_),
             seed=seed,
         )
 

@@ -42,6 +42,16 @@ class Sampling:
     presence_penalty: float = 0.0
     repeat_penalty: float = 1.0
     """llama.cpp's multiplicative penalty; only the embedded backend applies it."""
+    min_p: float = 0.05
+    """Drop tokens less likely than this share of the likeliest one; only the embedded
+    backend applies it (llama.cpp's default is 0.05)."""
+    no_repeat: int = 0
+    """Never choose a token that repeats a run of this many tokens from the prompt or the
+    answer; only the embedded backend applies it (bot/llm/steering.py)."""
+    narration_avoid: tuple[str, ...] = ()
+    """Words never chosen outside quotation marks (the embedded backend only)."""
+    min_tokens: int = 0
+    """The fewest tokens before the answer may end (the embedded backend only)."""
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink
+from bot.llm.steering import Steering, is_steered
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -56,6 +57,17 @@ def chat_tokens(llama: Any, messages: Sequence[Message]) -> list[int]:
         if text:
             tokens += llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
     return tokens
+
+
+def end_tokens(llama: Any) -> list[int]:
+    """The tokens that end a model's answer: its end-of-text token and, for a chat model,
+    the token that ends a turn."""
+    ends = {llama.token_eos()}
+    for marker in ("<end_of_turn>", "<|im_end|>", "<|eot_id|>"):
+        tokens = llama.tokenize(marker.encode(), add_bos=False, special=True)
+        if len(tokens) == 1:
+            ends.add(tokens[0])
+    return sorted(token for token in ends if token >= 0)
 
 
 class LocalModel:
@@ -133,6 +145,7 @@ class LocalModel:
             stream=stream is not None,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
+            min_p=sampling.min_p,
             max_tokens=sampling.max_tokens,
             frequency_penalty=sampling.frequency_penalty,
             presence_penalty=sampling.presence_penalty,
@@ -140,10 +153,27 @@ class LocalModel:
             stop=list(sampling.stop) or None,
             seed=sampling.seed,
             stopping_criteria=StoppingCriteriaList([lambda tokens, logits: abandoned.is_set()]),
+            logits_processor=self._steering(sampling, len(tokens)),
         )
         if stream is None:
             return answer
         return streamed(answer, len(tokens), stream)
+
+    def _steering(self, sampling: Sampling, prompt_length: int) -> Any:
+        """The logits processors that enforce `sampling`'s steering, or None."""
+        if not is_steered(sampling):
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        llama = self._llama
+        steering = Steering(
+            sampling,
+            prompt_length,
+            tokenize=lambda text: llama.tokenize(text.encode(), add_bos=False, special=False),
+            detokenize=lambda token: llama.detokenize([token]).decode("utf-8", errors="ignore"),
+            ends=end_tokens(llama),
+        )
+        return LogitsProcessorList([steering])
 
     async def load(self) -> None:
         """Load the model now rather than on the first generation."""

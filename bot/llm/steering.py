@@ -1,0 +1,114 @@
+"""Steering the embedded model token by token, where a prompt cannot reach a base model.
+
+A base model takes no instructions, so what the writer asks of it is enforced while it
+samples, by masking tokens out before each choice:
+
+- **no copying**: a token that would repeat a run of `no_repeat` tokens already in the
+  prompt or the answer is never chosen, so a passage cannot recycle a line of the story;
+- **the story's person**: outside quotation marks, the words in `narration_avoid` (such as
+  "I" and "my" in a third-person story) are never chosen; dialogue may use any word;
+- **no stubs**: the end of the text cannot come before `min_tokens` tokens.
+
+The tokenizer is handed in as two functions, so the logic runs without a model in tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from bot.llm.base import Sampling
+
+Tokenize = Callable[[str], list[int]]
+"""A text's tokens, without a beginning-of-text token and with no special tokens."""
+Detokenize = Callable[[int], str]
+"""One token's text."""
+
+OPENING_QUOTES = frozenset('"\u201c')
+CLOSING_QUOTES = frozenset('"\u201d')
+
+
+def is_steered(sampling: Sampling) -> bool:
+    """Whether `sampling` asks for any steering at all."""
+    return bool(sampling.no_repeat or sampling.narration_avoid or sampling.min_tokens)
+
+
+def word_tokens(words: Iterable[str], tokenize: Tokenize) -> list[int]:
+    """The single tokens that write any of `words` as a whole word: lower case or
+    capitalised, with or without a space before it. A spelling that takes more than one
+    token is left alone, since masking part of it would mask other words too."""
+    found: set[int] = set()
+    for word in words:
+        for spelling in {word.lower(), word.capitalize(), word.upper()}:
+            for variant in (spelling, f" {spelling}"):
+                tokens = tokenize(variant)
+                if len(tokens) == 1:
+                    found.add(tokens[0])
+    return sorted(found)
+
+
+class Steering:
+    """A llama-cpp-python logits processor for one generation whose prompt is the first
+    `prompt_length` tokens of what it is shown."""
+
+    def __init__(
+        self,
+        sampling: Sampling,
+        prompt_length: int,
+        tokenize: Tokenize,
+        detokenize: Detokenize,
+        ends: Sequence[int],
+    ) -> None:
+        self.size = sampling.no_repeat
+        self.min_tokens = sampling.min_tokens
+        self.avoided = word_tokens(sampling.narration_avoid, tokenize)
+        self.ends = list(ends)
+        self.prompt_length = prompt_length
+        self.detokenize = detokenize
+        self.followers: dict[tuple[int, ...], set[int]] = {}
+        self.indexed = 0
+        """How many of the tokens seen so far have had their run recorded."""
+        self.read = prompt_length
+        """How many tokens have been read for quotation marks (the prompt is not read: the
+        answer starts outside any quotation)."""
+        self.quoted = False
+
+    def banned(self, tokens: Sequence[int]) -> list[int]:
+        """The tokens that may not come next after `tokens` (the prompt and the answer so
+        far)."""
+        banned: list[int] = []
+        if self.size > 1:
+            self._index(tokens)
+            banned += self.followers.get(tuple(tokens[len(tokens) - self.size + 1 :]), ())
+        self._read_quotes(tokens)
+        if not self.quoted:
+            banned += self.avoided
+        if len(tokens) - self.prompt_length < self.min_tokens:
+            banned += self.ends
+        return banned
+
+    def _index(self, tokens: Sequence[int]) -> None:
+        """Record, for every run of `size - 1` tokens, the tokens that have followed it."""
+        for end in range(max(self.indexed, self.size), len(tokens) + 1):
+            run = tuple(tokens[end - self.size : end - 1])
+            self.followers.setdefault(run, set()).add(tokens[end - 1])
+        self.indexed = len(tokens) + 1
+
+    def _read_quotes(self, tokens: Sequence[int]) -> None:
+        """Follow whether the answer is inside quotation marks; a line break ends a quote."""
+        for token in tokens[self.read :]:
+            for char in self.detokenize(token):
+                if char == "\n":
+                    self.quoted = False
+                elif char in OPENING_QUOTES and not self.quoted:
+                    self.quoted = True
+                elif char in CLOSING_QUOTES:
+                    self.quoted = False
+        self.read = max(self.read, len(tokens))
+
+    def __call__(self, tokens: Any, scores: Any) -> Any:
+        banned = self.banned(list(tokens))
+        if banned:
+            scores[banned] = -math.inf
+        return scores
