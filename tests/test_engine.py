@@ -528,3 +528,36 @@ async def test_with_no_cooldown_a_member_may_ask_twice_at_once(engine):
     with pytest.raises(CoolingDown, match="wait 5 more seconds"):
         async with engine.cooldown(1, 7, 5, 100.5):
             pass
+
+
+PROSE = (
+    "The stair turned twice more before Mira reached the gallery, where the wind tore at her"
+    " coat and the sea below was a sheet of hammered tin. She held the rail with both hands."
+    " Somewhere beneath her a door banged, once, and then the whole tower fell silent.",
+    "Tom was waiting in the lamp room with a lantern of his own, its glass cracked down one"
+    " side. He did not ask where she had been. He only pointed at the floor, where fresh"
+    " footprints, small and bare, led from the trapdoor to the window and stopped there.",
+    "Neither of them slept that night. They sat on the bench by the stove and listened to the"
+    " boards above them creak in a slow rhythm, like someone pacing, though they had both seen"
+    " the room empty. At dawn Mira climbed up again and found the window open to the gulls.",
+)
+
+
+async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passages(engine, model):
+    story = await started(engine, model, settings=StorySettings(style="prose"))
+    for text in PROSE:
+        model.add(text, "Mira climbs on.")
+        await engine.next(story.id)
+    line = await engine.line(story.id)
+    context = await engine.context(story, line)
+    assert context.opening == OPENING and OPENING not in context.passages
+    assert context.passages[-1] == line[-1].text
+
+
+async def test_other_styles_leave_the_opening_to_the_summary(engine, model):
+    story = await started(engine, model, settings=StorySettings(style="chat"))
+    for text in PROSE:
+        model.add(text, "Mira climbs on.")
+        await engine.next(story.id)
+    context = await engine.context(story, await engine.line(story.id))
+    assert context.opening == ""

@@ -215,3 +215,34 @@ def test_a_premise_cannot_add_completion_markers_to_the_opening_prompt() -> None
     prompt = opening_prompt(premise, StorySettings(style="completion"))
     assert isinstance(prompt, str) and prompt.endswith("\n\nNEXT PARAGRAPH:")
     assert prompt.count("NEXT PARAGRAPH") == 1 and "END" not in prompt and "[" not in prompt
+
+
+I_OPENING = (
+    "I kept the lamp on Carrow Head for eleven winters. The night the boat was late I climbed"
+    " to the gallery with my coat over my shoulders, and I watched the water for a light."
+)
+
+
+async def test_a_third_person_story_is_written_without_first_or_second_person_narration():
+    writer, model = scripted(GOOD)
+    await writer.passage(CHAT, Context(passages=(OPENING,)), view(), (), CallLog())
+    [sampling] = model.samplings
+    assert {"i", "my", "we", "you", "your"} <= set(sampling.narration_avoid)
+    assert not {"he", "she", "they"} & set(sampling.narration_avoid)
+    assert sampling.no_repeat > 1 and sampling.min_tokens > 0
+
+
+async def test_a_first_person_story_may_say_i_but_not_you():
+    writer, model = scripted(GOOD, GOOD, GOOD)
+    first = StoryView(opening=I_OPENING, summary="", recent=(I_OPENING,))
+    await writer.passage(CHAT, Context(passages=(I_OPENING,)), first, (), CallLog())
+    sampling = model.samplings[0]
+    assert "you" in sampling.narration_avoid and "i" not in sampling.narration_avoid
+
+
+async def test_the_original_chain_samples_without_steering():
+    writer, model = scripted(GOOD)
+    original = StorySettings(style="completion", chain="original")
+    await writer.passage(original, Context(passages=(OPENING,)), view(), (), CallLog())
+    [sampling] = model.samplings
+    assert (sampling.no_repeat, sampling.narration_avoid, sampling.min_tokens) == (0, (), 0)

@@ -1,0 +1,177 @@
+"""Steering the embedded model: the masks on a toy vocabulary, then on the real Gemma model."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from bot.judge import FIRST, SECOND, narration
+from bot.llm import Sampling
+from bot.llm.embedded import GEMMA_NAME, gemma_gguf_path
+from bot.llm.local import LocalModel, end_tokens
+from bot.llm.steering import Steering, is_steered, word_tokens
+
+VOCAB = ["<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"]
+END = 0
+
+
+def tokenize(text: str) -> list[int]:
+    """Whole tokens of VOCAB only; anything else takes two tokens, as a long word would."""
+    return [VOCAB.index(text)] if text in VOCAB else [1, 2]
+
+
+def detokenize(token: int) -> str:
+    return VOCAB[token]
+
+
+def ids(*pieces: str) -> list[int]:
+    return [VOCAB.index(piece) for piece in pieces]
+
+
+def steering(prompt: list[int], **options: object) -> Steering:
+    return Steering(Sampling(**options), len(prompt), tokenize, detokenize, [END])
+
+
+def test_nothing_is_steered_by_default() -> None:
+    assert not is_steered(Sampling())
+    assert is_steered(Sampling(no_repeat=6))
+    assert is_steered(Sampling(narration_avoid=("I",)))
+    assert is_steered(Sampling(min_tokens=10))
+
+
+def test_word_tokens_take_every_single_token_spelling() -> None:
+    assert word_tokens(["i", "my"], tokenize) == sorted(ids(" I", "I", " my"))
+    assert word_tokens(["elephant"], tokenize) == []
+
+
+def test_a_run_from_the_prompt_cannot_be_copied() -> None:
+    prompt = ids(" the", " cat", " sat", " on", " the", " mat")
+    steer = steering(prompt, no_repeat=3)
+    assert steer.banned(prompt + ids(" the", " cat")) == ids(" sat")
+    assert steer.banned(prompt + ids(" the", " cat", " on", " the")) == ids(" mat")
+    assert steer.banned(prompt + ids(" he")) == []
+
+
+def test_a_run_the_answer_wrote_cannot_be_repeated() -> None:
+    prompt = ids(" he")
+    steer = steering(prompt, no_repeat=3)
+    answer = prompt + ids(" cat", " sat", " on")
+    for end in range(len(prompt), len(answer) + 1):
+        steer.banned(answer[:end])
+    assert steer.banned(answer + ids(" cat", " sat")) == ids(" on")
+
+
+def test_avoided_words_are_banned_in_narration_but_free_in_dialogue() -> None:
+    prompt = ids(" he", " sat")
+    steer = steering(prompt, narration_avoid=("I", "my"))
+    avoided = sorted(ids(" I", "I", " my"))
+    assert sorted(steer.banned(prompt)) == avoided
+    answer = prompt + ids(" he")
+    assert sorted(steer.banned(answer)) == avoided
+    for piece in (' "', " I", " sat"):
+        answer += ids(piece)
+        assert steer.banned(answer) == []
+    assert sorted(steer.banned(answer + ids('."'))) == avoided
+
+
+def test_a_line_break_ends_an_unclosed_quotation() -> None:
+    prompt = ids(" he")
+    steer = steering(prompt, narration_avoid=("I",))
+    assert steer.banned(prompt + ids(' "')) == []
+    assert steer.banned(prompt + ids(' "', " sat")) == []
+    assert steer.banned(prompt + ids(' "', " sat", "\n")) == sorted(ids(" I", "I"))
+
+
+def test_quotation_marks_in_the_prompt_do_not_count() -> None:
+    prompt = ids(" he", ' "', " sat")
+    steer = steering(prompt, narration_avoid=("I",))
+    assert steer.banned(prompt) == sorted(ids(" I", "I"))
+
+
+def test_the_answer_cannot_end_before_its_minimum() -> None:
+    prompt = ids(" he")
+    steer = steering(prompt, min_tokens=3)
+    assert steer.banned(prompt + ids(" sat", " on")) == [END]
+    assert steer.banned(prompt + ids(" sat", " on", " the")) == []
+
+
+def test_the_processor_masks_scores_in_place() -> None:
+    prompt = ids(" the", " cat", " sat")
+    steer = steering(prompt, no_repeat=3, min_tokens=5)
+    scores = np.zeros(len(VOCAB), dtype=np.float32)
+    steer(np.array(prompt + ids(" the", " cat")), scores)
+    assert scores[VOCAB.index(" sat")] == -math.inf
+    assert scores[END] == -math.inf
+    assert np.isfinite(np.delete(scores, [END, VOCAB.index(" sat")])).all()
+
+
+def longest_shared_run(answer: list[int], prompt: list[int]) -> int:
+    """The longest run of tokens `answer` shares with `prompt` or repeats from itself."""
+    longest = 0
+    for size in range(1, len(answer) + 1):
+        runs = {tuple(prompt[i : i + size]) for i in range(len(prompt) - size + 1)}
+        found = False
+        for i in range(len(answer) - size + 1):
+            run = tuple(answer[i : i + size])
+            if run in runs or run in {tuple(answer[j : j + size]) for j in range(i)}:
+                found = True
+                break
+        if not found:
+            break
+        longest = size
+    return longest
+
+
+@pytest.fixture(scope="module")
+def gemma() -> LocalModel:
+    return LocalModel(gemma_gguf_path(), name=GEMMA_NAME, threads=2, context_tokens=1024)
+
+
+async def test_gemma_copies_no_run_of_the_prompt_when_steered(gemma: LocalModel) -> None:
+    prompt = "The bell rang and the boat came in. " * 8
+    sampling = Sampling(temperature=0.0, max_tokens=60, seed=1)
+    free = await gemma.generate(prompt, sampling)
+    steered = await gemma.generate(prompt, sampling.but(no_repeat=4))
+    llama = gemma._load()
+    prompt_tokens = gemma.prompt_tokens(prompt)
+
+    def tokens(text: str) -> list[int]:
+        return llama.tokenize(text.encode(), add_bos=False, special=False)
+
+    assert longest_shared_run(tokens(free.text), prompt_tokens) >= 8
+    assert longest_shared_run(tokens(steered.text), prompt_tokens) < 6
+
+
+async def test_gemma_keeps_a_third_person_narration_when_steered(gemma: LocalModel) -> None:
+    prompt = (
+        "I remember the summer I turned twelve. My father took me to the lake, and I learned"
+        " to swim there. I was afraid of the water at first. My"
+    )
+    avoided = tuple(sorted(FIRST | SECOND))
+    sampling = Sampling(temperature=0.0, max_tokens=80, seed=1)
+    free = await gemma.generate(prompt, sampling)
+    steered = await gemma.generate(prompt, sampling.but(narration_avoid=avoided))
+    pronoun = re.compile(rf"\b(?:{'|'.join(avoided)})\b", re.IGNORECASE)
+    assert pronoun.search(narration(free.text))
+    assert not pronoun.search(narration(steered.text))
+
+
+async def test_a_chat_model_writes_at_least_its_minimum_when_steered() -> None:
+    model = LocalModel(threads=2, context_tokens=512)
+    prompt = [{"role": "user", "content": "Answer with one word: is water wet?"}]
+    sampling = Sampling(temperature=0.0, max_tokens=60, seed=1)
+    try:
+        short = await model.generate(prompt, sampling)
+        steered = await model.generate(prompt, sampling.but(min_tokens=30))
+    finally:
+        await model.close()
+    assert short.completion_tokens < 30
+    assert steered.completion_tokens >= 30
+
+
+def test_end_tokens_hold_the_models_end_of_text(gemma: LocalModel) -> None:
+    llama = gemma._load()
+    assert llama.token_eos() in end_tokens(llama)
