@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.prompts import template
 from bot.store import Store
 
 FAST = {
@@ -127,6 +128,8 @@ def test_run_without_a_discord_token_writes_a_five_passage_demo(tmp_path):
     assert "No DISCORD_TOKEN is set" in result.stderr.splitlines()[0]
     assert "[5/5] writing…" in result.stderr
     assert len(result.stdout.split("\n§")) == 7
+    assert "story 1: The Door Below the Lamp" in result.stderr
+    assert f"§1\n{template('demo_opening')}\n" in result.stdout
 
 
 @pytest.mark.parametrize(
