@@ -77,23 +77,36 @@ def require_manager(interaction: discord.Interaction, story: Story, action: str)
         )
 
 
+UNKNOWN_INTERACTION = 10062
+"""Discord's error code for an interaction that was not answered within 3 seconds."""
+
+
 class Tree(app_commands.CommandTree):
-    """Turns a StoryError or a model failure into a plain ephemeral sentence; logs the rest."""
+    """Turns a StoryError or a model failure into a plain ephemeral sentence; logs the rest.
+    An interaction Discord has already given up on cannot be answered, so it is only logged."""
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        name = interaction.command and interaction.command.name
+        if isinstance(cause, discord.NotFound) and cause.code == UNKNOWN_INTERACTION:
+            log.warning("/%s was not acknowledged in time; Discord dropped it", name)
+            return
+        try:
+            await tell(interaction, self._sentence_for(cause, name))
+        except discord.HTTPException as failure:
+            log.warning("could not tell the member why /%s failed: %s", name, failure)
+
+    @staticmethod
+    def _sentence_for(cause: BaseException, name: str | None) -> str:
+        """The one sentence a member is told when their command fails with `cause`."""
         if isinstance(cause, StoryError | ModelError):
-            await tell(interaction, str(cause))
-            return
+            return str(cause)
         if isinstance(cause, app_commands.NoPrivateMessage):
-            await tell(interaction, "AutoMuse works in server channels, not in direct messages.")
-            return
-        log.error(
-            "command %s failed", interaction.command and interaction.command.name, exc_info=cause
-        )
-        await tell(interaction, "Something went wrong on our side; the story is unchanged.")
+            return "AutoMuse works in server channels, not in direct messages."
+        log.error("command %s failed", name, exc_info=cause)
+        return "Something went wrong on our side; the story is unchanged."
 
 
 class AutoMuse(commands.AutoShardedBot):

@@ -453,3 +453,16 @@ async def test_a_failed_summary_leaves_the_passage_posted_and_is_retried_next_ti
         "A bell rings.",
     ]
     assert "Mira meets a stranger." in prompt_text(model.prompts[-2])
+
+
+async def test_a_command_discord_gave_up_on_is_logged_not_answered(
+    start_bot, chat, model, fake_discord, caplog
+):
+    await start_bot()
+    fake_discord.interaction_deadline = 0.0
+    interaction = await fake_discord.invoke(
+        "story start", {"opening": OPENING}, user=fake_discord.member("alice"), channel=chat.channel
+    )
+    await fake_discord.wait_for(lambda: "not acknowledged in time" in caplog.text)
+    assert interaction.failed and interaction.messages == []
+    assert "Task exception was never retrieved" not in caplog.text
