@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.engine import Engine, StoryError
-from bot.llm import Generation, Model, Prompt, Sampling, TextSink
+from bot.config import Settings, load_settings
+from bot.engine import Engine, EngineConfig, StoryError, StorySettings
+from bot.llm import Generation, Model, Models, Prompt, Sampling, TextSink, open_models
 from bot.prompts import COMPLETION_MARKER
 from bot.store import ModelCall, Store
 
@@ -42,6 +43,21 @@ def openings(count: int) -> list[tuple[int, str]]:
     rows = scene_rows()
     step = max(1, len(rows) // count)
     return [(i * step, opening_of(rows[i * step])) for i in range(min(count, len(rows)))]
+
+
+def local_settings() -> Settings:
+    """The project's own settings for the embedded backend, ignoring this shell's environment."""
+    return load_settings({"AUTOMUSE_BACKEND": "local"}, env_file=None)
+
+
+def default_models() -> Models:
+    """Whatever `automuse` runs with no configuration at all."""
+    return open_models(local_settings())
+
+
+def default_settings(models: Models) -> StorySettings:
+    """The story settings `automuse` gives a new story with no configuration at all."""
+    return EngineConfig.from_settings(local_settings(), models=models).story_defaults
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -1,6 +1,8 @@
-"""Benchmark 1: loops and repetition, original chain against ours, on the embedded model.
+"""Benchmark 1: loops and repetition, original chain against ours, on the embedded models.
 
-Both strategies write through the engine from the same scenesim openings with the same seed.
+Every strategy writes through the engine from the same scenesim openings with the same seed:
+the original chain on SmolLM2-135M-Instruct, ours on the default writer (what `automuse` runs
+with no configuration), and ours on SmolLM2-135M-Instruct in the chat style.
 A passage loops when more than 30% of its word 4-grams occur in one of the 3 texts before it
 (the opening counts as one).
 
@@ -13,11 +15,22 @@ import argparse
 import asyncio
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, mean, openings, plot_path, table, timed_next, write_results
+from bench.common import (
+    default_models,
+    default_settings,
+    machine,
+    mean,
+    openings,
+    plot_path,
+    table,
+    timed_next,
+    write_results,
+)
 from bot import loops
 from bot.engine import Engine, EngineConfig, StorySettings
 from bot.llm import Models
@@ -31,9 +44,25 @@ SUMMARY_TAIL = "\n\n\nCONCISE SUMMARY:"
 LOOP_OVERLAP = 0.3
 """The benchmark's own definition of a looping passage; fixed, whatever the engine uses."""
 PREVIOUS = 3
-STRATEGIES: dict[str, StorySettings] = {
-    "original": StorySettings(chain="original", style="completion"),
-    "automuse": StorySettings(),
+
+
+def smollm2_models() -> Models:
+    model = LocalModel()
+    return Models(model, model)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    models: Callable[[], Models]
+    settings: Callable[[Models], StorySettings]
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "original": Strategy(
+        smollm2_models, lambda _: StorySettings(chain="original", style="completion")
+    ),
+    "automuse": Strategy(default_models, default_settings),
+    "automuse-smollm2": Strategy(smollm2_models, lambda _: StorySettings(style="chat")),
 }
 TARGETS = {"loop_rate": 0.03, "seq_rep": 0.10, "passage_calls": 1.5}
 
@@ -171,48 +200,54 @@ def plot(by_step: dict[str, dict[str, list[float]]], path: Path) -> None:
     plt.close(figure)
 
 
+async def run_strategy(
+    name: str, chosen: list[tuple[int, str]], steps: int, seed: int, length: int | None
+) -> dict[str, Any]:
+    """Write every opening's story with strategy `name`, on models of its own."""
+    strategy = STRATEGIES[name]
+    models = strategy.models()
+    settings = strategy.settings(models)
+    if length is not None:
+        settings = replace(settings, length=length)
+    print(f"{name}: models {models.passage.name}, {models.summary.name}", flush=True)
+    started = time.perf_counter()
+    all_steps: list[Step] = []
+    stories: list[list[str]] = []
+    problems: dict[str, int] = {}
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            store = await Store.open(Path(folder) / "bench.db")
+            engine = Engine(store, models, EngineConfig(seed=seed))
+            try:
+                for row, opening in chosen:
+                    story, calls, line = await write_story(
+                        engine, store, row, opening, settings, steps
+                    )
+                    all_steps += story
+                    stories.append([opening, *(s.text for s in story if not s.failed)])
+                    if settings.chain == "original":
+                        for kind, count in original_format_problems(calls, line).items():
+                            problems[kind] = problems.get(kind, 0) + count
+                    print(f"  {name} row {row}: {len(story)} steps", flush=True)
+            finally:
+                await store.close()
+    finally:
+        await models.close()
+    return {
+        "settings": asdict(settings),
+        "models": [models.passage.name, models.summary.name],
+        "summary": summarize(all_steps, stories),
+        "by_step": per_step(all_steps, steps),
+        "format_problems": problems,
+        "seconds": time.perf_counter() - started,
+        "steps": [asdict(s) for s in all_steps],
+    }
+
+
 async def run(count: int, steps: int, seed: int, length: int | None) -> dict[str, Any]:
     chosen = openings(count)
     print(f"openings: rows {', '.join(str(row) for row, _ in chosen)} of scenes.jsonl")
-    model = LocalModel()
-    load_started = time.perf_counter()
-    await model.load()
-    print(f"model: {model.name}, loaded in {time.perf_counter() - load_started:.1f} s")
-    results: dict[str, Any] = {}
-    try:
-        for name, settings in STRATEGIES.items():
-            if length is not None:
-                settings = StorySettings(**{**settings.__dict__, "length": length})
-            started = time.perf_counter()
-            all_steps: list[Step] = []
-            stories: list[list[str]] = []
-            problems: dict[str, int] = {}
-            with tempfile.TemporaryDirectory() as folder:
-                store = await Store.open(Path(folder) / "bench.db")
-                engine = Engine(store, Models(model, model), EngineConfig(seed=seed))
-                try:
-                    for row, opening in chosen:
-                        story, calls, line = await write_story(
-                            engine, store, row, opening, settings, steps
-                        )
-                        all_steps += story
-                        stories.append([opening, *(s.text for s in story if not s.failed)])
-                        if settings.chain == "original":
-                            for kind, count in original_format_problems(calls, line).items():
-                                problems[kind] = problems.get(kind, 0) + count
-                        print(f"  {name} row {row}: {len(story)} steps", flush=True)
-                finally:
-                    await store.close()
-            results[name] = {
-                "settings": settings.__dict__,
-                "summary": summarize(all_steps, stories),
-                "by_step": per_step(all_steps, steps),
-                "format_problems": problems,
-                "seconds": time.perf_counter() - started,
-                "steps": [asdict(s) for s in all_steps],
-            }
-    finally:
-        await model.close()
+    results = {name: await run_strategy(name, chosen, steps, seed, length) for name in STRATEGIES}
     return {"openings": [row for row, _ in chosen], "strategies": results}
 
 

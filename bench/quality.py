@@ -22,12 +22,23 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, RESULTS, machine, mean, plot_path, table, timed_next, write_results
+from bench.common import (
+    REPO,
+    RESULTS,
+    default_models,
+    default_settings,
+    machine,
+    mean,
+    plot_path,
+    table,
+    timed_next,
+    write_results,
+)
 from bot import loops
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError
 from bot.engine import Engine, EngineConfig, StorySettings
 from bot.judge import FAULTS, StoryView, judge_passage
-from bot.llm import ModelError, Models, open_models
+from bot.llm import ModelError, Models
 from bot.llm.local import LocalModel
 from bot.store import Store
 
@@ -47,20 +58,6 @@ TARGETS = {
     "median_seconds": ("<=", 15.0),
 }
 """The targets the default writer is held to."""
-
-
-def local_settings() -> Settings:
-    """The project's own settings for the embedded backend, ignoring this shell's environment."""
-    return load_settings({"AUTOMUSE_BACKEND": "local"}, env_file=None)
-
-
-def default_models() -> Models:
-    """Whatever `automuse` runs with no configuration at all."""
-    return open_models(local_settings())
-
-
-def default_settings(models: Models) -> StorySettings:
-    return EngineConfig.from_settings(local_settings(), models=models).story_defaults
 
 
 def smollm2_models() -> Models:
