@@ -26,6 +26,35 @@ TEXT_PREFIX = re.compile(
 )
 
 
+MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152-\u0192\u02c6-\u02dc\u2013-\u2122]{1,3}")
+"""A UTF-8 character read as cp1252, as in web text a model learned from: `â€™` for `’`."""
+HEADLESS_QUOTE = re.compile("\u00c2?\u20ac([\u2122\u02dc\u0153\u009d])")
+"""What is left of a mangled quotation mark whose first byte was lost: `Â€™`."""
+QUOTES = {"\u2122": "\u2019", "\u02dc": "\u2018", "\u0153": "\u201c", "\u009d": "\u201d"}
+
+
+def _cp1252_bytes(text: str) -> bytes:
+    """`text` encoded as cp1252, with the five bytes cp1252 leaves undefined as themselves."""
+    return b"".join(
+        char.encode("cp1252") if char.encode("cp1252", errors="ignore") else bytes([ord(char)])
+        for char in text
+    )
+
+
+def unmangled(text: str) -> str:
+    """`text` with its mojibake read back as UTF-8 (`â€™` becomes a closing quotation
+    mark), and without the replacement characters `\ufffd` that stand for lost bytes."""
+
+    def decoded(match: re.Match[str]) -> str:
+        try:
+            return _cp1252_bytes(match.group()).decode("utf-8")
+        except (UnicodeError, ValueError):
+            return match.group()
+
+    text = MOJIBAKE.sub(decoded, text.replace("\ufffd", ""))
+    return HEADLESS_QUOTE.sub(lambda match: QUOTES[match.group(1)], text)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Where each sentence of `text` starts and ends; a line break also ends one."""
     spans = []

@@ -35,7 +35,7 @@ from bot.judge import (
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, prompt_text
 from bot.progress import Report, Step
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
-from bot.repair import repair_passage, repair_summary
+from bot.repair import repair_passage, repair_summary, unmangled
 from bot.split import PASSAGE_LIMIT, capped, complete_sentences
 from bot.store import LoreEntry, ModelCall, Passage
 
@@ -142,9 +142,9 @@ SPECIAL_TOKEN = re.compile(
 
 def clean(text: str) -> str:
     """Model output without surrounding space, its control tokens (each becomes a paragraph
-    break), a trailing END, a repeated marker, or a short first line that only announces the
-    text ("Here is the next passage:")."""
-    text = SPECIAL_TOKEN.sub("\n\n", text)
+    break), its mojibake (see `unmangled`), a trailing END, a repeated marker, or a short
+    first line that only announces the text ("Here is the next passage:")."""
+    text = SPECIAL_TOKEN.sub("\n\n", unmangled(text))
     text = re.sub(r"\n{3,}", "\n\n", text)
     text = text.split("NEXT PARAGRAPH:")[0].strip()
     text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.judge import StoryView, judge_passage, judge_summary
-from bot.repair import repair_passage, repair_summary
+from bot.repair import repair_passage, repair_summary, unmangled
 
 OPENING = (
     "Mara pushed the door of the lighthouse open and climbed the stairs two at a time. The lamp "
@@ -76,3 +78,28 @@ def test_a_faultless_passage_comes_back_unchanged_line_breaks_and_all() -> None:
     assert judge_passage(text.strip(), StoryView(OPENING, "", ())).ok
     assert repair_passage(text, STORY) == text.strip()
     assert repair_summary("  Mara climbs the lighthouse.\n") == "Mara climbs the lighthouse."
+
+
+@pytest.mark.parametrize(
+    ("mangled", "text"),
+    [
+        ("She wasnâ€™t sure.", "She wasn’t sure."),
+        ("He said â€œhelloâ€\x9d and leftâ€¦", "He said “hello” and left…"),
+        ("cafÃ© au lait", "café au lait"),
+        ("couldn\ufffdÂ€™T", "couldn’T"),
+    ],
+)
+def test_mojibake_is_read_back_as_utf8(mangled, text):
+    assert unmangled(mangled) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain “text” — fine… naïve café ½ 5€.",
+        "Ça va? Où êtes-vous? Äpfel über Öl.",
+        "Señor Muñoz.",
+    ],
+)
+def test_text_that_is_already_right_is_left_alone(text):
+    assert unmangled(text) == text

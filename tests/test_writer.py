@@ -30,6 +30,8 @@ from bot.writer import (
         ),
         ("The door opened. <|im_end|>\n<|im_start|>It shut.</s>", "The door opened.\n\nIt shut."),
         ("She wrote <b>bold</b> and 3 < 4 > 2.", "She wrote <b>bold</b> and 3 < 4 > 2."),
+        ("She wasnâ€™t sure. â€œNo,â€\x9d he said.", "She wasn’t sure. “No,” he said."),
+        ("I couldn\ufffdÂ€™t.", "I couldn’t."),
     ],
 )
 def test_clean_strips_markers_and_announcements(raw, cleaned):
