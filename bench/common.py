@@ -6,13 +6,15 @@ import json
 import os
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine, EngineConfig, StoryError, StorySettings
 from bot.llm import Generation, Model, Models, Prompt, Sampling, TextSink, open_models
+from bot.llm.local import LocalModel
 from bot.prompts import COMPLETION_MARKER
 from bot.store import ModelCall, Store
 
@@ -58,6 +60,21 @@ def default_models() -> Models:
 def default_settings(models: Models) -> StorySettings:
     """The story settings `automuse` gives a new story with no configuration at all."""
     return EngineConfig.from_settings(local_settings(), models=models).story_defaults
+
+
+def smollm2_models() -> Models:
+    """SmolLM2-135M-Instruct writing and summarising, as one model."""
+    model = LocalModel()
+    return Models(model, model)
+
+
+@dataclass(frozen=True)
+class WriterSetup:
+    """One writer to measure: its models and the story settings it writes with."""
+
+    models: Callable[[], Models]
+    settings: Callable[[Models], StorySettings]
+    about: str = ""
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -15,26 +15,25 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    WriterSetup,
     default_models,
     default_settings,
     machine,
     mean,
     openings,
     plot_path,
+    smollm2_models,
     table,
     timed_next,
     write_results,
 )
 from bot import loops
 from bot.engine import Engine, EngineConfig, StorySettings
-from bot.llm import Models
-from bot.llm.local import LocalModel
 from bot.prompts import COMPLETION_MARKER
 from bot.store import ModelCall, Passage, Store
 from bot.writer import clean
@@ -46,23 +45,12 @@ LOOP_OVERLAP = 0.3
 PREVIOUS = 3
 
 
-def smollm2_models() -> Models:
-    model = LocalModel()
-    return Models(model, model)
-
-
-@dataclass(frozen=True)
-class Strategy:
-    models: Callable[[], Models]
-    settings: Callable[[Models], StorySettings]
-
-
-STRATEGIES: dict[str, Strategy] = {
-    "original": Strategy(
+STRATEGIES: dict[str, WriterSetup] = {
+    "original": WriterSetup(
         smollm2_models, lambda _: StorySettings(chain="original", style="completion")
     ),
-    "automuse": Strategy(default_models, default_settings),
-    "automuse-smollm2": Strategy(smollm2_models, lambda _: StorySettings(style="chat")),
+    "automuse": WriterSetup(default_models, default_settings),
+    "automuse-smollm2": WriterSetup(smollm2_models, lambda _: StorySettings(style="chat")),
 }
 TARGETS = {"loop_rate": 0.03, "seq_rep": 0.10, "passage_calls": 1.5}
 

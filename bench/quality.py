@@ -25,11 +25,13 @@ from typing import Any
 from bench.common import (
     REPO,
     RESULTS,
+    WriterSetup,
     default_models,
     default_settings,
     machine,
     mean,
     plot_path,
+    smollm2_models,
     table,
     timed_next,
     write_results,
@@ -38,8 +40,7 @@ from bot import loops
 from bot.config import ConfigError
 from bot.engine import Engine, EngineConfig, StorySettings
 from bot.judge import FAULTS, StoryView, judge_passage
-from bot.llm import ModelError, Models
-from bot.llm.local import LocalModel
+from bot.llm import ModelError
 from bot.store import Store
 
 OPENINGS = REPO / "bench" / "openings"
@@ -60,33 +61,19 @@ TARGETS = {
 """The targets the default writer is held to."""
 
 
-def smollm2_models() -> Models:
-    model = LocalModel()
-    return Models(model, model)
-
-
-@dataclass(frozen=True)
-class Configuration:
-    """One writer to measure: its models and the story settings it writes with."""
-
-    models: Callable[[], Models]
-    settings: Callable[[Models], StorySettings]
-    about: str
-
-
-CONFIGURATIONS: dict[str, Configuration] = {
-    "default": Configuration(default_models, default_settings, "our chain, the default writer"),
-    "smollm2-chat": Configuration(
+CONFIGURATIONS: dict[str, WriterSetup] = {
+    "default": WriterSetup(default_models, default_settings, "our chain, the default writer"),
+    "smollm2-chat": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="chat"),
         "our chain, SmolLM2-135M-Instruct in the chat style",
     ),
-    "smollm2-completion": Configuration(
+    "smollm2-completion": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="completion"),
         "our chain, SmolLM2-135M-Instruct in the completion style",
     ),
-    "original": Configuration(
+    "original": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(chain="original", style="completion"),
         "the original chain on SmolLM2-135M-Instruct",
