@@ -4,7 +4,9 @@ A base model takes no instructions, so what the writer asks of it is enforced wh
 samples, by masking tokens out before each choice:
 
 - **no copying**: a token that would repeat a run of `no_repeat` tokens already in the
-  prompt or the answer is never chosen, so a passage cannot recycle a line of the story;
+  prompt or the answer is never chosen, so a passage cannot recycle a line of the story. Only
+  a token that starts a new word is held back: masking the rest of a word (the "t" of
+  "don't") would make the model break the word instead;
 - **the story's person**: outside quotation marks, the words in `narration_avoid` (such as
   "I" and "my" in a third-person story) are never chosen; dialogue may use any word;
 - **no stubs**: the end of the text cannot come before `min_tokens` tokens.
@@ -73,6 +75,7 @@ class Steering:
         """How many tokens have been read for quotation marks (the prompt is not read: the
         answer starts outside any quotation)."""
         self.quoted = False
+        self._word_starts: dict[int, bool] = {}
 
     def banned(self, tokens: Sequence[int]) -> list[int]:
         """The tokens that may not come next after `tokens` (the prompt and the answer so
@@ -80,7 +83,8 @@ class Steering:
         banned: list[int] = []
         if self.size > 1:
             self._index(tokens)
-            banned += self.followers.get(tuple(tokens[len(tokens) - self.size + 1 :]), ())
+            followers = self.followers.get(tuple(tokens[len(tokens) - self.size + 1 :]), ())
+            banned += [token for token in followers if self._starts_word(token)]
         self._read_quotes(tokens)
         if not self.quoted:
             banned += self.avoided
@@ -94,6 +98,12 @@ class Steering:
             run = tuple(tokens[end - self.size : end - 1])
             self.followers.setdefault(run, set()).add(tokens[end - 1])
         self.indexed = len(tokens) + 1
+
+    def _starts_word(self, token: int) -> bool:
+        """Whether `token` begins with a space or a line break, so it starts a new word."""
+        if token not in self._word_starts:
+            self._word_starts[token] = self.detokenize(token)[:1].isspace()
+        return self._word_starts[token]
 
     def _read_quotes(self, tokens: Sequence[int]) -> None:
         """Follow whether the answer is inside quotation marks; a line break ends a quote."""

@@ -14,7 +14,10 @@ from bot.llm.embedded import GEMMA_NAME, gemma_gguf_path
 from bot.llm.local import LocalModel, end_tokens
 from bot.llm.steering import Steering, is_steered, word_tokens
 
-VOCAB = ["<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"]
+VOCAB = [
+    *("<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"),
+    *(" don", "\u2019", "t"),
+]
 END = 0
 
 
@@ -53,6 +56,13 @@ def test_a_run_from_the_prompt_cannot_be_copied() -> None:
     assert steer.banned(prompt + ids(" the", " cat")) == ids(" sat")
     assert steer.banned(prompt + ids(" the", " cat", " on", " the")) == ids(" mat")
     assert steer.banned(prompt + ids(" he")) == []
+
+
+def test_the_rest_of_a_word_is_never_held_back() -> None:
+    prompt = ids(" I", " don", "\u2019", "t", " sat")
+    steer = steering(prompt, no_repeat=3)
+    assert steer.banned(prompt + ids(" I", " don", "\u2019")) == []
+    assert steer.banned(prompt + ids(" I", " don", "\u2019", "t")) == ids(" sat")
 
 
 def test_a_run_the_answer_wrote_cannot_be_repeated() -> None:
