@@ -1,8 +1,8 @@
 """Benchmark 1: loops and repetition, original chain against ours, on the embedded models.
 
-Every strategy writes through the engine from the same scenesim openings with the same seed:
-the original chain on SmolLM2-135M-Instruct, ours on the default writer (what `automuse` runs
-with no configuration), and ours on SmolLM2-135M-Instruct in the chat style.
+Both strategies write through the engine from the same scenesim openings with the same seed:
+the original chain on SmolLM2-135M-Instruct, and ours on the default writer (what `automuse`
+runs with no configuration). bench/quality.py measures the same loop rate for other writers.
 A passage loops when more than 30% of its word 4-grams occur in one of the 3 texts before it
 (the opening counts as one).
 
@@ -50,7 +50,6 @@ STRATEGIES: dict[str, WriterSetup] = {
         smollm2_models, lambda _: StorySettings(chain="original", style="completion")
     ),
     "automuse": WriterSetup(default_models, default_settings),
-    "automuse-smollm2": WriterSetup(smollm2_models, lambda _: StorySettings(style="chat")),
 }
 TARGETS = {"loop_rate": 0.03, "seq_rep": 0.10, "passage_calls": 1.5}
 
