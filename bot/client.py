@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.engine import Engine, EngineConfig, Story, StoryError
 from bot.llm import ModelError, Models, open_models
 from bot.split import split_text
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Tree(app_commands.CommandTree):
     @staticmethod
     def _sentence_for(cause: BaseException, name: str | None) -> str:
         """The one sentence a member is told when their command fails with `cause`."""
-        if isinstance(cause, StoryError | ModelError):
+        if isinstance(cause, StoryError | ModelError | StoreError):
             return str(cause)
         if isinstance(cause, app_commands.NoPrivateMessage):
             return "AutoMuse works in server channels, not in direct messages."

@@ -207,6 +207,28 @@ def conflicts() -> Iterator[None]:
         raise Conflict(str(error)) from error
 
 
+LOST = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
+"""What asyncpg raises when the server has gone away, is shutting down or cannot be reached."""
+
+
+@asynccontextmanager
+async def reachable(name: str) -> AsyncIterator[None]:
+    """Turns a lost or refused connection into one StoreError sentence."""
+    try:
+        yield
+    except LOST as error:
+        raise StoreError(
+            f"The database {name} cannot be reached ({type(error).__name__}); nothing was"
+            " changed, try again later."
+        ) from None
+
+
 class PostgresConnection:
     """Statements inside a transaction on one pooled connection."""
 
@@ -327,13 +349,17 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresConnection]:
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with (
+            reachable(self.name),
+            self._pool.acquire() as connection,
+            connection.transaction(),
+        ):
             yield PostgresConnection(connection)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self._pool.acquire() as connection:
+        async with reachable(self.name), self._pool.acquire() as connection:
             return await PostgresConnection(connection).fetch(sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self._pool.acquire() as connection:
+        async with reachable(self.name), self._pool.acquire() as connection:
             return await PostgresConnection(connection).execute(sql, params)
