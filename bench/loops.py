@@ -33,8 +33,9 @@ from bench.common import (
     write_results,
 )
 from bot import loops
-from bot.engine import Engine, EngineConfig, StorySettings
+from bot.engine import Engine, EngineConfig
 from bot.prompts import COMPLETION_MARKER
+from bot.rules import StorySettings
 from bot.store import ModelCall, Passage, Store
 from bot.writer import clean
 

@@ -38,9 +38,10 @@ from bench.common import (
 )
 from bot import loops
 from bot.config import ConfigError
-from bot.engine import Engine, EngineConfig, StorySettings
+from bot.engine import Engine, EngineConfig
 from bot.judge import FAULTS, StoryView, judge_passage
 from bot.llm import ModelError
+from bot.rules import StorySettings
 from bot.store import Store
 
 OPENINGS = REPO / "bench" / "openings"

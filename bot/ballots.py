@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.engine import LIMITS, Engine, InvalidInput, NotFound, StorySettings, checked
+from bot.engine import Engine
 from bot.progress import Report
+from bot.rules import LIMITS, InvalidInput, NotFound, StorySettings, checked
 from bot.store import Ballot, Conflict, Option, Passage, Reaction, Store
 from bot.votes import NUMBERS, RENEW, Tally, palette, tally
 

@@ -17,19 +17,12 @@ from typing import TextIO
 
 from bot.ballots import ballot_choices
 from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
-from bot.engine import (
-    LIMITS,
-    STYLES,
-    Engine,
-    EngineConfig,
-    StoryError,
-    StorySettings,
-    find_story,
-)
+from bot.engine import Engine, EngineConfig, find_story
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.inert import BIDI_CONTROLS, terminal_safe
 from bot.llm import ModelError, open_models
 from bot.prompts import template
+from bot.rules import LIMITS, STYLES, StoryError, StorySettings
 from bot.store import Store, StoreError, transfer
 
 DEMO_PASSAGES = 5

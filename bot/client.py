@@ -14,8 +14,9 @@ from discord.ext import commands
 import cogs
 from bot.ballots import Ballots
 from bot.config import Settings
-from bot.engine import Engine, EngineConfig, Story, StoryError
+from bot.engine import Engine, EngineConfig, Story
 from bot.llm import ModelError, Models, open_models
+from bot.rules import StoryError
 from bot.split import split_text
 from bot.store import Store, StoreError
 

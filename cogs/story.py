@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
-from bot.engine import LIMITS, Engine, NotFound, Passage, Story, StorySettings, checked
+from bot.engine import Engine, Passage, Story
 from bot.export import markdown
+from bot.rules import LIMITS, NotFound, StorySettings, checked
 from bot.wording import plural
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
 from cogs._progress import LiveReply

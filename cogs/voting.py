@@ -19,7 +19,8 @@ from discord.ext import commands
 
 from bot.ballots import Result
 from bot.client import AutoMuse, Refused, may_manage, post, send
-from bot.engine import Story, StoryError
+from bot.engine import Story
+from bot.rules import StoryError
 from bot.store import Ballot
 from bot.votes import canonical, palette
 from bot.wording import plural

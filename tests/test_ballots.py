@@ -3,9 +3,9 @@ import json
 import pytest
 
 from bot.ballots import BallotOpen, Ballots, ballot_choices
-from bot.engine import InvalidInput, NotFound, StorySettings
 from bot.export import preference_rows
 from bot.llm import prompt_text
+from bot.rules import InvalidInput, NotFound, StorySettings
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 CANDIDATES = [

@@ -4,19 +4,11 @@ import time
 import pytest
 
 from bot.config import load_settings
-from bot.engine import (
-    Busy,
-    CoolingDown,
-    Engine,
-    EngineConfig,
-    GenerationFailed,
-    InvalidInput,
-    NotFound,
-    StorySettings,
-)
+from bot.engine import Engine, EngineConfig
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.progress import Step
+from bot.rules import Busy, CoolingDown, GenerationFailed, InvalidInput, NotFound, StorySettings
 from bot.store import NewPassage, Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Busy, Engine, EngineConfig
+from bot.engine import Engine, EngineConfig
 from bot.leases import story_lease
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
+from bot.rules import Busy
 from bot.store import Store
 from tests.stories import stored_story
 

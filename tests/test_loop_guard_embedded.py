@@ -2,9 +2,10 @@
 caught, and the passage kept does not copy it, whether a free repair or a new attempt fixed it."""
 
 from bot import loops
-from bot.engine import Engine, EngineConfig, StorySettings
+from bot.engine import Engine, EngineConfig
 from bot.llm import Models
 from bot.llm.local import LocalModel
+from bot.rules import StorySettings
 
 
 async def test_the_guard_catches_a_real_looping_passage_and_keeps_a_better_one(store, scenesim):

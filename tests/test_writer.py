@@ -1,10 +1,10 @@
 import pytest
 
-from bot.engine import StorySettings
 from bot.judge import StoryView
 from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.prompts import Context
+from bot.rules import StorySettings
 from bot.writer import (
     CallLog,
     Writer,

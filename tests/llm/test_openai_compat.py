@@ -14,9 +14,10 @@ import pytest
 from aiohttp import web
 
 from bot.config import load_settings
-from bot.engine import Engine, EngineConfig, GenerationFailed, StorySettings
+from bot.engine import Engine, EngineConfig
 from bot.llm import ModelError, Models, Sampling, open_models
 from bot.llm.openai_compat import OpenAICompatible
+from bot.rules import GenerationFailed, StorySettings
 from bot.split import PASSAGE_LIMIT
 from bot.store import Store
 from tests.servers import HOST, LlamaServer, free_port

@@ -1,0 +1,134 @@
+"""What a story may hold: its settings, the limits and checks on members' input, and the
+errors a story operation reports in one sentence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.inert import has_visible_text, without_nul_and_bom
+from bot.store import Story
+
+LORE_KINDS = ("character", "place", "thing", "event")
+STYLES = ("chat", "prose", "completion")
+CHAINS = ("automuse", "original")
+MODES = ("vote", "solo")
+
+
+class StoryError(Exception):
+    """Something a member asked for cannot be done; the message says why in one sentence."""
+
+
+class NotFound(StoryError):
+    pass
+
+
+class Busy(StoryError):
+    pass
+
+
+class CoolingDown(StoryError):
+    """The member asked again too soon."""
+
+
+class InvalidInput(StoryError):
+    pass
+
+
+class GenerationFailed(StoryError):
+    """The model failed; the story is unchanged."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Longest accepted inputs, in characters."""
+
+    opening: int = 4000
+    premise: int = 1000
+    direction: int = 300
+    title: int = 100
+    memory: int = 2000
+    note: int = 500
+    lore_name: int = 80
+    lore_keywords: int = 200
+    lore_text: int = 1000
+
+
+LIMITS = Limits()
+LARGEST_ID = 2**63 - 1
+"""The largest id a story can have: a signed 64-bit integer."""
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    """Per-story choices, stored with the story.
+
+    `chain` "original" reproduces the first AutoMuse experiment exactly (completion style,
+    summary + previous passage, no loop guard), as a baseline.
+    """
+
+    style: str = "chat"
+    length: int = 200
+    temperature: float = 0.8
+    chain: str = "automuse"
+    mode: str = "vote"
+    """"vote": /next opens a ballot of candidates; "solo": /next posts one passage."""
+    candidates: int = 3
+    ballot_seconds: int = 120
+    quorum: int = 0
+    """Votes that close a ballot early; 0 waits for the deadline."""
+
+    def validated(self) -> StorySettings:
+        if self.style not in STYLES:
+            raise InvalidInput(f"Style must be one of: {', '.join(STYLES)}.")
+        if self.chain not in CHAINS:
+            raise InvalidInput(f"Chain must be one of: {', '.join(CHAINS)}.")
+        if not 50 <= self.length <= 1000:
+            raise InvalidInput("Length must be between 50 and 1000 tokens.")
+        if not 0 <= self.temperature <= 2:
+            raise InvalidInput("Temperature must be between 0 and 2.")
+        if self.mode not in MODES:
+            raise InvalidInput(f"Mode must be one of: {', '.join(MODES)}.")
+        if not 2 <= self.candidates <= 5:
+            raise InvalidInput("A ballot offers between 2 and 5 candidates.")
+        if not 10 <= self.ballot_seconds <= 86_400:
+            raise InvalidInput("A ballot lasts between 10 seconds and a day.")
+        if not 0 <= self.quorum <= 1000:
+            raise InvalidInput("The quorum must be between 0 (none) and 1000 votes.")
+        return self
+
+    @classmethod
+    def of(cls, story: Story) -> StorySettings:
+        fields = cls.__dataclass_fields__
+        return cls(**{name: value for name, value in story.settings.items() if name in fields})
+
+
+def checked(text: str | None, what: str, limit: int, *, required: bool = True) -> str:
+    """`text` without NUL, a leading byte-order mark or surrounding space; InvalidInput if it
+    is empty (when required), has characters but none visible, or is too long."""
+    text = without_nul_and_bom(text or "").strip()
+    if text and not has_visible_text(text):
+        raise InvalidInput(f"The {what} has no visible characters.")
+    if required and not text:
+        raise InvalidInput(f"The {what} is empty.")
+    if len(text) > limit:
+        raise InvalidInput(f"The {what} is {len(text):,} characters; the limit is {limit:,}.")
+    return text
+
+
+def parse_keywords(keywords: str | Sequence[str]) -> tuple[str, ...]:
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    words = (without_nul_and_bom(k).strip().lower() for k in keywords)
+    return tuple(dict.fromkeys(word for word in words if has_visible_text(word)))
+
+
+def numbered_items(text: str) -> list[str]:
+    """The items of a numbered or bulleted list, one per line."""
+    items = []
+    for line in text.splitlines():
+        match = re.match(r"^\s*(?:\d+[.)]|[-*•])\s+(.+)$", line)
+        if match:
+            items.append(match.group(1).strip())
+    return items
