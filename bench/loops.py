@@ -35,9 +35,9 @@ from bench.common import (
 from bot import loops
 from bot.engine import Engine, EngineConfig
 from bot.prompts import COMPLETION_MARKER
+from bot.repair import clean
 from bot.rules import StorySettings
 from bot.store import ModelCall, Passage, Store
-from bot.writer import clean
 
 SUMMARY_HEAD = "Write a concise summary of the following:\n\n\n"
 SUMMARY_TAIL = "\n\n\nCONCISE SUMMARY:"

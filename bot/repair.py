@@ -1,9 +1,11 @@
-"""Free repairs: faults fixed by cutting text, without another model call. Pure functions."""
+"""Free repairs: model output cleaned, and faults fixed by cutting text, without another model
+call. Pure functions."""
 
 from __future__ import annotations
 
 import re
 
+from bot import loops
 from bot.judge import (
     ASSISTANT,
     META,
@@ -15,7 +17,8 @@ from bot.judge import (
     narration,
     story_texts,
 )
-from bot.split import SENTENCE_END
+from bot.prompts import COMPLETION_STOP
+from bot.split import SENTENCE_END, complete_sentences
 
 BOUNDARY = re.compile(SENTENCE_END.pattern + r"|\s*\n\s*")
 CLOSED = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]*_]*(?=\s|$)")
@@ -114,3 +117,30 @@ def repair_summary(text: str) -> str:
         if sentence and not talks(sentence, SUMMARY_META + ASSISTANT):
             kept.append(sentence[0].upper() + sentence[1:])
     return " ".join(kept) or text.strip()
+
+
+SPECIAL_TOKEN = re.compile(
+    r"[ \t]*(?:<\|[^|<>\s]{1,40}\|>|<(?:start|end)_of_[a-z_]{1,20}>|</?(?:bos|eos|pad|unk|s)>)"
+    r"[ \t]*"
+)
+"""A model's own control token written out as text (`<start_of_image>`, `<|im_end|>`, `</s>`)."""
+
+
+def clean(text: str) -> str:
+    """Model output without surrounding space, its control tokens (each becomes a paragraph
+    break), its mojibake (see `unmangled`), a trailing END, a repeated marker, or a short
+    first line that only announces the text ("Here is the next passage:")."""
+    text = SPECIAL_TOKEN.sub("\n\n", unmangled(text))
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = text.split("NEXT PARAGRAPH:")[0].strip()
+    text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()
+    first, _, rest = text.partition("\n")
+    if first.rstrip().endswith(":") and len(first.split()) <= 12 and rest.strip():
+        text = rest.strip()
+    return "" if text == COMPLETION_STOP else text
+
+
+def tidy(text: str) -> str:
+    """A passage without sentences it already said and without a last sentence cut off by the
+    length limit: the cheapest cure for a small model's repetition."""
+    return complete_sentences(loops.drop_repeated_sentences(text)) or text

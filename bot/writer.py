@@ -35,8 +35,8 @@ from bot.judge import (
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, prompt_text
 from bot.progress import Report, Step
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
-from bot.repair import repair_passage, repair_summary, unmangled
-from bot.split import PASSAGE_LIMIT, capped, complete_sentences
+from bot.repair import clean, repair_passage, repair_summary, tidy
+from bot.split import PASSAGE_LIMIT, capped
 from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
@@ -131,33 +131,6 @@ class CallLog:
         self.calls.append(
             ModelCall(purpose=purpose, model=model, prompt=prompt_text(prompt), **details)
         )
-
-
-SPECIAL_TOKEN = re.compile(
-    r"[ \t]*(?:<\|[^|<>\s]{1,40}\|>|<(?:start|end)_of_[a-z_]{1,20}>|</?(?:bos|eos|pad|unk|s)>)"
-    r"[ \t]*"
-)
-"""A model's own control token written out as text (`<start_of_image>`, `<|im_end|>`, `</s>`)."""
-
-
-def clean(text: str) -> str:
-    """Model output without surrounding space, its control tokens (each becomes a paragraph
-    break), its mojibake (see `unmangled`), a trailing END, a repeated marker, or a short
-    first line that only announces the text ("Here is the next passage:")."""
-    text = SPECIAL_TOKEN.sub("\n\n", unmangled(text))
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    text = text.split("NEXT PARAGRAPH:")[0].strip()
-    text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()
-    first, _, rest = text.partition("\n")
-    if first.rstrip().endswith(":") and len(first.split()) <= 12 and rest.strip():
-        text = rest.strip()
-    return "" if text == COMPLETION_STOP else text
-
-
-def tidy(text: str) -> str:
-    """A passage without sentences it already said and without a last sentence cut off by the
-    length limit: the cheapest cure for a small model's repetition."""
-    return complete_sentences(loops.drop_repeated_sentences(text)) or text
 
 
 class Writer:

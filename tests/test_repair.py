@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.judge import StoryView, judge_passage, judge_summary
-from bot.repair import repair_passage, repair_summary, unmangled
+from bot.repair import clean, repair_passage, repair_summary, tidy, unmangled
 
 OPENING = (
     "Mara pushed the door of the lighthouse open and climbed the stairs two at a time. The lamp "
@@ -103,3 +103,28 @@ def test_mojibake_is_read_back_as_utf8(mangled, text):
 )
 def test_text_that_is_already_right_is_left_alone(text):
     assert unmangled(text) == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("  The door opened. END ", "The door opened."),
+        ("Here is the next passage:\nThe door opened.", "The door opened."),
+        ("The door opened.\n\nNEXT PARAGRAPH: more", "The door opened."),
+        ("Chapter one:", "Chapter one:"),
+        (
+            "A mistake.\u201d<start_of_image>Mavis was upset.<end_of_turn>",
+            "A mistake.\u201d\n\nMavis was upset.",
+        ),
+        ("The door opened. <|im_end|>\n<|im_start|>It shut.</s>", "The door opened.\n\nIt shut."),
+        ("She wrote <b>bold</b> and 3 < 4 > 2.", "She wrote <b>bold</b> and 3 < 4 > 2."),
+        ("She wasnâ€™t sure. â€œNo,â€\x9d he said.", "She wasn’t sure. “No,” he said."),
+        ("I couldn\ufffdÂ€™t.", "I couldn’t."),
+    ],
+)
+def test_clean_strips_markers_and_announcements(raw, cleaned):
+    assert clean(raw) == cleaned
+
+
+def test_tidy_drops_repeated_and_cut_off_sentences():
+    assert tidy("He looked. She ran. He looked. She ran. Then the") == "He looked. She ran."

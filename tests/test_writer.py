@@ -1,5 +1,3 @@
-import pytest
-
 from bot.judge import StoryView
 from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
@@ -9,38 +7,10 @@ from bot.writer import (
     CallLog,
     Writer,
     WriterConfig,
-    clean,
     main_character,
     opening_prompt,
     tense,
-    tidy,
 )
-
-
-@pytest.mark.parametrize(
-    ("raw", "cleaned"),
-    [
-        ("  The door opened. END ", "The door opened."),
-        ("Here is the next passage:\nThe door opened.", "The door opened."),
-        ("The door opened.\n\nNEXT PARAGRAPH: more", "The door opened."),
-        ("Chapter one:", "Chapter one:"),
-        (
-            "A mistake.\u201d<start_of_image>Mavis was upset.<end_of_turn>",
-            "A mistake.\u201d\n\nMavis was upset.",
-        ),
-        ("The door opened. <|im_end|>\n<|im_start|>It shut.</s>", "The door opened.\n\nIt shut."),
-        ("She wrote <b>bold</b> and 3 < 4 > 2.", "She wrote <b>bold</b> and 3 < 4 > 2."),
-        ("She wasnâ€™t sure. â€œNo,â€\x9d he said.", "She wasn’t sure. “No,” he said."),
-        ("I couldn\ufffdÂ€™t.", "I couldn’t."),
-    ],
-)
-def test_clean_strips_markers_and_announcements(raw, cleaned):
-    assert clean(raw) == cleaned
-
-
-def test_tidy_drops_repeated_and_cut_off_sentences():
-    assert tidy("He looked. She ran. He looked. She ran. Then the") == "He looked. She ran."
-
 
 OPENING = (
     "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went. The wind "
