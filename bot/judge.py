@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.loops import REPETITION_LIMIT, ngrams, seq_rep, words
 from bot.split import SENTENCE_END
 
-FAULTS = ("meta", "assistant", "person", "recycled", "cutoff", "stub", "repetition")
+FAULTS = ("meta", "assistant", "debris", "person", "recycled", "cutoff", "stub", "repetition")
 
 RECYCLED_WORDS = 10
 """A run of this many words shared with the story so far is recycled: below it, shared runs are
@@ -29,6 +29,7 @@ PERSON_WORDS = 2
 WEIGHTS = {
     "meta": 3.0,
     "assistant": 3.0,
+    "debris": 2.0,
     "person": 2.0,
     "recycled": 2.0,
     "cutoff": 1.0,
@@ -56,8 +57,9 @@ META = [
     r"\bthe (?:passage|excerpt|text) (?:is|was|continues|begins|ends|introduces|shows|describes)\b",
     r"\b(?:the|this|our|your|my) (?:story|tale|narrative)(?:'s)? "
     r"(?:continues|begins|began|opens|opened|ends|ended|unfolds|unfolded|shifts|so far|is going"
-    r"|tone|world|characters?|ending|beginning)\b",
+    r"|tone|world|characters?|ending|beginning|is now)\b",
     r"\bthis (?:story|tale|narrative)\b",
+    r"\bmeaning of (?:a|the|this) (?:story|tale)\b|\bnarration's person\b",
     r"\b(?:the|this|our|your) narrative\b",
     r"\bstory ?lines?\b|\bstory so far\b|\bstory now\b",
     r"\b(?:the )?main characters?\b|\bthe protagonist\b|\bcharacter development\b",
@@ -88,6 +90,22 @@ ASSISTANT = [
     r"(?: and \w+)? (?:idea|beginning|story|journey|question|start)\b",
     r"\byou're a master\b|\bgreat question\b|\bi love how you\b",
 ]
+DEBRIS = [
+    r"\\[nt]",
+    r"^[ \t]*(?:[\u2022\u00b7\u25aa\u25ba\u2713\u2714]|[-+][ \t]|\*[ \t](?!\*)|\d{1,2}[.)][ \t])",
+    r"^[ \t]*#{1,6}[ \t]",
+    r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>",
+    r"https?://|\bwww\.\w",
+    r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$",
+    r"^[ \t]*(?:source|photo|image|credits?|posted by|tags|filed under|related posts?|read more"
+    r"|click here|subscribe|share this)[ \t]*:",
+    r"\b(?:this week's|today's) (?:topic|post|episode|question)\b",
+    r"(?<![\w&])#[A-Za-z]\w+",
+    r"\*\*\w|\w\*\*",
+]
+"""Text that is not story prose: escaped characters, list bullets, headings, HTML tags, links,
+blog furniture ("(Source)", "This week's topic:"), hashtags and Markdown emphasis. A scene
+break (`* * *`) is prose."""
 SUMMARY_META = [
     *META,
     r"\bthe (?:story|text|author|writer|excerpt)\b",
@@ -193,6 +211,12 @@ def matches(text: str, patterns: Iterable[str]) -> tuple[str, ...]:
             if match:
                 found.append(match.group(0).strip())
     return tuple(found)
+
+
+def debris(text: str) -> tuple[str, ...]:
+    """What in `text` is not story prose (see DEBRIS), as found."""
+    found = (re.search(pattern, text, re.I | re.M) for pattern in DEBRIS)
+    return tuple(match.group(0).strip() for match in found if match)
 
 
 def sentences(text: str) -> list[str]:
@@ -315,6 +339,7 @@ def judge_passage(text: str, story: StoryView) -> Verdict:
     faults = {
         "meta": bool(meta),
         "assistant": bool(assistant),
+        "debris": bool(debris(text)),
         "person": drifts(text, story_person(story)),
         "recycled": len(run.split()) >= RECYCLED_WORDS,
         "cutoff": cut_off(text),
@@ -333,6 +358,7 @@ def judge_summary(text: str, story: StoryView) -> Verdict:
     faults = {
         "meta": bool(meta),
         "assistant": bool(assistant),
+        "debris": bool(debris(text)),
         "cutoff": cut_off(text),
         "stub": not words(text),
         "repetition": repeats_itself(text),

@@ -83,12 +83,29 @@ def complete(text: str) -> str:
     return text[: ends[-1]].rstrip() if ends else text
 
 
+HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>")
+BULLET = re.compile(
+    r"^[ \t]*(?:[\u2022\u00b7\u25aa\u25ba\u2713\u2714]|[-+*](?![ \t]*\*))[ \t]+", re.M
+)
+FURNITURE = re.compile(
+    r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$\n?", re.I | re.M
+)
+
+
+def without_debris(text: str) -> str:
+    """`text` without the debris that can go for free: HTML tags (their words stay), list
+    bullets (the line stays), escaped line breaks and lines such as "(Source)"."""
+    text = HTML_TAG.sub("", text).replace("\\n", "\n").replace("\\t", " ")
+    text = FURNITURE.sub("", BULLET.sub("", text))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
 def repair_passage(text: str, story: StoryView) -> str:
     """`text` with what can be cut for free cut: a last sentence cut off mid-way, an assistant
     preamble, trailing talk about the text, and opening sentences that copy a run of
-    RECYCLED_WORDS words from the story. Only whole sentences at either end are cut, so what
-    stays is unchanged; what would leave nothing is not cut."""
-    text = complete(text)
+    RECYCLED_WORDS words from the story, and debris (`without_debris`). Only whole sentences at
+    either end are cut, so what stays is unchanged; what would leave nothing is not cut."""
+    text = complete(without_debris(text))
     spans = sentence_spans(text)
     patterns = META + ASSISTANT
     first, last = 0, len(spans)
@@ -111,7 +128,7 @@ def repair_summary(text: str) -> str:
     """A summary that states events: an assistant preamble and sentences describing the text
     dropped, "In this passage, …" openings cut, the last sentence completed."""
     kept = []
-    done = complete(text)
+    done = complete(without_debris(text))
     for start, end in sentence_spans(done):
         sentence = TEXT_PREFIX.sub("", done[start:end])
         if sentence and not talks(sentence, SUMMARY_META + ASSISTANT):

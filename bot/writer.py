@@ -39,12 +39,14 @@ from bot.repair import clean, repair_passage, repair_summary, tidy
 from bot.split import PASSAGE_LIMIT, capped
 from bot.store import LoreEntry, ModelCall, Passage
 
-REGENERATE = frozenset({"meta", "assistant", "person", "recycled", "cutoff", "repetition"})
+REGENERATE = frozenset(
+    {"meta", "assistant", "debris", "person", "recycled", "cutoff", "repetition"}
+)
 """Faults worth another model call. A chat model's stub is kept: an instruct model that stops
 early has usually finished its thought. A base model's stub is continued instead (see
 `Draft.passes`)."""
 
-SUMMARY_REGENERATE = frozenset({"meta", "assistant", "repetition"})
+SUMMARY_REGENERATE = frozenset({"meta", "assistant", "debris", "repetition"})
 """Summary faults worth one rewrite; a summary cut short is completed for free instead."""
 
 LOGGED_LIMIT = 2 * PASSAGE_LIMIT
@@ -214,6 +216,7 @@ class Writer:
             repeat_penalty=1.1,
             no_repeat=NO_REPEAT_TOKENS,
             narration_avoid=AVOIDED_IN_NARRATION.get(person, ()),
+            prose_only=True,
             min_tokens=min(MIN_TOKENS, voice.length // 2),
             stop=(COMPLETION_STOP,) if voice.style == "completion" else (),
             seed=seed,
@@ -256,7 +259,7 @@ class Writer:
             lead = "I" if person == "first" else main_character(told)
         elif "stub" in faults:
             lead = draft.text + "\n\n"
-        if faults & {"meta", "assistant"}:
+        if faults & {"meta", "assistant", "debris"}:
             warnings.append(template("counter_meta"))
         context = replace(base, warning=" ".join(warnings), lead=lead)
         context = fit(context, self.config.context_tokens)

@@ -68,10 +68,19 @@ def test_a_plain_continuation_has_no_fault_and_scores_zero() -> None:
         (GOOD + " You feel the cold on your face as you follow her.", "person"),
         (GOOD + " She ran down to the jetty where the", "cutoff"),
         ("Mara ran down to the jetty.", "stub"),
+        (GOOD + "\n<strong>The jetty</strong>", "debris"),
+        (GOOD + "\n\u2022 She ran.\n(Source)", "debris"),
+        (GOOD + "\n\n## Chapter two", "debris"),
+        (GOOD + " Read it at https://example.com today.", "debris"),
     ],
 )
 def test_each_fault_is_found(text: str, fault: str) -> None:
     assert fault in judge_passage(text, story()).faults
+
+
+def test_a_scene_break_and_emphasis_are_prose_not_debris() -> None:
+    text = GOOD + "\n\n* * *\n\nShe *ran*, and 3 > 2 was no help to her at all."
+    assert "debris" not in judge_passage(text, story()).faults
 
 
 def test_dialogue_does_not_change_the_narration_or_talk_about_the_story() -> None:

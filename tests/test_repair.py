@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.judge import StoryView, judge_passage, judge_summary
-from bot.repair import clean, repair_passage, repair_summary, tidy, unmangled
+from bot.repair import clean, repair_passage, repair_summary, tidy, unmangled, without_debris
 
 OPENING = (
     "Mara pushed the door of the lighthouse open and climbed the stairs two at a time. The lamp "
@@ -128,3 +128,8 @@ def test_clean_strips_markers_and_announcements(raw, cleaned):
 
 def test_tidy_drops_repeated_and_cut_off_sentences():
     assert tidy("He looked. She ran. He looked. She ran. Then the") == "He looked. She ran."
+
+
+def test_debris_that_can_go_for_free_goes_and_the_words_stay():
+    text = "<strong>Lena</strong> ran.\n* She fell.\\n\u2022 Up again.\n(Source)\n\n* * *\n\nDawn."
+    assert without_debris(text) == "Lena ran.\nShe fell.\nUp again.\n\n* * *\n\nDawn."

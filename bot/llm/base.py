@@ -52,6 +52,9 @@ class Sampling:
     """Words never chosen outside quotation marks (the embedded backend only)."""
     min_tokens: int = 0
     """The fewest tokens before the answer may end (the embedded backend only)."""
+    prose_only: bool = False
+    """Never choose a token that writes markup: `<`, `>`, a bullet, `#`, a backslash or a link
+    (the embedded backend only)."""
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
 

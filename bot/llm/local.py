@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink
-from bot.llm.steering import Steering, is_steered
+from bot.llm.steering import Steering, is_steered, markup_tokens
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -96,6 +96,7 @@ class LocalModel:
         self._threads = threads or max(1, os.cpu_count() or 1)
         self._context_tokens = context_tokens
         self._llama: Any = None
+        self._markup: list[int] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
 
     def _load(self) -> Any:
@@ -172,8 +173,20 @@ class LocalModel:
             tokenize=lambda text: llama.tokenize(text.encode(), add_bos=False, special=False),
             detokenize=lambda token: llama.detokenize([token]).decode("utf-8", errors="ignore"),
             ends=end_tokens(llama),
+            markup=self._markup_tokens() if sampling.prose_only else (),
         )
         return LogitsProcessorList([steering])
+
+    def _markup_tokens(self) -> list[int]:
+        """The model's tokens that write markup, found once by reading its whole vocabulary."""
+        if self._markup is None:
+            llama = self._llama
+            pieces = (
+                (token, llama.detokenize([token]).decode("utf-8", errors="ignore"))
+                for token in range(llama.n_vocab())
+            )
+            self._markup = markup_tokens(pieces)
+        return self._markup
 
     async def load(self) -> None:
         """Load the model now rather than on the first generation."""

@@ -9,7 +9,9 @@ samples, by masking tokens out before each choice:
   "don't") would make the model break the word instead;
 - **the story's person**: outside quotation marks, the words in `narration_avoid` (such as
   "I" and "my" in a third-person story) are never chosen; dialogue may use any word;
-- **no stubs**: the end of the text cannot come before `min_tokens` tokens.
+- **no stubs**: the end of the text cannot come before `min_tokens` tokens;
+- **prose only**: with `prose_only`, no token that writes markup (`<`, `>`, a bullet, `#`, a
+  backslash, a link) is ever chosen.
 
 The tokenizer is handed in as two functions, so the logic runs without a model in tests.
 """
@@ -17,6 +19,7 @@ The tokenizer is handed in as two functions, so the logic runs without a model i
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -27,13 +30,23 @@ Tokenize = Callable[[str], list[int]]
 Detokenize = Callable[[int], str]
 """One token's text."""
 
+MARKUP = re.compile(r"[<>\u2022\u25aa\u25ba#\\]|http|www\.")
+"""What a token that writes markup holds; story prose never needs it."""
+
 OPENING_QUOTES = frozenset('"\u201c')
 CLOSING_QUOTES = frozenset('"\u201d')
 
 
 def is_steered(sampling: Sampling) -> bool:
     """Whether `sampling` asks for any steering at all."""
-    return bool(sampling.no_repeat or sampling.narration_avoid or sampling.min_tokens)
+    return bool(
+        sampling.no_repeat or sampling.narration_avoid or sampling.min_tokens or sampling.prose_only
+    )
+
+
+def markup_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
+    """The tokens among `pieces` (token, text) whose text writes markup (see MARKUP)."""
+    return [token for token, text in pieces if MARKUP.search(text)]
 
 
 def word_tokens(words: Iterable[str], tokenize: Tokenize) -> list[int]:
@@ -61,11 +74,13 @@ class Steering:
         tokenize: Tokenize,
         detokenize: Detokenize,
         ends: Sequence[int],
+        markup: Sequence[int] = (),
     ) -> None:
         self.size = sampling.no_repeat
         self.min_tokens = sampling.min_tokens
         self.avoided = word_tokens(sampling.narration_avoid, tokenize)
         self.ends = list(ends)
+        self.markup = list(markup) if sampling.prose_only else []
         self.prompt_length = prompt_length
         self.detokenize = detokenize
         self.followers: dict[tuple[int, ...], set[int]] = {}
@@ -90,7 +105,7 @@ class Steering:
             banned += self.avoided
         if len(tokens) - self.prompt_length < self.min_tokens:
             banned += self.ends
-        return banned
+        return banned + self.markup
 
     def _index(self, tokens: Sequence[int]) -> None:
         """Record, for every run of `size - 1` tokens, the tokens that have followed it."""

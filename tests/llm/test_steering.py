@@ -12,7 +12,7 @@ from bot.judge import FIRST, SECOND, narration
 from bot.llm import Sampling
 from bot.llm.embedded import GEMMA_NAME, gemma_gguf_path
 from bot.llm.local import LocalModel, end_tokens
-from bot.llm.steering import Steering, is_steered, word_tokens
+from bot.llm.steering import Steering, is_steered, markup_tokens, word_tokens
 
 VOCAB = [
     *("<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"),
@@ -43,6 +43,7 @@ def test_nothing_is_steered_by_default() -> None:
     assert is_steered(Sampling(no_repeat=6))
     assert is_steered(Sampling(narration_avoid=("I",)))
     assert is_steered(Sampling(min_tokens=10))
+    assert is_steered(Sampling(prose_only=True))
 
 
 def test_word_tokens_take_every_single_token_spelling() -> None:
@@ -106,6 +107,20 @@ def test_the_answer_cannot_end_before_its_minimum() -> None:
     steer = steering(prompt, min_tokens=3)
     assert steer.banned(prompt + ids(" sat", " on")) == [END]
     assert steer.banned(prompt + ids(" sat", " on", " the")) == []
+
+
+def test_markup_tokens_are_found_by_their_text() -> None:
+    pieces = enumerate(["<strong>", " the", "\u2022", " #tag", "\\n", " http", " a > b", "."])
+    assert markup_tokens(pieces) == [0, 2, 3, 4, 5, 6]
+
+
+def test_prose_only_bans_markup_everywhere_and_only_when_asked() -> None:
+    prompt = ids(" he")
+    plain = Steering(Sampling(min_tokens=1), len(prompt), tokenize, detokenize, [END], [3, 4])
+    prose = Steering(Sampling(prose_only=True), len(prompt), tokenize, detokenize, [END], [3, 4])
+    assert plain.banned(prompt + ids(" sat")) == []
+    assert prose.banned(prompt + ids(" sat")) == [3, 4]
+    assert prose.banned(prompt + ids(" sat", ' "')) == [3, 4]
 
 
 def test_the_processor_masks_scores_in_place() -> None:
@@ -185,3 +200,12 @@ async def test_a_chat_model_writes_at_least_its_minimum_when_steered() -> None:
 def test_end_tokens_hold_the_models_end_of_text(gemma: LocalModel) -> None:
     llama = gemma._load()
     assert llama.token_eos() in end_tokens(llama)
+
+
+async def test_gemma_writes_no_markup_when_steered(gemma: LocalModel) -> None:
+    prompt = "<html><body><h1>My page</h1>\n<ul>\n<li>First</li>\n<li>"
+    sampling = Sampling(temperature=0.0, max_tokens=40, seed=1)
+    free = await gemma.generate(prompt, sampling)
+    steered = await gemma.generate(prompt, sampling.but(prose_only=True))
+    assert "<" in free.text
+    assert not re.search(r"[<>#\u2022\\]|http", steered.text)
