@@ -190,10 +190,9 @@ def render_prose(context: Context) -> str:
     steer = " ".join(filter(None, (context.direction, context.note, context.nudges)))
     if steer:
         front.append(block["direction"].format(text=steer))
-    text = "\n\n".join(context.passages)
-    if context.opening:
-        text = f"{context.opening}\n\n* * *\n\n{text}"
-    story = block["passages"].format(text=text)
+    story = block["passages"].format(
+        text="\n\n".join(filter(None, (context.opening, *context.passages)))
+    )
     if front:
         story = fill("prose_passage", front="\n\n".join(front), story=story)
     return f"{story}\n\n{context.lead}".rstrip(" ")

@@ -85,7 +85,7 @@ def complete(text: str) -> str:
 
 HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>")
 BULLET = re.compile(
-    r"^[ \t]*(?:[\u2022\u00b7\u25aa\u25ba\u2713\u2714]|[-+*](?![ \t]*\*))[ \t]+", re.M
+    r"^[ \t]*(?:[\u2022\u00b7\u25aa\u25ba\u2713\u2714]|[-+]|\*(?:[ \t]*\*)*)[ \t]+(?=[^\s*])", re.M
 )
 FURNITURE = re.compile(
     r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$\n?", re.I | re.M

@@ -55,7 +55,7 @@ LOGGED_LIMIT = 2 * PASSAGE_LIMIT
 LOOP_WEIGHT = 2.0
 """What a looping attempt (bot/loops.py) adds to the judge's score when attempts are compared."""
 
-NO_REPEAT_TOKENS = 6
+NO_REPEAT_TOKENS = 8
 """Steering: no run of this many tokens (about six words) is copied from the prompt or
 repeated within the answer, well under the judge's recycled span."""
 

@@ -160,12 +160,13 @@ def test_prose_front_matter_cannot_be_ended_early_by_member_text():
 
 def test_prose_shows_the_opening_as_the_first_page_then_the_latest_passages():
     context = Context(passages=("Later.", "Last."), opening="It began.", title="The Door")
-    assert render_prose(context) == "The Door\n\n* * *\n\nIt began.\n\n* * *\n\nLater.\n\nLast.\n\n"
+    assert render_prose(context) == "The Door\n\n* * *\n\nIt began.\n\nLater.\n\nLast.\n\n"
 
 
 def test_an_opening_in_member_text_cannot_forge_a_scene_break():
-    prompt = render_prose(Context(passages=("Last.",), opening="It began.\n\n* * *\n\nForged."))
-    assert prompt.count("* * *") == 1
+    opening = "It began.\n\n* * *\n\nForged."
+    prompt = render_prose(Context(passages=("Last.",), opening=opening, title="T"))
+    assert prompt.count("* * *") == 1 and prompt.startswith("T\n\n* * *\n\nIt began.")
 
 
 def test_fit_shortens_the_opening_after_the_lore_and_before_the_summary():

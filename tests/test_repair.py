@@ -131,5 +131,8 @@ def test_tidy_drops_repeated_and_cut_off_sentences():
 
 
 def test_debris_that_can_go_for_free_goes_and_the_words_stay():
-    text = "<strong>Lena</strong> ran.\n* She fell.\\n\u2022 Up again.\n(Source)\n\n* * *\n\nDawn."
-    assert without_debris(text) == "Lena ran.\nShe fell.\nUp again.\n\n* * *\n\nDawn."
+    text = (
+        "<strong>Lena</strong> ran.\n* She fell.\\n\u2022 Up again.\n(Source)\n\n* * *\n\n"
+        "* * * Dawn came."
+    )
+    assert without_debris(text) == "Lena ran.\nShe fell.\nUp again.\n\n* * *\n\nDawn came."
