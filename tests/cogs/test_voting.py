@@ -415,7 +415,7 @@ async def test_a_long_winner_keeps_its_header_on_its_own_line(
     scenes = [json.loads(row)["completion"].removesuffix(" END").strip() for row in rows[:60]]
     prose = " ".join(scenes)
     long_texts = [
-        f"{n}. The wary cellar door creaked open. " + prose[n * 2000 : n * 2000 + 1990]
+        f"Door {n}. The wary cellar door creaked open. " + prose[n * 2000 : n * 2000 + 1990]
         for n in range(3)
     ]
     long_texts = [text.rsplit(".", 1)[0] + "." for text in long_texts]
@@ -427,7 +427,7 @@ async def test_a_long_winner_keeps_its_header_on_its_own_line(
     first = await closed(chat, "**§2** · chosen by vote")
     header, _, text = first.content.partition("\n")
     assert header == "**§2** · chosen by vote (1 vote)"
-    assert text.startswith("0. The wary cellar")
+    assert text.startswith("Door 0. The wary cellar")
     assert all(len(m.content) <= 2000 for m in chat.posted())
 
 
