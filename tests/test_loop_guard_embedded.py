@@ -1,27 +1,42 @@
-"""The guard on real output from the embedded model: a first attempt that copies the opening is
-caught, and the passage kept does not copy it, whether a free repair or a new attempt fixed it."""
+"""The loop guard on real output from the embedded model: the greedy answer that copies the
+opening when left alone does not copy it under the writer's steering, and the passage the engine
+keeps copies nothing."""
 
 from bot import loops
 from bot.engine import Engine, EngineConfig
 from bot.llm import Models
 from bot.llm.local import LocalModel
+from bot.prompts import Context, render, words_for
 from bot.rules import StorySettings
+from bot.writer import Writer
+
+SETTINGS = StorySettings(style="chat", temperature=0.0, length=120)
 
 
-async def test_the_guard_catches_a_real_looping_passage_and_keeps_a_better_one(store, scenesim):
+async def test_steering_keeps_a_greedy_model_from_copying_the_opening(scenesim):
+    model = LocalModel(threads=1)
+    opening = (scenesim / "story_run" / "00_opening.txt").read_text()
+    prompt = render(Context(passages=(opening,)), "chat", words_for(SETTINGS.length))
+    steered = Writer(Models(model, model)).passage_sampling(SETTINGS, 0, "third")
+    free = steered.but(no_repeat=0, narration_avoid=(), min_tokens=0, prose_only=False)
+    try:
+        left_alone = await model.generate(prompt, free.but(seed=1))
+        guarded = await model.generate(prompt, steered.but(seed=1))
+    finally:
+        await model.close()
+    assert loops.check(left_alone.text, [opening]).loops, "greedy, the model copies the opening"
+    assert not loops.check(guarded.text, [opening]).loops
+
+
+async def test_the_passage_kept_copies_nothing(store, scenesim):
     model = LocalModel(threads=1)
     engine = Engine(store, Models(model, model), EngineConfig(seed=1, summary_words=40))
     opening = (scenesim / "story_run" / "00_opening.txt").read_text()
-    settings = StorySettings(style="chat", temperature=0.0, length=120)
-    story = await engine.start(opening=opening, settings=settings)
+    story = await engine.start(opening=opening, settings=SETTINGS)
     try:
         passage = await engine.next(story.id)
     finally:
         await model.close()
-    attempts = [c.response for c in await store.calls(story.id) if c.purpose == "passage"]
     recent = [opening, (await engine.line(story.id))[0].summary or ""]
-    first, kept = loops.check(attempts[0], recent), loops.check(passage.text, recent)
-    assert first.loops, "the greedy first attempt should copy the opening"
-    assert not passage.looped and not kept.loops
-    assert kept.badness < first.badness
+    assert not passage.looped and not loops.check(passage.text, recent).loops
     assert "recycled" not in passage.faults and "repetition" not in passage.faults
