@@ -90,14 +90,17 @@ ASSISTANT = [
     r"(?: and \w+)? (?:idea|beginning|story|journey|question|start)\b",
     r"\byou're a master\b|\bgreat question\b|\bi love how you\b",
 ]
+HTML_TAG = r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>"
+FURNITURE = r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$"
+"""A line that only credits a source, as web text has under a picture: "(Source)"."""
 DEBRIS = [
     r"\\[nt]",
     r"^[ \t]*(?:[\u2022\u00b7\u25aa\u25ba\u2713\u2714]|[-+][ \t]|\d{1,2}[.)][ \t])",
     r"^[ \t]*\*(?:[ \t]*\*)*[ \t]+[^\s*]",
     r"^[ \t]*#{1,6}[ \t]",
-    r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>",
+    HTML_TAG,
     r"https?://|\bwww\.\w",
-    r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$",
+    FURNITURE,
     r"^[ \t]*(?:source|photo|image|credits?|posted by|tags|filed under|related posts?|read more"
     r"|click here|subscribe|share this)[ \t]*:",
     r"\b(?:this week's|today's) (?:topic|post|episode|question)\b",

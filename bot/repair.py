@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot import loops
+from bot import judge, loops
 from bot.judge import (
     ASSISTANT,
     META,
@@ -83,13 +83,11 @@ def complete(text: str) -> str:
     return text[: ends[-1]].rstrip() if ends else text
 
 
-HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>")
+HTML_TAG = re.compile(judge.HTML_TAG)
 BULLET = re.compile(
     r"^[ \t]*(?:[\u2022\u00b7\u25aa\u25ba\u2713\u2714]|[-+]|\*(?:[ \t]*\*)*)[ \t]+(?=[^\s*])", re.M
 )
-FURNITURE = re.compile(
-    r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$\n?", re.I | re.M
-)
+FURNITURE = re.compile(judge.FURNITURE + r"\n?", re.I | re.M)
 
 
 def without_debris(text: str) -> str:
