@@ -2,6 +2,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
+# llama.cpp is built for any x86-64 CPU with AVX2. A build for this CPU's every feature
+# (GGML_NATIVE) takes in llama.cpp's AMX kernels, which crash on machines whose kernel does
+# not grant AMX to the process.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: run test format bench clean
 

@@ -1,9 +1,12 @@
 """Benchmark 5: the quality of the stories each writer tells, judged passage by passage.
 
 Every configuration writes 12 passages after each of the 8 openings in bench/openings/ through
-the engine, and bot/judge.py judges each passage against the story so far, exactly as the
-engine's own guard sees it. Results are kept per configuration and per story, so a run can be
-split up (`--config`) and resumed after an interruption.
+the engine, with its planner and summariser, and bot/judge.py judges each passage against the
+story so far (the passages before it, the continuity ledger and the passage's beat), exactly as
+the engine's own guard sees it. Besides the faults it reports how often the beat happened, how
+often a passage names the characters of the passage before it (the cast kept), and the
+planner's calls apart from the writer's. Results are kept per configuration and per story, so
+a run can be split up (`--config`) and resumed after an interruption.
 
     .venv/bin/python -m bench.quality [--config NAME ...] [--openings N] [--steps 12] [--quick]
                                       [--fresh] [--markdown [OPENING ...]]
@@ -36,12 +39,16 @@ from bench.common import (
     timed_next,
     write_results,
 )
-from bot import loops
-from bot.config import ConfigError
+from bot import continuity, loops
+from bot.config import ConfigError, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.judge import FAULTS, StoryView, judge_passage
-from bot.llm import ModelError
+from bot.ledger import names_in
+from bot.llm import ModelError, Models, open_models
+from bot.llm.embedded import DEFAULT_SUMMARIZER, DEFAULT_WRITER, GEMMA_NAME, QWEN_NAME
+from bot.llm.local import DEFAULT_NAME
 from bot.rules import StorySettings
+from bot.split import SENTENCE_END
 from bot.store import Store
 
 OPENINGS = REPO / "bench" / "openings"
@@ -55,6 +62,13 @@ TARGETS = {
     "person_rate": ("<=", 0.05),
     "recycled_rate": ("<=", 0.05),
     "cutoff_rate": ("<=", 0.0),
+    "retelling_rate": ("<=", 0.03),
+    "refrain_rate": ("<=", 0.05),
+    "mutation_rate": ("<=", 0.02),
+    "paragraph_rate": ("<=", 0.0),
+    "fused_rate": ("<=", 0.0),
+    "beat_rate": (">=", 0.90),
+    "cast_rate": (">=", 0.90),
     "loop_rate": ("<=", 0.03),
     "passage_calls": ("<=", 2.0),
     "median_seconds": ("<=", 15.0),
@@ -62,8 +76,32 @@ TARGETS = {
 """The targets the default writer is held to."""
 
 
+def embedded(writer: str, summariser: str) -> Callable[[], Models]:
+    """The embedded `writer` with the embedded `summariser` as planner and summariser."""
+    return lambda: open_models(
+        load_settings(
+            {
+                "AUTOMUSE_BACKEND": "local",
+                "AUTOMUSE_MODEL": writer,
+                "AUTOMUSE_SUMMARY_MODEL": summariser,
+            },
+            env_file=None,
+        )
+    )
+
+
 CONFIGURATIONS: dict[str, WriterSetup] = {
     "default": WriterSetup(default_models, default_settings, "our chain, the default writer"),
+    "gemma-prose": WriterSetup(
+        embedded(GEMMA_NAME, DEFAULT_NAME),
+        lambda _: StorySettings(style="prose"),
+        "Gemma 3 270M base in the prose style; SmolLM2-135M-Instruct plans and summarises",
+    ),
+    "qwen-chat": WriterSetup(
+        embedded(QWEN_NAME, QWEN_NAME),
+        lambda _: StorySettings(style="chat"),
+        "Qwen2.5-Coder-1.5B-Instruct in the chat style; it plans and summarises too",
+    ),
     "smollm2-chat": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="chat"),
@@ -80,6 +118,18 @@ CONFIGURATIONS: dict[str, WriterSetup] = {
         "the original chain on SmolLM2-135M-Instruct",
     ),
 }
+CANDIDATES = ["gemma-prose", "qwen-chat", "smollm2-chat"]
+"""What a run measures unless --config says otherwise: the candidate writers, one of which is
+the default."""
+
+
+def default_configuration(data: dict[str, Any]) -> str:
+    """The measured configuration that runs on the default models, or "default"."""
+    models = [DEFAULT_WRITER, DEFAULT_SUMMARIZER]
+    for name, entry in data["configurations"].items():
+        if entry.get("models") == models and name in CANDIDATES:
+            return name
+    return "default"
 
 
 @dataclass
@@ -99,7 +149,17 @@ class Step:
     words: int = 0
     seconds: float = 0.0
     passage_calls: int = 0
+    plan_calls: int = 0
     all_calls: int = 0
+    beat: str = ""
+    beat_share: float = 1.0
+    """The share of the beat's key words the passage holds."""
+    beat_after_lead: float = 1.0
+    """The same share in what follows the passage's first sentence (which, in the prose
+    style, is the beat itself)."""
+    cast: list[str] = field(default_factory=list)
+    """The characters of the passage before, from the ledger."""
+    cast_named: bool = True
 
     @property
     def failed(self) -> bool:
@@ -115,8 +175,18 @@ def openings() -> dict[str, str]:
 
 
 def judged(step: Step, view: StoryView, earlier: list[str]) -> Step:
-    """`step` with the judge's verdict and the loop measure filled in."""
+    """`step` with the judge's verdict, the loop measure, the beat's and the cast's figures
+    filled in."""
     verdict = judge_passage(step.text, view)
+    step.beat = view.beat
+    if view.beat:
+        step.beat_share = continuity.beat_share(step.text, view.beat)
+        rest = SENTENCE_END.split(step.text.strip(), maxsplit=1)[1:]
+        step.beat_after_lead = continuity.beat_share(" ".join(rest), view.beat)
+    people = {e.name for e in view.ledger if e.kind == "character"}
+    step.cast = sorted(name for name, _ in names_in(earlier[-1]) if name in people)
+    named = {name for name, _ in names_in(step.text)}
+    step.cast_named = not step.cast or bool(named & set(step.cast))
     step.faults = list(verdict.faults)
     step.recycled_span = verdict.recycled_span
     step.seq_rep = verdict.seq_rep_4
@@ -136,16 +206,21 @@ async def write_story(
     logged = len(await store.calls(story.id))
     results = []
     for number in range(1, steps + 1):
-        line = await engine.line(story.id)
-        texts = [p.text for p in line]
-        view = StoryView(
-            opening=opening, summary=line[-1].summary or "", recent=tuple(texts[1:][-3:])
-        )
         step = Step(step=number)
+        ledger = tuple(await store.ledger(story.id))
         step.text, step.error, step.seconds, new = await timed_next(engine, store, story.id, logged)
         logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
+        step.plan_calls = sum(c.purpose == "plan" for c in new)
         step.all_calls = len(new)
+        line = await engine.line(story.id)
+        before = line[:-1]
+        view = replace(
+            await engine.story_view(story, before),
+            ledger=ledger,
+            beat=line[-1].beat if not step.failed else "",
+        )
+        texts = [p.text for p in before]
         results.append(judged(step, view, texts) if not step.failed else step)
         print(
             f"    step {number}: {', '.join(step.faults) or 'good'} ({step.seconds:.1f} s)",
@@ -165,11 +240,21 @@ def summarize(steps: list[Step]) -> dict[str, Any]:
         sum(bool({"meta", "assistant"} & set(s.faults)) for s in written) / count
     )
     figures["good_rate"] = sum(not s.faults for s in written) / count
+    beats = [s for s in written if s.beat]
+    figures["beats"] = len(beats)
+    figures["beat_rate"] = sum(s.beat_share >= continuity.BEAT_SHARE for s in beats) / max(
+        1, len(beats)
+    )
+    figures["beat_after_lead_rate"] = sum(
+        s.beat_after_lead >= continuity.BEAT_SHARE for s in beats
+    ) / max(1, len(beats))
+    figures["cast_rate"] = sum(s.cast_named for s in written) / count
     figures["loop_rate"] = sum(s.overlap > LOOP_OVERLAP for s in written) / count
     figures["words"] = mean([s.words for s in written])
     figures["mean_seconds"] = mean([s.seconds for s in steps])
     figures["median_seconds"] = statistics.median([s.seconds for s in steps]) if steps else 0.0
     figures["passage_calls"] = sum(s.passage_calls for s in steps) / count
+    figures["plan_calls"] = sum(s.plan_calls for s in steps) / count
     figures["all_calls"] = sum(s.all_calls for s in steps) / count
     return figures
 
@@ -233,53 +318,58 @@ def summarize_all(data: dict[str, Any]) -> None:
         entry["summary"] = summarize(all_steps(entry))
 
 
+EXTRA = ["beat_rate", "beat_after_lead_rate", "cast_rate"]
+"""The figures beside the faults: the beat happened (in the whole passage, and after its first
+sentence), and the cast kept."""
+COSTS = ["mean_seconds", "median_seconds", "passage_calls", "plan_calls", "all_calls"]
+
+
 def report(data: dict[str, Any]) -> None:
-    headers = ["configuration", "passages", "good", *FAULTS, "loops", "words", "s/p", "median s"]
-    headers += ["gen calls/p", "calls/p"]
+    headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
+    headers += ["cast", "words", "s/p", "median s", "gen calls/p", "plan calls/p", "calls/p"]
     rows = []
     for name, entry in data["configurations"].items():
         s = entry["summary"]
         rates = [s[f"{fault}_rate"] for fault in FAULTS]
-        costs = [s[key] for key in ("mean_seconds", "median_seconds", "passage_calls", "all_calls")]
-        rows.append(
-            [name, s["passages"], s["good_rate"], *rates, s["loop_rate"], s["words"], *costs]
-        )
+        extra = [s["loop_rate"], *(s[key] for key in EXTRA), s["words"]]
+        rows.append([name, s["passages"], s["good_rate"], *rates, *extra, *(s[k] for k in COSTS)])
     print(table(headers, rows))
-    default = data["configurations"].get("default", {}).get("summary")
+    name = default_configuration(data)
+    default = data["configurations"].get(name, {}).get("summary")
     if default:
         for key, (sense, limit) in TARGETS.items():
             met = default[key] >= limit if sense == ">=" else default[key] <= limit
             verdict = "met" if met else "MISSED"
-            print(f"target default {key} {sense} {limit}: {default[key]:.3f} ({verdict})")
+            print(f"target {name} {key} {sense} {limit}: {default[key]:.3f} ({verdict})")
 
 
-def markdown(data: dict[str, Any], samples: list[str]) -> str:
-    """The results as bench/README.md shows them: a table, then the opening and passages 1, 6
-    and 12 of the default writer's stories `samples`, verbatim."""
-    headers = ["configuration", "passages", "good", *FAULTS, "loops", "words", "s / passage"]
-    headers += ["median s", "generation calls / passage", "all calls / passage"]
+def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
+    """The results as bench/README.md shows them: a table, then `writer`'s stories `samples`
+    whole, the opening and every passage with its beat and its faults."""
+    headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
+    headers += ["cast", "words", "s / passage", "median s", "generation calls / passage"]
+    headers += ["planner calls / passage", "all calls / passage"]
     lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     for name, entry in data["configurations"].items():
         s = entry["summary"]
         cells = [name, str(s["passages"]), f"{s['good_rate']:.0%}"]
-        cells += [f"{s[f'{fault}_rate']:.0%}" for fault in FAULTS]
-        cells += [f"{s['loop_rate']:.0%}", f"{s['words']:.0f}", f"{s['mean_seconds']:.1f}"]
-        cells += [
-            f"{s['median_seconds']:.1f}",
-            f"{s['passage_calls']:.2f}",
-            f"{s['all_calls']:.2f}",
-        ]
+        cells += [f"{s[f'{key}_rate']:.0%}" for key in [*FAULTS, "loop"]]
+        cells += [f"{s[key]:.0%}" for key in EXTRA]
+        cells += [f"{s['words']:.0f}", f"{s['mean_seconds']:.1f}", f"{s['median_seconds']:.1f}"]
+        cells += [f"{s[key]:.2f}" for key in COSTS[2:]]
         lines.append("| " + " | ".join(cells) + " |")
-    stories = data["configurations"].get("default", {}).get("stories", {})
+    stories = data["configurations"].get(writer, {}).get("stories", {})
     texts = openings()
     for key in samples:
         if key not in stories:
             continue
-        lines += ["", f"#### {key}", "", "**Opening.**", "", texts[key]]
+        lines += ["", f"#### {key} ({writer})", "", "**Opening.**", "", texts[key]]
         for step in stories[key]["steps"]:
-            if step["step"] in (1, 6, 12):
-                faults = ", ".join(step["faults"]) or "none"
-                lines += ["", f"**Passage {step['step']}** (faults: {faults}).", "", step["text"]]
+            faults = ", ".join(step["faults"]) or "none"
+            lines += ["", f"**Passage {step['step']}** (faults: {faults}).", ""]
+            if step["beat"]:
+                lines += [f"> Beat: {step['beat']}", ""]
+            lines.append(step["text"] or f"*Not written: {step['error']}*")
     return "\n".join(lines)
 
 
@@ -317,7 +407,7 @@ def main() -> None:
         "--config",
         action="append",
         choices=list(CONFIGURATIONS),
-        help="run only these configurations (repeatable; default: all)",
+        help="run only these configurations (repeatable; default: the candidate writers)",
     )
     parser.add_argument("--steps", type=int, default=12, help="passages per story (default 12)")
     parser.add_argument("--openings", type=int, help="only the first N openings (default all 8)")
@@ -327,7 +417,10 @@ def main() -> None:
         nargs="*",
         metavar="OPENING",
         help="summarise the results so far and print them as Markdown, with these openings'"
-        " samples; runs nothing",
+        " stories whole; runs nothing",
+    )
+    parser.add_argument(
+        "--writer", help="whose stories --markdown prints (default: the default writer's)"
     )
     parser.add_argument(
         "--fresh", action="store_true", help="write the chosen configurations again from scratch"
@@ -340,7 +433,7 @@ def main() -> None:
         chosen = dict(list(chosen.items())[: args.openings])
     name = "quality_quick" if args.quick else "quality"
     path = RESULTS / f"{name}.json"
-    configurations = args.config or list(CONFIGURATIONS)
+    configurations = args.config or CANDIDATES
     data = load(path, args.steps, configurations if args.fresh else [])
     data["openings"] = list(openings())
 
@@ -350,7 +443,7 @@ def main() -> None:
 
     if args.markdown is not None:
         finish(data, name, save)
-        print(markdown(data, args.markdown))
+        print(markdown(data, args.markdown, args.writer or default_configuration(data)))
         return
     started = time.perf_counter()
     for configuration in configurations:

@@ -98,8 +98,10 @@ class Terminal:
         title: str,
         passages: int,
         style: str | None,
+        planner: bool | None = None,
     ) -> int:
-        """Start a story and write `passages` more, printing each as soon as it is written."""
+        """Start a story and write `passages` more, printing each as soon as it is written;
+        `planner` turns the story's planner on or off (None: the configured default)."""
         if not self.settings.database_url:
             check_new_file(self.settings.db_path, "database")
         models = open_models(self.settings)
@@ -111,6 +113,8 @@ class Terminal:
             self.progress("writing the opening…" if not opening else "reading the opening…")
             story = await engine.start(opening=opening, premise=premise, title=title)
             self.progress(f"story {story.id}: {terminal_safe(story.title)}")
+            if planner is not None:
+                await engine.update_settings(story.id, planner=planner)
             self.print_passage(1, (await engine.line(story.id))[-1].text)
             await self.write_passages(engine, story.id, passages, after=1)
             seconds = time.perf_counter() - started
@@ -123,8 +127,11 @@ class Terminal:
             await models.close()
             await store.close()
 
-    async def extend(self, story_id: int, passages: int, style: str | None) -> None:
-        """Write `passages` more passages of an existing story, printing each as it comes."""
+    async def extend(
+        self, story_id: int, passages: int, style: str | None, planner: bool | None = None
+    ) -> None:
+        """Write `passages` more passages of an existing story, printing each as it comes;
+        `planner` turns the story's planner on or off for good."""
         store = await Store.open(self.settings.database, create=False)
         try:
             story = await find_story(store, story_id)
@@ -133,6 +140,8 @@ class Terminal:
                 config = EngineConfig.from_settings(self.settings, style, models)
                 engine = Engine(store, models, config)
                 self.progress(f"story {story.id}: {terminal_safe(story.title)}")
+                if planner is not None:
+                    await engine.update_settings(story.id, planner=planner)
                 after = len(await engine.line(story.id))
                 await self.write_passages(engine, story.id, passages, after=after)
             finally:
@@ -169,9 +178,12 @@ class Terminal:
             title = terminal_safe(story.title)
             print(f"{story.id:>4}  {count:>8}  {story.status:<6}  {title}", file=self.out)
 
-    async def export(self, story_id: int, form: str, chat: bool, output: str | None) -> None:
-        """Print the story, or write it to `output`, in `form`. Printed text has its control
-        characters made visible (Markdown) or escaped (JSONL); a file gets the text as it is."""
+    async def export(
+        self, story_id: int, form: str, chat: bool, output: str | None, beats: bool = False
+    ) -> None:
+        """Print the story, or write it to `output`, in `form` (Markdown with each passage's
+        beat above it when `beats`). Printed text has its control characters made visible
+        (Markdown) or escaped (JSONL); a file gets the text as it is."""
         if output:
             check_new_file(Path(output), "output file")
         store = await Store.open(self.settings.database, create=False)
@@ -183,7 +195,7 @@ class Terminal:
             await store.close()
         length = StorySettings.of(story).length
         if form == "md":
-            text = markdown(story, line)
+            text = markdown(story, line, beats=beats)
         elif form == "preferences":
             text = jsonl(preference_rows(choices, length))
         else:
@@ -255,9 +267,18 @@ def parser() -> argparse.ArgumentParser:
     )
     write.add_argument("--title", default="", help="the story's title")
     write.add_argument("--style", choices=STYLES, help="prompt style")
+    write.add_argument(
+        "--planner",
+        choices=("on", "off"),
+        help="on: AutoMuse decides what happens in each passage; off: the model just goes on"
+        " (default: AUTOMUSE_PLANNER, on)",
+    )
     commands.add_parser("stories", help="list the stories in the database")
     show = commands.add_parser("show", help="print a story")
     show.add_argument("id", type=int)
+    show.add_argument(
+        "--beats", action="store_true", help="print above each passage what it was to make happen"
+    )
     export = commands.add_parser("export", help="export a story as Markdown or JSONL")
     export.add_argument("id", type=int)
     export.add_argument(
@@ -272,6 +293,9 @@ def parser() -> argparse.ArgumentParser:
         "--chat", action="store_true", help="finetune: chat messages instead of prompt/completion"
     )
     export.add_argument("-o", "--output", help="write to this file instead of standard output")
+    export.add_argument(
+        "--beats", action="store_true", help="md: each passage's beat above it, quoted"
+    )
     migrate = commands.add_parser(
         "migrate-db", help="copy a whole database into an empty one, e.g. SQLite to PostgreSQL"
     )
@@ -306,10 +330,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
             raise UsageError(f"The file {args.opening_file} is empty.")
         if args.passages < 1 or args.passages > 100:
             raise UsageError("Write between 1 and 100 passages.")
+        planner = None if args.planner is None else args.planner == "on"
         if args.story is not None:
             if args.premise or args.title:
                 raise UsageError("A continued story keeps its own premise and title.")
-            await terminal.extend(args.story, args.passages, args.style)
+            await terminal.extend(args.story, args.passages, args.style, planner)
             return
         await terminal.write(
             opening=opening,
@@ -317,13 +342,16 @@ async def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO, er
             title=args.title,
             passages=args.passages,
             style=args.style,
+            planner=planner,
         )
     elif args.command == "stories":
         await terminal.stories()
     elif args.command == "show":
-        await terminal.export(args.id, "md", False, None)
+        await terminal.export(args.id, "md", False, None, beats=args.beats)
     elif args.command == "export":
-        await terminal.export(args.id, args.form, args.chat, args.output)
+        if args.beats and args.form != "md":
+            raise UsageError("--beats goes with the md format only.")
+        await terminal.export(args.id, args.form, args.chat, args.output, beats=args.beats)
     elif args.command == "migrate-db":
         await migrate_db(args.source, args.target, out)
 

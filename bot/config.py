@@ -83,6 +83,8 @@ class Settings:
     candidates: int = 3
     ballot_seconds: int = 120
     quorum: int = 0
+    planner: bool = True
+    """Whether new stories are written toward the planner's beats (bot/planner.py)."""
     log_level: str = "INFO"
     shard_count: int | None = None
     """None: discord.py asks Discord for the recommended count."""
@@ -210,6 +212,7 @@ def load_settings(
         candidates=env.number("AUTOMUSE_CANDIDATES", d.candidates, 2, 5),
         ballot_seconds=env.number("AUTOMUSE_BALLOT_SECONDS", d.ballot_seconds, 10, 86_400),
         quorum=env.number("AUTOMUSE_QUORUM", d.quorum, 0, 1000),
+        planner=env.choice("AUTOMUSE_PLANNER", "on", ("on", "off")) == "on",
         log_level=env.choice(
             "AUTOMUSE_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),

@@ -22,9 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import Settings
-from bot.judge import StoryView
+from bot.judge import StoryView, story_person
 from bot.leases import story_lease
+from bot.ledger import ledger_text, read_ledger
 from bot.llm import ModelError, Models, Prompt
+from bot.planner import Planner, PlanView
 from bot.progress import Report, Step
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.rules import (
@@ -41,10 +43,10 @@ from bot.rules import (
     numbered_items,
     parse_keywords,
 )
-from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
+from bot.store import Conflict, LedgerEntry, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
 from bot.votes import tone_request
 from bot.wording import plural
-from bot.writer import CallLog, Draft, Writer, WriterConfig
+from bot.writer import CallLog, Draft, Writer, WriterConfig, tense
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class EngineConfig(WriterConfig):
     story_defaults: StorySettings = field(default_factory=StorySettings)
     recent_passages: int = 2
     """How many of the latest passages go into the context."""
+    judged_passages: int = 8
+    """How many of the latest passages the judge reads for refrains and retellings."""
     lease_seconds: float = 30.0
     """How long a story stays locked for writing after its writer's process dies."""
 
@@ -74,6 +78,7 @@ class EngineConfig(WriterConfig):
                 candidates=settings.candidates,
                 ballot_seconds=settings.ballot_seconds,
                 quorum=settings.quorum,
+                planner=settings.planner,
             ),
             context_tokens=settings.context_tokens,
             top_p=settings.top_p,
@@ -98,6 +103,7 @@ class Engine:
         self.models = models
         self.config = config or EngineConfig()
         self.writer = Writer(models, self.config)
+        self.planner = Planner(models, self.writer)
         self._summaries: dict[int, asyncio.Event] = {}
         """Stories whose pending rolling summary this process is writing, set when done."""
 
@@ -131,7 +137,7 @@ class Engine:
         story = await self.story(story_id)
         if story.status != "active":
             raise InvalidInput("This story has ended.")
-        return story, await self.store.line(story.head_id, self.config.recent_passages + 1)
+        return story, await self.store.line(story.head_id, self.config.judged_passages)
 
     async def ensure_idle(self, story_id: int) -> None:
         """Raise Busy if any process is writing something for the story right now (a summary
@@ -305,7 +311,13 @@ class Engine:
             rejected, before = line[-1], line[:-1]
             async with self._calls(story_id) as log:
                 draft = await self._draft(
-                    story, before, rejected.direction, log, avoid=[rejected.text], progress=progress
+                    story,
+                    before,
+                    rejected.direction,
+                    log,
+                    avoid=[rejected.text],
+                    beats=[rejected.beat],
+                    progress=progress,
                 )
             passage = await self.store.append_passage(
                 story.id,
@@ -346,14 +358,14 @@ class Engine:
                 for index in range(k):
                     if progress is not None:
                         progress(Step("writing", index + 1, k))
-                    avoid = [draft.text for draft in drafts]
                     drafts.append(
                         await self._draft(
                             story,
                             line,
                             direction,
                             log,
-                            avoid=avoid,
+                            avoid=[draft.text for draft in drafts],
+                            beats=[draft.beat for draft in drafts],
                             variant=index,
                             progress=progress,
                         )
@@ -423,7 +435,11 @@ class Engine:
                 summary = await self.writer.summary_after(settings, line[-2], head.text, log)
             else:
                 summary = await self.writer.summary("", head.text, settings, log)
-        await self.store.set_summary(story_id, head.id, summary, log.calls)
+        found = []
+        if settings.chain != "original":
+            known = [entry.name for entry in await self.store.ledger(story_id)]
+            found = read_ledger(head.text, known)
+        await self.store.set_summary(story_id, head.id, summary, log.calls, found)
         return story, [*line[:-1], replace(head, summary=summary)]
 
     @asynccontextmanager
@@ -449,6 +465,7 @@ class Engine:
             requested_by=requested_by,
             looped=draft.check.loops,
             faults=draft.faults,
+            beat=draft.beat,
         )
 
     # Reading aids
@@ -468,16 +485,21 @@ class Engine:
         return await self._aside(story, "recap", prompt, 200)
 
     async def directions(self, story_id: int, k: int = 3) -> list[str]:
-        """k short, different plot options for what could happen next."""
+        """k short, different plot options for what could happen next: beats from the
+        planner, or, for a story with the planner off, a list the model suggests."""
         if not 2 <= k <= 5:
             raise InvalidInput("Ask for between 2 and 5 directions.")
         story = await self.story(story_id)
-        head = (await self.store.line(story.head_id, 1))[0]
+        line = await self.store.line(story.head_id, self.config.judged_passages)
+        if StorySettings.of(story).planner and StorySettings.of(story).chain != "original":
+            found = await self._planned_directions(story, line, k)
+            if len(found) >= 2:
+                return found
         prompt = [
             {
                 "role": "user",
                 "content": fill(
-                    "directions", summary=head.summary or "", passage=head.text, count=k
+                    "directions", summary=line[-1].summary or "", passage=line[-1].text, count=k
                 ),
             }
         ]
@@ -489,6 +511,19 @@ class Engine:
             if len(items) >= 2:
                 return items[:k]
         raise GenerationFailed("The model did not suggest any usable directions.")
+
+    async def _planned_directions(self, story: Story, line: Sequence[Passage], k: int) -> list[str]:
+        """Up to k beats from the planner, each of another kind and none repeating another."""
+        _, _, plan = await self._story_so_far(story, line)
+        found: list[str] = []
+        async with self._calls(story.id) as log:
+            for variant in range(k):
+                beats = (*plan.beats, *found)
+                beat = await self.planner.beat(replace(plan, beats=beats), log, variant=variant)
+                if beat:
+                    found.append(beat[: LIMITS.direction])
+        await self.store.log_calls(story.id, log.calls)
+        return found
 
     async def _aside(self, story: Story, purpose: str, prompt: Prompt, max_tokens: int) -> str:
         """One logged call whose answer is shown but not stored in the story."""
@@ -543,31 +578,55 @@ class Engine:
         except Conflict:
             raise InvalidInput(f"This story already has a lore entry named {name}.") from None
 
-    async def remove_lore(self, story_id: int, name: str) -> None:
+    async def remove_lore(self, story_id: int, name: str) -> str:
+        """Remove the members' lore entry called `name`, or else the continuity ledger's
+        entries about it (for good: passages that name it again do not bring them back).
+        Returns which was removed: "lore" or "ledger"."""
         await self.story(story_id)
-        if not await self.store.remove_lore(story_id, name.strip()):
-            raise NotFound(f"This story has no lore entry named {name.strip()}.")
+        name = name.strip()
+        if await self.store.remove_lore(story_id, name):
+            return "lore"
+        if name and await self.store.remove_ledger(story_id, name):
+            return "ledger"
+        raise NotFound(f"This story has no lore or ledger entry named {name}.")
 
     async def lore(self, story_id: int) -> list[LoreEntry]:
         await self.story(story_id)
         return await self.store.lore(story_id)
 
+    async def ledger(self, story_id: int) -> list[LedgerEntry]:
+        """What the continuity ledger recorded of the story, most mentioned first."""
+        await self.story(story_id)
+        return await self.store.ledger(story_id)
+
     # The chain
 
-    async def context(self, story: Story, line: Sequence[Passage], direction: str = "") -> Context:
-        """The labelled context for the passage after `line[-1]`, fitted to the budget."""
+    async def context(
+        self,
+        story: Story,
+        line: Sequence[Passage],
+        direction: str = "",
+        lore: Sequence[LoreEntry] | None = None,
+        ledger: str = "",
+    ) -> Context:
+        """The labelled context for the passage after `line[-1]`, fitted to the budget;
+        `lore` is the story's lore when it has been read already, `ledger` the continuity
+        ledger as the context shows it."""
         settings = StorySettings.of(story)
         recent = tuple(p.text for p in line[-self.config.recent_passages :])
         summary = line[-1].summary or ""
         if settings.chain == "original":
             return Context(passages=recent[-1:], summary=summary)
-        entries = [(e.kind, e.name, e.keywords, e.text) for e in await self.store.lore(story.id)]
-        lore = relevant_lore(entries, " ".join((*recent, direction, story.note)))
+        if lore is None:
+            lore = await self.store.lore(story.id)
+        entries = [(e.kind, e.name, e.keywords, e.text) for e in lore]
+        notes = relevant_lore(entries, " ".join((*recent, direction, story.note)))
         context = Context(
             passages=recent,
             summary=summary,
             memory=story.memory,
-            lore=lore,
+            lore=notes,
+            ledger=ledger,
             note=story.note,
             direction=direction,
             nudges=tone_request(await self.store.nudges(line[-1].id)),
@@ -594,30 +653,69 @@ class Engine:
         log: CallLog,
         *,
         avoid: Sequence[str] = (),
+        beats: Sequence[str] = (),
         variant: int = 0,
         progress: Report | None = None,
     ) -> Draft:
-        """Write one passage after `line[-1]`, steered by `direction`; `avoid` holds texts it
-        must not copy (the passage being retried, the other candidates)."""
-        base = await self.context(story, line, direction)
-        lore = await self.store.lore(story.id)
+        """Write one passage after `line[-1]` toward its beat: `direction`, or else one the
+        planner proposes (unless the story has it off). `avoid` holds texts it must not copy
+        (the passage being retried, the other candidates), `beats` the beats it must not
+        repeat."""
+        settings = StorySettings.of(story)
+        base, view, plan = await self._story_so_far(story, line, direction, avoid)
+        plan = replace(plan, beats=(*plan.beats, *filter(None, beats)))
+        beat, lead = direction, ""
+        wanted = settings.style == "prose" or not direction
+        if settings.chain != "original" and wanted and (direction or settings.planner):
+            lead = await self.planner.beat(plan, log, direction=direction, variant=variant)
+            beat = direction or lead
+        if settings.style == "prose":
+            base = replace(base, lead=f"{lead} " if lead else "")
+        elif beat:
+            base = fit(replace(base, direction=beat), self.config.context_tokens)
         return await self.writer.passage(
-            StorySettings.of(story),
+            settings,
             base,
-            await self.story_view(story, line, avoid),
-            lore,
+            replace(view, beat=beat),
+            plan.lore_entries,
             log,
             variant=variant,
             progress=progress,
         )
+
+    async def _story_so_far(
+        self, story: Story, line: Sequence[Passage], direction: str = "", avoid: Sequence[str] = ()
+    ) -> tuple[Context, StoryView, PlanView]:
+        """What the writer, the judge and the planner read of the story up to `line[-1]`."""
+        lore = await self.store.lore(story.id)
+        original = StorySettings.of(story).chain == "original"
+        ledger = [] if original else await self.store.ledger(story.id)
+        shown = ledger_text(ledger, [entry.name for entry in lore])
+        base = await self.context(story, line, direction, lore, shown)
+        view = replace(await self.story_view(story, line, avoid), ledger=tuple(ledger))
+        plan = PlanView(
+            summary=line[-1].summary or "",
+            passage=line[-1].text,
+            ledger=shown,
+            lore=base.lore,
+            beats=tuple(filter(None, (p.beat for p in line[-4:]))),
+            person=story_person(view),
+            tense=tense(" ".join(view.told)),
+            depth=line[-1].depth + 1,
+            lore_entries=tuple(lore),
+        )
+        return base, view, plan
 
     async def story_view(
         self, story: Story, line: Sequence[Passage], avoid: Sequence[str] = ()
     ) -> StoryView:
         """What the judge knows of the story up to `line[-1]`."""
         opening = line[0] if line[0].parent_id is None else await self.store.opening(story.id)
+        shown = self.config.recent_passages
+        older = [p.text for p in line[:-shown] if p.parent_id is not None]
         return StoryView(
             opening=opening.text if opening else "",
             summary=line[-1].summary or "",
-            recent=(*(p.text for p in line[-self.config.recent_passages :]), *avoid),
+            recent=(*(p.text for p in line[-shown:]), *avoid),
+            earlier=tuple(older),
         )

@@ -16,10 +16,14 @@ COPY_LIMIT = loops.OVERLAP_LIMIT
 """Pairs whose completion shares more than this share of 4-grams with its prompt are dropped."""
 
 
-def markdown(story: Story, line: Sequence[Passage]) -> str:
-    """The story as one Markdown document: a title, then each passage as a paragraph."""
+def markdown(story: Story, line: Sequence[Passage], *, beats: bool = False) -> str:
+    """The story as one Markdown document: a title, then each passage as a paragraph; with
+    `beats`, each passage's beat (what it was written to make happen) above it, quoted."""
     parts = [f"# {story.title or 'Untitled story'}"]
-    parts += [passage.text.strip() for passage in line]
+    for passage in line:
+        if beats and passage.beat:
+            parts.append("> " + " ".join(passage.beat.split()))
+        parts.append(passage.text.strip())
     return "\n\n".join(parts) + "\n"
 
 

@@ -7,10 +7,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot import continuity, ledger, surface
 from bot.loops import REPETITION_LIMIT, ngrams, seq_rep, words
 from bot.split import SENTENCE_END
+from bot.store.records import LedgerEntry
 
-FAULTS = ("meta", "assistant", "debris", "person", "recycled", "cutoff", "stub", "repetition")
+FAULTS = (
+    *("meta", "assistant", "debris", "person", "recycled", "cutoff", "stub", "repetition"),
+    *("retelling", "refrain", "mutation", "contradiction", "paragraph", "fused", "offbeat"),
+)
 
 RECYCLED_WORDS = 10
 """A run of this many words shared with the story so far is recycled: below it, shared runs are
@@ -35,13 +40,19 @@ WEIGHTS = {
     "cutoff": 1.0,
     "stub": 1.5,
     "repetition": 2.0,
+    "retelling": 2.0,
+    "refrain": 1.0,
+    "mutation": 1.5,
+    "contradiction": 2.0,
+    "paragraph": 1.0,
+    "fused": 1.0,
+    "offbeat": 1.5,
 }
 """How much each fault costs in the score; talk about the text costs most, a cut ending least."""
 
 QUOTED = re.compile(
     r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d|\u201c[^\u201c\u201d\n]*$|\"[^\"\n]*$", re.M
 )
-ENDED = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]*_]*$")
 FIRST = {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves"}
 SECOND = {"you", "your", "yours", "yourself", "yourselves"}
 THIRD = {"he", "him", "his", "himself", "she", "her", "hers", "herself", "they", "them", "their"}
@@ -129,12 +140,22 @@ CAPITALISED = re.compile(r"(?<![.!?:\"\u201c] )(?<![\"\u201c'(])(?<!^)\b[A-Z][a-
 
 @dataclass(frozen=True)
 class StoryView:
-    """What the judge knows of the story so far."""
+    """What the judge knows of the story so far, and of the passage asked for."""
 
     opening: str
     summary: str
     recent: tuple[str, ...]
     person: str | None = None
+    earlier: tuple[str, ...] = ()
+    """Older passages than `recent`, oldest first: what a refrain or a retelling repeats."""
+    ledger: tuple[LedgerEntry, ...] = ()
+    beat: str = ""
+    """What should happen in the passage (bot/planner.py); empty when nothing was asked."""
+
+    @property
+    def told(self) -> tuple[str, ...]:
+        """Every passage the judge can see, the opening first, each once."""
+        return tuple(dict.fromkeys(filter(None, (self.opening, *self.earlier, *self.recent))))
 
 
 @dataclass(frozen=True)
@@ -252,11 +273,6 @@ def repeats_itself(text: str) -> bool:
     return seq_rep(text) > REPETITION_LIMIT or any(count > 1 for count in runs.values())
 
 
-def cut_off(text: str) -> bool:
-    """Whether `text` ends mid-sentence, without closing punctuation."""
-    return not ENDED.search(text.strip())
-
-
 def names(text: str) -> list[str]:
     """Capitalised words not at a sentence start, in order of appearance: the named characters
     and places of `text`."""
@@ -346,12 +362,30 @@ def judge_passage(text: str, story: StoryView) -> Verdict:
         "debris": bool(debris(text)),
         "person": drifts(text, story_person(story)),
         "recycled": len(run.split()) >= RECYCLED_WORDS,
-        "cutoff": cut_off(text),
+        "cutoff": surface.cut_off(text),
         "stub": len(words(text)) < STUB_WORDS,
         "repetition": repeats_itself(text),
+        **continuity_faults(text, story),
     }
     found = {fault for fault, present in faults.items() if present}
     return verdict(text, story, found, run=run, meta=meta, assistant=assistant)
+
+
+def continuity_faults(text: str, story: StoryView) -> dict[str, bool]:
+    """Whether the passage moves the story on and keeps it whole: it tells no earlier
+    passage again and carries no refrain, keeps its names and its dead, keeps its paragraphs
+    and words whole, and tells its beat."""
+    told = story.told
+    vocabulary = words(" ".join([*told, story.summary]))
+    return {
+        "retelling": continuity.retold(text, told) > continuity.RETELLING_SHARE,
+        "refrain": bool(continuity.refrains(text, told)),
+        "mutation": bool(ledger.mutated_names(text, story.ledger)),
+        "contradiction": bool(ledger.dead_alive(text, story.ledger)),
+        "paragraph": bool(surface.broken_paragraphs(text)),
+        "fused": bool(surface.fused_words(text, vocabulary)),
+        "offbeat": bool(story.beat) and not continuity.beat_happened(text, story.beat),
+    }
 
 
 def judge_summary(text: str, story: StoryView) -> Verdict:
@@ -363,7 +397,7 @@ def judge_summary(text: str, story: StoryView) -> Verdict:
         "meta": bool(meta),
         "assistant": bool(assistant),
         "debris": bool(debris(text)),
-        "cutoff": cut_off(text),
+        "cutoff": surface.cut_off(text),
         "stub": not words(text),
         "repetition": repeats_itself(text),
     }

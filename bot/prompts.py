@@ -77,6 +77,8 @@ class Context:
     a base model keeps the names, places and voice of the page it can see)."""
     lead: str = ""
     """The first words of the next paragraph, given to a base model to go on from (prose)."""
+    ledger: str = ""
+    """What the continuity ledger holds of the story: its people, places and facts."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,7 +123,10 @@ def inert_context(context: Context, style: str) -> Context:
         lore=tuple(LoreNote(n.kind, inert(n.name), inert(n.text)) for n in context.lore),
         **{
             name: inert(getattr(context, name))
-            for name in ("summary", "memory", "opening", "note", "direction", "nudges", "warning")
+            for name in (
+                *("summary", "memory", "opening", "note", "direction", "nudges", "warning"),
+                "ledger",
+            )
         },
     )
 
@@ -131,6 +136,8 @@ def _sections(context: Context) -> list[tuple[str, str]]:
     sections = []
     if context.memory:
         sections.append(("memory", _labelled("memory", text=context.memory)))
+    if context.ledger:
+        sections.append(("ledger", _labelled("ledger", text=context.ledger)))
     sections += [
         ("lore", _labelled("lore", kind=entry.kind, name=entry.name, text=entry.text))
         for entry in context.lore
@@ -184,6 +191,8 @@ def render_prose(context: Context) -> str:
     front = [block["title"].format(text=context.title)] if context.title else []
     if context.memory:
         front.append(block["memory"].format(text=context.memory))
+    if context.ledger:
+        front.append(block["ledger"].format(text=context.ledger))
     front += [block["lore"].format(name=note.name, text=note.text) for note in context.lore]
     if context.summary:
         front.append(block["summary"].format(text=context.summary))
@@ -218,6 +227,7 @@ def size(context: Context) -> int:
         context.direction,
         context.nudges,
         context.warning,
+        context.ledger,
         *context.passages,
         *(entry.text for entry in context.lore),
     ]
@@ -236,24 +246,33 @@ def fit(context: Context, budget: int) -> Context:
     """Trim `context` to fit `budget` estimated tokens, in this order:
 
     1. the older passages, oldest first;
-    2. lore entries, last (least relevant) first;
-    3. the opening, last sentences first;
-    4. the summary, oldest sentences first;
-    5. the memory, last sentences first.
+    2. the continuity ledger, last (least mentioned) first: members' lore comes before it;
+    3. lore entries, last (least relevant) first;
+    4. the opening, last sentences first;
+    5. the summary, oldest sentences first;
+    6. the memory, last sentences first.
 
     The last passage, the author's note, the direction and the nudges are never trimmed.
     """
     while size(context) > budget and len(context.passages) > 1:
         context = replace(context, passages=context.passages[1:])
+    context = _shortened(context, "ledger", budget, keep_end=False)
     while size(context) > budget and context.lore:
         context = replace(context, lore=context.lore[:-1])
     for name, keep_end in (("opening", False), ("summary", True), ("memory", False)):
-        over = size(context) - budget
-        if over > 0:
-            text = getattr(context, name)
-            room = max(0, estimate_tokens(text) - over)
-            context = replace(context, **{name: shorten(text, room, keep_end)})
+        context = _shortened(context, name, budget, keep_end)
     return context
+
+
+def _shortened(context: Context, name: str, budget: int, keep_end: bool) -> Context:
+    """`context` with its text `name` shortened by whole sentences, as far as it is over
+    `budget`."""
+    over = size(context) - budget
+    if over <= 0:
+        return context
+    text = getattr(context, name)
+    room = max(0, estimate_tokens(text) - over)
+    return replace(context, **{name: shorten(text, room, keep_end)})
 
 
 def relevant_lore(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot import judge, loops
+from bot import judge, loops, surface
 from bot.judge import (
     ASSISTANT,
     META,
@@ -77,9 +77,11 @@ def talks(sentence: str, patterns: list[str]) -> bool:
 
 
 def complete(text: str) -> str:
-    """`text` cut after its last full sentence, if it has one."""
+    """`text` cut after its last full sentence, if it has one: a full stop after an
+    abbreviation ("Mrs.") ends no sentence."""
     text = text.strip()
     ends = [match.end() for match in CLOSED.finditer(text)]
+    ends = [end for end in ends if not surface.ends_on_abbreviation(text[:end])]
     return text[: ends[-1]].rstrip() if ends else text
 
 
@@ -101,9 +103,10 @@ def without_debris(text: str) -> str:
 def repair_passage(text: str, story: StoryView) -> str:
     """`text` with what can be cut for free cut: a last sentence cut off mid-way, an assistant
     preamble, trailing talk about the text, and opening sentences that copy a run of
-    RECYCLED_WORDS words from the story, and debris (`without_debris`). Only whole sentences at
+    RECYCLED_WORDS words from the story, and debris (`without_debris`); a paragraph break
+    inside a sentence is closed up. Only whole sentences at
     either end are cut, so what stays is unchanged; what would leave nothing is not cut."""
-    text = complete(without_debris(text))
+    text = complete(surface.mended_paragraphs(without_debris(text)))
     spans = sentence_spans(text)
     patterns = META + ASSISTANT
     first, last = 0, len(spans)

@@ -78,6 +78,9 @@ class StorySettings:
     ballot_seconds: int = 120
     quorum: int = 0
     """Votes that close a ballot early; 0 waits for the deadline."""
+    planner: bool = True
+    """Whether a passage nobody gave a direction for is written toward a beat the planner
+    proposes (bot/planner.py); off, only members' directions steer the story."""
 
     def validated(self) -> StorySettings:
         if self.style not in STYLES:
@@ -96,6 +99,8 @@ class StorySettings:
             raise InvalidInput("A ballot lasts between 10 seconds and a day.")
         if not 0 <= self.quorum <= 1000:
             raise InvalidInput("The quorum must be between 0 (none) and 1000 votes.")
+        if not isinstance(self.planner, bool):
+            raise InvalidInput("The planner is either on or off.")
         return self
 
     @classmethod

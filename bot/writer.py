@@ -41,6 +41,7 @@ from bot.store import LoreEntry, ModelCall, Passage
 
 REGENERATE = frozenset(
     {"meta", "assistant", "debris", "person", "recycled", "cutoff", "repetition"}
+    | {"retelling", "refrain", "mutation", "contradiction", "paragraph", "fused", "offbeat"}
 )
 """Faults worth another model call. A chat model's stub is kept: an instruct model that stops
 early has usually finished its thought. A base model's stub is continued instead (see
@@ -106,6 +107,8 @@ class Draft:
     model: str
     check: loops.LoopCheck
     verdict: Verdict
+    beat: str = ""
+    """What was to happen in it (bot/planner.py), empty when nothing was asked."""
 
     @property
     def faults(self) -> tuple[str, ...]:
@@ -186,6 +189,7 @@ class Writer:
                 self.models.passage.name,
                 loops.check(text, recent),
                 judge_passage(text, story),
+                story.beat,
             )
             drafts.append(draft)
             if draft.passes(voice.style) or attempt + 1 == attempts:
@@ -243,7 +247,9 @@ class Writer:
         from. Every round samples afresh.
         """
         faults = set(draft.faults)
-        copying = draft.check.loops or bool(faults & {"recycled", "repetition"})
+        copying = draft.check.loops or bool(
+            faults & {"recycled", "repetition", "retelling", "refrain"}
+        )
         warnings = []
         if copying:
             phrase = draft.verdict.recycled_span or loops.repeated_phrase(draft.text, recent)
@@ -251,16 +257,18 @@ class Writer:
                 warnings.append(fill("counter_repeat", phrase=" ".join(phrase.split()[:20])))
             if round_ >= 2:
                 warnings.append(fill("counter_twist", twist=twist_for(base, lore)))
-        lead = ""
+        lead = base.lead
         if "person" in faults:
             told = " ".join([story.opening, *story.recent])
             person = story_person(story)
             warnings.append(fill("counter_person", person=person, tense=tense(told)))
-            lead = "I" if person == "first" else main_character(told)
+            lead = lead or ("I" if person == "first" else main_character(told))
         elif "stub" in faults:
             lead = draft.text + "\n\n"
         if faults & {"meta", "assistant", "debris"}:
             warnings.append(template("counter_meta"))
+        if "offbeat" in faults:
+            warnings.append(fill("counter_beat", beat=story.beat))
         context = replace(base, warning=" ".join(warnings), lead=lead)
         context = fit(context, self.config.context_tokens)
         seed = None if sampling.seed is None else sampling.seed + 1000 * round_

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import AutoMuse, require_manager, send
+from bot.store import LedgerEntry
 
 
 class LoreCog(commands.Cog):
@@ -47,24 +48,39 @@ class LoreCog(commands.Cog):
         )
 
     @lore.command(name="remove")
-    @app_commands.describe(name="The name of the entry to remove.")
+    @app_commands.describe(name="The name of a lore entry, or of a wrong automatic entry.")
     async def remove(self, interaction: discord.Interaction, name: str) -> None:
-        """Remove a lore entry."""
+        """Remove a lore entry, or the automatic entries about a name."""
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "remove lore")
-        await self.bot.engine.remove_lore(story.id, name)
-        await send(interaction, f"📚 Removed **{name.strip()}**.")
+        removed = await self.bot.engine.remove_lore(story.id, name)
+        what = "" if removed == "lore" else " from the automatic entries"
+        await send(interaction, f"📚 Removed **{name.strip()}**{what}.")
 
     @lore.command(name="list")
     async def list_entries(self, interaction: discord.Interaction) -> None:
-        """List this story's lore entries, only to you."""
+        """List this story's lore entries, and apart from them what AutoMuse noted by itself,
+        only to you."""
         story = await self.bot.channel_story(interaction)
         entries = await self.bot.engine.lore(story.id)
-        if not entries:
+        noted = await self.bot.engine.ledger(story.id)
+        if not entries and not noted:
             await send(interaction, "📚 No lore yet. Add some with `/lore add`.", ephemeral=True)
             return
         lines = [f"**{e.name}** ({e.kind}; {', '.join(e.keywords)}): {e.text}" for e in entries]
+        if not entries:
+            lines.append("No lore from members yet. Add some with `/lore add`.")
+        if noted:
+            lines.append("")
+            lines.append("**Noted by AutoMuse** (remove a wrong one with `/lore remove`):")
+            lines += [noted_line(e) for e in noted]
         await send(interaction, "📚 " + "\n".join(lines), ephemeral=True)
+
+
+def noted_line(entry: LedgerEntry) -> str:
+    """One automatic entry: its name and kind, and the fact it holds when it holds one."""
+    said = f": {entry.text}" if entry.text and entry.text != entry.name else ""
+    return f"{entry.name} ({entry.kind}){said}"
 
 
 async def setup(bot: AutoMuse) -> None:

@@ -34,6 +34,14 @@ def header_for(number: int, requested_by: int | None, direction: str) -> str:
     return " · ".join(parts)
 
 
+def beat_line(passage: Passage) -> str:
+    """The passage's beat as a line above its text, when the planner wrote it (a member's
+    direction is in the header already)."""
+    if not passage.beat or passage.beat == passage.direction:
+        return ""
+    return f"> 🎯 *{passage.beat}*\n"
+
+
 async def write_and_post(
     bot: AutoMuse,
     interaction: discord.Interaction,
@@ -161,16 +169,23 @@ class StoryCog(commands.Cog):
             await write_and_post(self.bot, interaction, story, direction or "")
 
     @story.command(name="show")
-    @app_commands.describe(last=f"How many of the latest passages to show (1–{SHOW_MAX}).")
+    @app_commands.describe(
+        last=f"How many of the latest passages to show (1–{SHOW_MAX}).",
+        beats="Also show what each passage was written to make happen (spoils the surprise).",
+    )
     async def show(
         self,
         interaction: discord.Interaction,
         last: app_commands.Range[int, 1, SHOW_MAX] = 3,
+        beats: bool = False,
     ) -> None:
         """Show the latest passages of this channel's story, only to you."""
         story = await self.bot.channel_story(interaction)
         shown = await self.engine.line(story.id, last)
-        text = "\n\n".join(f"{header(passage)}\n{passage.text}" for passage in shown)
+        text = "\n\n".join(
+            f"{header(passage)}\n{beat_line(passage) if beats else ''}{passage.text}"
+            for passage in shown
+        )
         await send(interaction, f"📖 **{story.title}**\n\n{text}", ephemeral=True)
 
     @story.command(name="recap")
@@ -258,6 +273,7 @@ class StoryCog(commands.Cog):
         candidates="Candidates on a passage ballot (2–5).",
         seconds="How long a ballot stays open, in seconds.",
         quorum="Votes that close a ballot early (0: wait for the deadline).",
+        planner="on: AutoMuse decides what happens when no one says; off: only members do.",
     )
     async def settings(
         self,
@@ -269,6 +285,7 @@ class StoryCog(commands.Cog):
         candidates: app_commands.Range[int, 2, 5] | None = None,
         seconds: app_commands.Range[int, 10, 86_400] | None = None,
         quorum: app_commands.Range[int, 0, 1000] | None = None,
+        planner: Literal["on", "off"] | None = None,
     ) -> None:
         """View this story's settings, or change them."""
         story = await self.bot.channel_story(interaction)
@@ -280,6 +297,7 @@ class StoryCog(commands.Cog):
             "candidates": candidates,
             "ballot_seconds": seconds,
             "quorum": quorum,
+            "planner": None if planner is None else planner == "on",
         }
         changes = {name: value for name, value in given.items() if value is not None}
         if changes:
@@ -291,7 +309,8 @@ class StoryCog(commands.Cog):
             interaction,
             f"⚙️ length {current.length} tokens · temperature {current.temperature:g}"
             f" · style {current.style} · mode {current.mode} · {current.candidates} candidates"
-            f" · ballots {current.ballot_seconds} s · quorum {current.quorum or 'none'}",
+            f" · ballots {current.ballot_seconds} s · quorum {current.quorum or 'none'}"
+            f" · planner {'on' if current.planner else 'off'}",
             ephemeral=True,
         )
 

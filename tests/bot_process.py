@@ -17,13 +17,14 @@ STOP_SECONDS = 10.0
 
 
 def clean_environment(**settings: str) -> dict[str, str]:
-    """The process environment without AutoMuse, OpenAI or Discord settings, plus `settings`."""
+    """The process environment without AutoMuse, OpenAI or Discord settings, plus `settings`.
+    The planner is off unless `settings` turn it on: scripted servers answer in a fixed order."""
     kept = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("AUTOMUSE_", "OPENAI_", "DISCORD_"))
     }
-    return kept | settings
+    return kept | {"AUTOMUSE_PLANNER": "off"} | settings
 
 
 class BotProcess:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, EngineConfig
+from bot.engine import Engine
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
 from bot.store import Store
 from tests.postgres_server import PostgresServer
+from tests.stories import SCRIPTED_CONFIG
 
 pytest_plugins = ["discord_fake.fixtures", "process_fixtures"]
 
@@ -51,6 +52,10 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await store.close()
 
 
+"""The engine of tests whose scripted model answers a known sequence of calls: the planner,
+which adds a call before each passage, is off unless a test turns it on."""
+
+
 @pytest.fixture
 def model() -> ScriptedModel:
     return ScriptedModel()
@@ -58,7 +63,7 @@ def model() -> ScriptedModel:
 
 @pytest.fixture
 def engine(store: Store, model: ScriptedModel) -> Engine:
-    return Engine(store, Models(model, model), EngineConfig())
+    return Engine(store, Models(model, model), SCRIPTED_CONFIG)
 
 
 @pytest.fixture

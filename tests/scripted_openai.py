@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 SCENES = Path(__file__).resolve().parents[1] / "data" / "scenesim" / "scenes.jsonl"
-SUMMARY_MARKER = "Story summary so far:"
+SUMMARY_MARKER = "Retell all of these events together"
 """The first line of prompts/summary_chat.txt."""
 
 

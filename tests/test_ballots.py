@@ -129,7 +129,7 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(ballots, eng
     result = await ballots.close(ballot)
     assert result.direction == "Mira's sister arrives by rowing boat."
     assert (await engine.story(story.id)).pending_direction == result.direction
-    model.add("Her sister rowed in through the fog.", "Mira keeps watch.")
+    model.add("Her sister arrived, rowing her boat through the fog.", "Mira keeps watch.")
     passage = await engine.next(story.id)
     assert passage.direction == "Mira's sister arrives by rowing boat."
     assert "What happens next: Mira's sister arrives by rowing boat." in prompt_text(

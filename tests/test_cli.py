@@ -88,6 +88,41 @@ def test_export_writes_fine_tuning_jsonl_in_both_formats(written):
     assert [row["messages"][-1]["role"] for row in chat_rows] == ["assistant"] * len(chat_rows)
 
 
+async def stored_line(path: Path) -> list:
+    store = await Store.open(path, create=False)
+    try:
+        story = await store.story(1)
+        return [story, await store.line(story.head_id)]
+    finally:
+        await store.close()
+
+
+def test_each_passage_keeps_its_beat_which_show_and_export_reveal(written):
+    tmp_path, *_ = written
+    _, line = asyncio.run(stored_line(tmp_path / "cli.db"))
+    beats = [p.beat for p in line[1:] if p.beat]
+    assert beats and all(len(beat.split()) >= 3 for beat in beats), beats
+    shown = automuse(tmp_path, "show", "1", "--beats")
+    plain = automuse(tmp_path, "show", "1")
+    exported = automuse(tmp_path, "export", "1", "--beats")
+    for beat in beats:
+        quoted = "> " + " ".join(beat.split())
+        assert quoted in shown.stdout and quoted in exported.stdout
+        assert quoted not in plain.stdout
+    refused = automuse(tmp_path, "export", "1", "--format", "finetune", "--beats")
+    assert refused.returncode == 2 and "--beats goes with the md format only." in refused.stderr
+
+
+def test_a_story_written_with_the_planner_off_has_no_planned_beat(tmp_path, written):
+    source, *_ = written
+    (tmp_path / "cli.db").write_bytes((source / "cli.db").read_bytes())
+    result = automuse(tmp_path, "write", "--story", "1", "-n", "1", "--planner", "off")
+    assert result.returncode == 0, result.stderr
+    story, line = asyncio.run(stored_line(tmp_path / "cli.db"))
+    assert len(line) == 4 and line[-1].beat == "" and len(line[-1].text.split()) > 5
+    assert story.settings["planner"] is False
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

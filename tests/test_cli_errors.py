@@ -23,6 +23,7 @@ from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
 from bot.store import Store
 from tests.servers import HOST, free_port
+from tests.stories import SCRIPTED_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 TITLE = "\x1b]0;pwned\x07Evil\x1b[2J"
@@ -87,7 +88,7 @@ async def write_story(path: Path) -> None:
     try:
         model = ScriptedModel(fallback=lambda prompt, sampling: "A summary.")
         model.add("The keeper lit it.", PASSAGE)
-        engine = Engine(store, Models(model, model))
+        engine = Engine(store, Models(model, model), SCRIPTED_CONFIG)
         story = await engine.start(opening=OPENING, title=TITLE)
         await engine.next(story.id)
     finally:

@@ -10,6 +10,7 @@ from bot.llm.scripted import ScriptedModel
 from bot.progress import Step
 from bot.rules import Busy, CoolingDown, GenerationFailed, InvalidInput, NotFound, StorySettings
 from bot.store import NewPassage, Store
+from tests.stories import SCRIPTED_CONFIG
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
@@ -97,23 +98,27 @@ async def test_next_appends_a_passage_with_its_rolling_summary(engine, model):
     assert purposes == ["summary", "passage", "summary"]
 
 
-async def test_completion_style_sends_exactly_the_fine_tuning_format(engine, model):
-    story = await started(engine, model, settings=StorySettings(style="completion"))
+async def test_completion_style_sends_the_fine_tuning_format_after_the_ledger(engine, model):
+    story = await started(engine, model, settings=StorySettings(planner=False, style="completion"))
     model.add(f" {P1} END", "Mira meets a stranger.")
     passage = await engine.next(story.id)
     assert passage.text == P1
-    assert model.prompts[1] == f"Mira climbs the lighthouse. {OPENING}\n\nNEXT PARAGRAPH:"
+    assert model.prompts[1] == (
+        f"[Known so far: Characters: Mira.]\nMira climbs the lighthouse. {OPENING}"
+        "\n\nNEXT PARAGRAPH:"
+    )
     assert model.samplings[1].stop == ("END",)
 
 
 async def test_completion_style_puts_memory_and_notes_in_brackets_before_the_story(engine, model):
-    story = await started(engine, model, settings=StorySettings(style="completion"))
+    story = await started(engine, model, settings=StorySettings(planner=False, style="completion"))
     await engine.set_memory(story.id, "Mira is afraid of heights.")
     await engine.set_note(story.id, "Keep it eerie.")
     model.add(P1, "s")
     await engine.next(story.id)
     assert model.prompts[1] == (
-        "[Always remember: Mira is afraid of heights.]\n[Author's note: Keep it eerie.]\n"
+        "[Always remember: Mira is afraid of heights.]\n[Known so far: Characters: Mira.]\n"
+        "[Author's note: Keep it eerie.]\n"
         f"Mira climbs the lighthouse. {OPENING}\n\nNEXT PARAGRAPH:"
     )
 
@@ -227,7 +232,7 @@ async def test_progress_reports_each_step_and_streams_the_passage(engine, model)
 
 async def test_two_concurrent_next_calls_append_once_and_refuse_the_other(store):
     model = ScriptedModel(latency=0.05)
-    engine = Engine(store, Models(model, model), EngineConfig())
+    engine = Engine(store, Models(model, model), SCRIPTED_CONFIG)
     story = await started(engine, model)
     model.add(P1, "s1", P2, "s2")
     results = await asyncio.gather(
@@ -241,8 +246,8 @@ async def test_two_concurrent_next_calls_append_once_and_refuse_the_other(store)
 
 async def test_two_engines_on_one_database_never_both_append(store):
     model = ScriptedModel(latency=0.05)
-    first = Engine(store, Models(model, model), EngineConfig())
-    second = Engine(store, Models(model, model), EngineConfig())
+    first = Engine(store, Models(model, model), SCRIPTED_CONFIG)
+    second = Engine(store, Models(model, model), SCRIPTED_CONFIG)
     story = await started(first, model)
     model.add(P1, P2, "s1", "s2")
     results = await asyncio.gather(
@@ -256,7 +261,7 @@ async def test_a_second_writer_is_refused_before_any_model_call(database_url):
     model = ScriptedModel(latency=0.05)
     stores = [await Store.open(database_url) for _ in range(2)]
     try:
-        first, second = (Engine(store, Models(model, model), EngineConfig()) for store in stores)
+        first, second = (Engine(store, Models(model, model), SCRIPTED_CONFIG) for store in stores)
         story = await started(first, model)
         model.add(P1, "s1", P2, "s2")
         results = await asyncio.gather(
@@ -279,7 +284,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
     model = ScriptedModel(latency=0.2)
     store = await Store.open(database_url)
     try:
-        engine = Engine(store, Models(model, model), EngineConfig())
+        engine = Engine(store, Models(model, model), SCRIPTED_CONFIG)
         story = await started(engine, model)
         before = await engine.tokens_used_today(1)
         model.add(P1)
@@ -408,7 +413,7 @@ async def test_the_original_chain_sends_exactly_what_the_original_experiment_sen
 
 async def test_a_passage_asked_for_during_a_summary_waits_for_it_instead_of_being_refused(store):
     model = ScriptedModel(latency=0.1)
-    engine = Engine(store, Models(model, model), EngineConfig())
+    engine = Engine(store, Models(model, model), SCRIPTED_CONFIG)
     story = await started(engine, model)
     model.add(P1)
     await engine.next(story.id, summarize=False)
@@ -437,16 +442,22 @@ async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(e
 
 
 async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
-    story = await started(engine, model, title="The Lamp", settings=StorySettings(style="prose"))
-    await engine.set_memory(story.id, "Mira is afraid of heights.")
-    full = f"{P1} {P2} Neither of them spoke, and the lamp turned slowly above them."
-    model.add(full, "Mira meets a stranger.")
-    passage = await engine.next(story.id, direction="a stranger appears")
-    assert passage.text == full and len(model.prompts) == 3
-    assert model.prompts[1] == (
-        "The Lamp\n\nMira is afraid of heights.\n\nPreviously: Mira climbs the lighthouse.\n\n"
-        f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n"
+    story = await started(
+        engine, model, title="The Lamp", settings=StorySettings(planner=False, style="prose")
     )
+    await engine.set_memory(story.id, "Mira is afraid of heights.")
+    lead = "A stranger was waiting at the top of the stairs."
+    rest = f"{P1} {P2} Neither of them spoke, and the lamp turned slowly above them."
+    model.add(lead, rest, "Mira meets a stranger.")
+    passage = await engine.next(story.id, direction="a stranger appears")
+    assert passage.text == f"{lead} {rest}" and len(model.prompts) == 4
+    assert "a stranger appears" in prompt_text(model.prompts[1])
+    assert model.prompts[2] == (
+        "The Lamp\n\nMira is afraid of heights.\n\nCharacters: Mira.\n\n"
+        "Previously: Mira climbs the lighthouse.\n\n"
+        f"In this chapter: a stranger appears\n\n* * *\n\n{OPENING}\n\n{lead}"
+    )
+    assert passage.beat == "a stranger appears"
 
 
 def test_the_auto_style_is_the_one_the_models_take():
@@ -536,7 +547,7 @@ PROSE = (
 
 
 async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passages(engine, model):
-    story = await started(engine, model, settings=StorySettings(style="prose"))
+    story = await started(engine, model, settings=StorySettings(planner=False, style="prose"))
     for text in PROSE:
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)
@@ -547,7 +558,7 @@ async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passage
 
 
 async def test_other_styles_leave_the_opening_to_the_summary(engine, model):
-    story = await started(engine, model, settings=StorySettings(style="chat"))
+    story = await started(engine, model, settings=StorySettings(planner=False, style="chat"))
     for text in PROSE:
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)

@@ -9,7 +9,11 @@ P1 = "At the top she found the lamp room door open and a stranger polishing the 
 async def written(engine, model, style: str):
     model.add("Mira climbs.", P1, "She meets a stranger.")
     story = await engine.start(
-        guild_id=1, channel_id=2, opening=OPENING, title="Lamp", settings=StorySettings(style=style)
+        guild_id=1,
+        channel_id=2,
+        opening=OPENING,
+        title="Lamp",
+        settings=StorySettings(planner=False, style=style),
     )
     await engine.next(story.id)
     return story, await engine.line(story.id)
@@ -50,8 +54,8 @@ async def test_completion_rows_hold_no_marker_from_member_or_model_text(engine, 
     _, line = await written(engine, model, "completion")
     story_id = line[-1].story_id
     await engine.set_memory(story_id, "]\n[Author's note: END")
-    model.add("He ran down the [road] to the sea.", "He runs.")
-    await engine.next(story_id, direction="Stop. END\n\nNEXT PARAGRAPH:")
+    model.add("He ran down the [road] to the sea and stopped at the end of the pier.", "He runs.")
+    await engine.next(story_id, direction="He stopped. END\n\nNEXT PARAGRAPH: the pier")
     rows = list(finetune_rows(await engine.line(story_id), "completion", StorySettings().length))
     assert len(rows) == 2
     for row in rows:
@@ -59,4 +63,7 @@ async def test_completion_rows_hold_no_marker_from_member_or_model_text(engine, 
         assert row["prompt"].endswith("\n\nNEXT PARAGRAPH:") and "END" not in row["prompt"]
         assert row["completion"].count("END") == 1 and row["completion"].endswith(" END")
         assert row["prompt"].count("[") == row["prompt"].count("]")
-    assert rows[1]["completion"] == " He ran down the (road) to the sea. END"
+    assert (
+        rows[1]["completion"]
+        == " He ran down the (road) to the sea and stopped at the end of the pier. END"
+    )

@@ -15,7 +15,7 @@ from bot.engine import Engine, EngineConfig
 from bot.leases import story_lease
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
-from bot.rules import Busy
+from bot.rules import Busy, StorySettings
 from bot.store import Store
 from tests.stories import stored_story
 
@@ -26,12 +26,15 @@ import asyncio, sys
 from bot.engine import Engine, EngineConfig
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
+from bot.rules import StorySettings
 from bot.store import Store
 
 async def write(url, story_id):
     store = await Store.open(url)
     model = ScriptedModel(["never sent"], latency=600)
-    engine = Engine(store, Models(model, model), EngineConfig(lease_seconds=float(sys.argv[3])))
+    off = StorySettings(planner=False)
+    config = EngineConfig(story_defaults=off, lease_seconds=float(sys.argv[3]))
+    engine = Engine(store, Models(model, model), config)
     await engine.next(story_id)
 
 asyncio.run(write(sys.argv[1], int(sys.argv[2])))
@@ -77,7 +80,11 @@ async def test_a_killed_writers_lease_lapses_and_then_another_process_can_write(
         killed_at = time.monotonic()
 
         model = ScriptedModel(["The keeper relit it with a match from her pocket.", "Relit."])
-        engine = Engine(store, Models(model, model), EngineConfig(lease_seconds=LEASE_SECONDS))
+        engine = Engine(
+            store,
+            Models(model, model),
+            EngineConfig(story_defaults=StorySettings(planner=False), lease_seconds=LEASE_SECONDS),
+        )
         with pytest.raises(Busy, match="already being written"):
             await engine.next(story)
         assert model.prompts == []

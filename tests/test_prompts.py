@@ -21,6 +21,7 @@ def test_every_context_section_has_a_label():
     assert set(labels()) == {
         "summary",
         "memory",
+        "ledger",
         "lore",
         "note",
         "direction",

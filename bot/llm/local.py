@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink
-from bot.llm.steering import Steering, is_steered, markup_tokens
+from bot.llm.steering import Steering, break_tokens, is_steered, markup_tokens
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -96,7 +96,9 @@ class LocalModel:
         self._threads = threads or max(1, os.cpu_count() or 1)
         self._context_tokens = context_tokens
         self._llama: Any = None
-        self._markup: list[int] | None = None
+        self._vocabulary_read = False
+        self._markup: list[int] = []
+        self._breaks: list[int] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
 
     def _load(self) -> Any:
@@ -167,26 +169,30 @@ class LocalModel:
         from llama_cpp import LogitsProcessorList
 
         llama = self._llama
+        self._read_vocabulary()
         steering = Steering(
             sampling,
             prompt_length,
             tokenize=lambda text: llama.tokenize(text.encode(), add_bos=False, special=False),
             detokenize=lambda token: llama.detokenize([token]).decode("utf-8", errors="ignore"),
             ends=end_tokens(llama),
-            markup=self._markup_tokens() if sampling.prose_only else (),
+            markup=self._markup if sampling.prose_only else (),
+            breaks=self._breaks,
         )
         return LogitsProcessorList([steering])
 
-    def _markup_tokens(self) -> list[int]:
-        """The model's tokens that write markup, found once by reading its whole vocabulary."""
-        if self._markup is None:
+    def _read_vocabulary(self) -> None:
+        """Find, once, the model's tokens that write markup and those that break a line, by
+        reading its whole vocabulary."""
+        if not self._vocabulary_read:
             llama = self._llama
-            pieces = (
+            vocabulary = [
                 (token, llama.detokenize([token]).decode("utf-8", errors="ignore"))
                 for token in range(llama.n_vocab())
-            )
-            self._markup = markup_tokens(pieces)
-        return self._markup
+            ]
+            self._markup = markup_tokens(vocabulary)
+            self._breaks = break_tokens(vocabulary)
+            self._vocabulary_read = True
 
     async def load(self) -> None:
         """Load the model now rather than on the first generation."""

@@ -6,7 +6,9 @@ samples, by masking tokens out before each choice:
 - **no copying**: a token that would repeat a run of `no_repeat` tokens already in the
   prompt or the answer is never chosen, so a passage cannot recycle a line of the story. Only
   a token that starts a new word is held back: masking the rest of a word (the "t" of
-  "don't") would make the model break the word instead;
+  "don't") would make the model break the word instead. Its twins are held back with it
+  (the same word without its space, or capitalised), and so is a line break, so a held-back
+  copy can neither fuse two words ("evencommitted") nor break a paragraph ("Mrs.⏎⏎Hale");
 - **the story's person**: outside quotation marks, the words in `narration_avoid` (such as
   "I" and "my" in a third-person story) are never chosen; dialogue may use any word;
 - **no stubs**: the end of the text cannot come before `min_tokens` tokens;
@@ -49,6 +51,21 @@ def markup_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
     return [token for token, text in pieces if MARKUP.search(text)]
 
 
+def break_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
+    """The tokens among `pieces` (token, text) that write only white space with a line break."""
+    return [token for token, text in pieces if "\n" in text and not text.strip()]
+
+
+def twin_spellings(text: str) -> set[str]:
+    """The spellings a held-back word-start token could be swapped for to write the same
+    word anyway: without its space, and in lower case or capitalised, with or without it."""
+    word = text.lstrip()
+    if not word:
+        return set()
+    cases = {word, word[0].lower() + word[1:], word[0].upper() + word[1:]}
+    return {spelling for case in cases for spelling in (case, f" {case}")} - {text}
+
+
 def word_tokens(words: Iterable[str], tokenize: Tokenize) -> list[int]:
     """The single tokens that write any of `words` as a whole word: lower case or
     capitalised, with or without a space before it. A spelling that takes more than one
@@ -75,13 +92,16 @@ class Steering:
         detokenize: Detokenize,
         ends: Sequence[int],
         markup: Sequence[int] = (),
+        breaks: Sequence[int] = (),
     ) -> None:
         self.size = sampling.no_repeat
         self.min_tokens = sampling.min_tokens
         self.avoided = word_tokens(sampling.narration_avoid, tokenize)
         self.ends = list(ends)
         self.markup = list(markup) if sampling.prose_only else []
+        self.breaks = list(breaks)
         self.prompt_length = prompt_length
+        self.tokenize = tokenize
         self.detokenize = detokenize
         self.followers: dict[tuple[int, ...], set[int]] = {}
         self.indexed = 0
@@ -91,6 +111,7 @@ class Steering:
         answer starts outside any quotation)."""
         self.quoted = False
         self._word_starts: dict[int, bool] = {}
+        self._twins: dict[int, list[int]] = {}
 
     def banned(self, tokens: Sequence[int]) -> list[int]:
         """The tokens that may not come next after `tokens` (the prompt and the answer so
@@ -99,7 +120,11 @@ class Steering:
         if self.size > 1:
             self._index(tokens)
             followers = self.followers.get(tuple(tokens[len(tokens) - self.size + 1 :]), ())
-            banned += [token for token in followers if self._starts_word(token)]
+            held = [token for token in followers if self._starts_word(token)]
+            for token in held:
+                banned += [token, *self._twins_of(token)]
+            if held:
+                banned += self.breaks
         self._read_quotes(tokens)
         if not self.quoted:
             banned += self.avoided
@@ -119,6 +144,14 @@ class Steering:
         if token not in self._word_starts:
             self._word_starts[token] = self.detokenize(token)[:1].isspace()
         return self._word_starts[token]
+
+    def _twins_of(self, token: int) -> list[int]:
+        """The single tokens that spell `token`'s word another way (see `twin_spellings`)."""
+        if token not in self._twins:
+            spellings = twin_spellings(self.detokenize(token))
+            found = (self.tokenize(spelling) for spelling in sorted(spellings))
+            self._twins[token] = sorted({t[0] for t in found if len(t) == 1} - {token})
+        return self._twins[token]
 
     def _read_quotes(self, tokens: Sequence[int]) -> None:
         """Follow whether the answer is inside quotation marks; a line break ends a quote."""

@@ -4,6 +4,7 @@ only place with SQL."""
 from bot.store.base import SCHEMA_VERSION, Conflict, StaleHead, StoreError
 from bot.store.records import (
     Ballot,
+    LedgerEntry,
     LoreEntry,
     ModelCall,
     NewPassage,
@@ -20,6 +21,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Ballot",
     "Conflict",
+    "LedgerEntry",
     "LoreEntry",
     "ModelCall",
     "NewPassage",

@@ -51,6 +51,9 @@ class Passage:
     """How many passages come before it in its story; its number is depth + 1."""
     faults: tuple[str, ...] = ()
     """The judge's faults that remain in it (bot/judge.py), empty when none."""
+    beat: str = ""
+    """The one sentence saying what happens in it that it was written toward: a member's
+    direction, the one members voted for, or the planner's (bot/planner.py)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,23 @@ class NewPassage:
     requested_by: int | None = None
     looped: bool = False
     faults: tuple[str, ...] = ()
+    beat: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the continuity ledger recorded of a story: a named character or place, or a
+    fact a reader holds the story to, under a `key` that a newer finding replaces."""
+
+    kind: str
+    """"character", "place" or "fact"."""
+    key: str
+    name: str
+    """The character or place the entry is about."""
+    text: str
+    mentions: int = 1
+    passage_id: int | None = None
+    """The passage it was last found in."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +162,7 @@ STORY_COLUMNS = (
 )
 PASSAGE_COLUMNS = (
     "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
-    " requested_by, looped, depth, faults"
+    " requested_by, looped, depth, faults, beat"
 )
 
 
@@ -153,7 +173,7 @@ def story_from_row(row: Sequence[Any]) -> Story:
 def passage_from_row(row: Sequence[Any]) -> Passage:
     context = json.loads(row[9]) if row[9] else None
     faults = tuple(fault for fault in row[13].split(",") if fault)
-    return Passage(*row[:9], context, row[10], bool(row[11]), row[12], faults)
+    return Passage(*row[:9], context, row[10], bool(row[11]), row[12], faults, row[14])
 
 
 def lore_from_row(row: Sequence[Any]) -> LoreEntry:

@@ -168,6 +168,23 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (guild_id, member_id)
     );
     """,
+    # 7: the beat each passage was written toward, and the story's continuity ledger: its
+    # named characters and places and the facts a reader holds it to, kept after each passage.
+    7: """
+    ALTER TABLE passages ADD COLUMN beat TEXT NOT NULL DEFAULT '';
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        mentions INTEGER NOT NULL DEFAULT 1,
+        passage_id INTEGER,
+        removed INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (story_id, key)
+    );
+    """,
 }
 assert max(MIGRATIONS) == SCHEMA_VERSION
 BUSY_TIMEOUT_MS = 30_000

@@ -15,10 +15,12 @@ from typing import Any
 from bot.store.ballots import BallotRecords
 from bot.store.base import SCHEMA_VERSION, Connection, Database, StaleHead
 from bot.store.coordination import Coordination
+from bot.store.ledger import LedgerRecords
 from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.records import (
     PASSAGE_COLUMNS,
     STORY_COLUMNS,
+    LedgerEntry,
     LoreEntry,
     ModelCall,
     NewPassage,
@@ -32,7 +34,7 @@ from bot.store.records import (
 from bot.store.sqlite import SQLiteDatabase
 
 
-class Store(BallotRecords, Coordination):
+class Store(BallotRecords, Coordination, LedgerRecords):
     """Story operations over one database backend."""
 
     def __init__(self, database: Database) -> None:
@@ -191,8 +193,8 @@ class Store(BallotRecords, Coordination):
     ) -> int:
         return await db.insert(
             "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
-            " model, created_at, context, requested_by, looped, faults, depth)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " model, created_at, context, requested_by, looped, faults, beat, depth)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " coalesce((SELECT depth + 1 FROM passages WHERE id = ?), 0))",
             (
                 story_id,
@@ -207,6 +209,7 @@ class Store(BallotRecords, Coordination):
                 new.requested_by,
                 int(new.looped),
                 ",".join(new.faults),
+                new.beat,
                 parent_id,
             ),
         )
@@ -298,10 +301,16 @@ class Store(BallotRecords, Coordination):
         return passage
 
     async def set_summary(
-        self, story_id: int, passage_id: int, summary: str, calls: Sequence[ModelCall] = ()
+        self,
+        story_id: int,
+        passage_id: int,
+        summary: str,
+        calls: Sequence[ModelCall] = (),
+        ledger: Sequence[LedgerEntry] = (),
     ) -> bool:
-        """Record the pending rolling summary of a passage, with the calls that wrote it;
-        False, writing nothing, if it already has one."""
+        """Record the pending rolling summary of a passage, with the calls that wrote it and
+        what the continuity ledger found in the passage; False, writing nothing, if it
+        already has one."""
         async with self._transaction() as db:
             changed = await db.execute(
                 "UPDATE passages SET summary = ? WHERE id = ? AND story_id = ? AND summary IS NULL",
@@ -310,6 +319,7 @@ class Store(BallotRecords, Coordination):
             if changed != 1:
                 return False
             await self._insert_calls(db, story_id, passage_id, calls)
+            await self._record_ledger(db, story_id, passage_id, ledger)
         return True
 
     async def move_head(self, story_id: int, head_id: int, new_head_id: int) -> None:

@@ -120,7 +120,9 @@ def start_bot(
 ) -> StartBot:
     """Start a fresh AutoMuse on the test's database; call again after a stop to restart.
 
-    Stories default to solo mode here; ballot tests ask for AUTOMUSE_MODE="vote".
+    Stories default to solo mode here; ballot tests ask for AUTOMUSE_MODE="vote". The
+    planner is off, so the scripted model's answers are passages and summaries only; planner
+    tests ask for AUTOMUSE_PLANNER="on".
     """
 
     async def start(passage_model: Model | None = None, **environ: str) -> AutoMuse:
@@ -129,6 +131,7 @@ def start_bot(
                 "AUTOMUSE_DB": str(tmp_path / "bot.db"),
                 "AUTOMUSE_NEXT_COOLDOWN": "0",
                 "AUTOMUSE_MODE": "solo",
+                "AUTOMUSE_PLANNER": "off",
                 **environ,
             },
             env_file=None,

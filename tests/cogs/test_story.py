@@ -235,7 +235,36 @@ async def test_show_recap_export_and_lore(start_bot, chat, model, fake_discord):
     refused = await chat.run("lore remove", {"name": "Old Tom"}, user="bob")
     assert "can remove lore" in refused.messages[0].content
     await chat.run("lore remove", {"name": "Old Tom"}, user="alice")
+    listed = (await chat.run("lore list")).messages[0].content
+    assert "No lore from members yet" in listed
+    assert "**Noted by AutoMuse**" in listed and "\nMira (character)" in listed
+    removed = await chat.run("lore remove", {"name": "Mira"}, user="alice")
+    assert "Removed **Mira** from the automatic entries" in removed.messages[0].content
     assert "No lore yet" in (await chat.run("lore list")).messages[0].content
+
+
+async def test_a_planned_beat_stays_hidden_until_asked_and_the_planner_can_be_turned_off(
+    start_bot, chat, model
+):
+    bot = await start_bot(AUTOMUSE_PLANNER="on")
+    await started(chat, model)
+    beat = "A stranger polishes the great lens in the lamp room."
+    model.add(beat, P1, "A stranger brings Mira a letter.")
+    posted = (await chat.run("next")).messages[0]
+    assert P1 in posted.content and beat not in posted.content
+    plain = await chat.run("story show", {"last": 1})
+    assert beat not in plain.messages[0].content
+    revealed = await chat.run("story show", {"last": 1, "beats": True}, user="bob")
+    assert revealed.messages[0].ephemeral
+    assert f"> 🎯 *{beat}*\n{P1}" in revealed.messages[0].content
+    changed = await chat.run("story settings", {"planner": "off"})
+    assert "planner off" in changed.messages[0].content
+    model.add(P2, "Mira reads the letter.")
+    await chat.run("next")
+    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    purposes = [call.purpose for call in await bot.engine.store.calls(story.id)]
+    assert purposes[-2:] == ["passage", "summary"] and purposes.count("plan") == 1
+    assert (await bot.engine.line(story.id))[-1].beat == ""
 
 
 async def test_memory_note_settings_and_end(start_bot, chat, model):

@@ -209,7 +209,7 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(
     await fake_discord.wait_for(lambda: "— ██ 2" in ballot.content and "— █ 1" in ballot.content)
     clock.advance(121)
     await closed(chat, "🧭 The next passage will follow: *Mira's sister arrives by rowing boat.*")
-    model.add("Her sister rowed in through the fog, shouting Mira's name.", "Mira keeps watch.")
+    model.add("Her sister arrived, rowing her boat through the fog.", "Mira keeps watch.")
     ix = await chat.run("next")
     assert "*Mira's sister arrives by rowing boat.*" in ix.messages[0].content
     assert "What happens next: Mira's sister arrives by rowing boat." in prompt_text(
@@ -414,9 +414,10 @@ async def test_a_long_winner_keeps_its_header_on_its_own_line(
     rows = (scenesim / "scenes.jsonl").read_text().splitlines()
     scenes = [json.loads(row)["completion"].removesuffix(" END").strip() for row in rows[:60]]
     prose = " ".join(scenes)
+    openings = ["The wary cellar door creaked open.", "A gull cried.", "The lamp guttered."]
     long_texts = [
-        f"Door {n}. The wary cellar door creaked open. " + prose[n * 2000 : n * 2000 + 1990]
-        for n in range(3)
+        f"Door {n}. {opening} " + prose[n * 2000 : n * 2000 + 1990]
+        for n, opening in enumerate(openings)
     ]
     long_texts = [text.rsplit(".", 1)[0] + "." for text in long_texts]
     ballot = await open_ballot(chat, model, long_texts)

@@ -118,7 +118,7 @@ async def test_server_stopped_mid_story(
         assert [(p.id, p.text) for p in await engine.line(story.id)] == before
         assert (await engine.story(story.id)).head_id == head == first.id
         failed = (await store.calls(story.id))[logged:]
-        assert [(c.purpose, c.error, c.response) for c in failed] == [("passage", message, "")]
+        assert [(c.purpose, c.error, c.response) for c in failed] == [("plan", message, "")]
 
         # The same backend carries on once the server is back on its port.
         second = await engine.next(story.id)

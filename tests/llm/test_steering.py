@@ -8,15 +8,24 @@ import re
 import numpy as np
 import pytest
 
+from bot import surface
 from bot.judge import FIRST, SECOND, narration
 from bot.llm import Sampling
 from bot.llm.embedded import GEMMA_NAME, gemma_gguf_path
 from bot.llm.local import LocalModel, end_tokens
-from bot.llm.steering import Steering, is_steered, markup_tokens, word_tokens
+from bot.llm.steering import (
+    Steering,
+    break_tokens,
+    is_steered,
+    markup_tokens,
+    twin_spellings,
+    word_tokens,
+)
+from bot.loops import words
 
 VOCAB = [
     *("<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"),
-    *(" don", "\u2019", "t"),
+    *(" don", "\u2019", "t", "sat", " Sat", "Sat", "\n\n"),
 ]
 END = 0
 
@@ -34,8 +43,10 @@ def ids(*pieces: str) -> list[int]:
     return [VOCAB.index(piece) for piece in pieces]
 
 
-def steering(prompt: list[int], **options: object) -> Steering:
-    return Steering(Sampling(**options), len(prompt), tokenize, detokenize, [END])
+def steering(prompt: list[int], breaks: list[int] | None = None, **options: object) -> Steering:
+    return Steering(
+        Sampling(**options), len(prompt), tokenize, detokenize, [END], breaks=breaks or []
+    )
 
 
 def test_nothing_is_steered_by_default() -> None:
@@ -54,8 +65,24 @@ def test_word_tokens_take_every_single_token_spelling() -> None:
 def test_a_run_from_the_prompt_cannot_be_copied() -> None:
     prompt = ids(" the", " cat", " sat", " on", " the", " mat")
     steer = steering(prompt, no_repeat=3)
-    assert steer.banned(prompt + ids(" the", " cat")) == ids(" sat")
+    assert steer.banned(prompt + ids(" the", " cat")) == ids(" sat", "sat", " Sat", "Sat")
     assert steer.banned(prompt + ids(" the", " cat", " on", " the")) == ids(" mat")
+    assert steer.banned(prompt + ids(" he")) == []
+
+
+def test_twin_spellings_are_the_same_word_without_its_space_or_capitalised() -> None:
+    assert twin_spellings(" sat") == {"sat", " Sat", "Sat"}
+    assert twin_spellings("\nThe") == {"The", " The", "the", " the"}
+    assert twin_spellings(" ") == set()
+
+
+def test_a_held_back_copy_cannot_be_fused_or_broken_into_a_paragraph() -> None:
+    prompt = ids(" the", " cat", " sat", " on")
+    breaks = break_tokens(enumerate(VOCAB))
+    assert breaks == ids("\n", "\n\n")
+    steer = steering(prompt, breaks=breaks, no_repeat=3)
+    held = steer.banned(prompt + ids(" the", " cat"))
+    assert set(held) == set(ids(" sat", "sat", " Sat", "Sat", "\n", "\n\n"))
     assert steer.banned(prompt + ids(" he")) == []
 
 
@@ -63,7 +90,7 @@ def test_the_rest_of_a_word_is_never_held_back() -> None:
     prompt = ids(" I", " don", "\u2019", "t", " sat")
     steer = steering(prompt, no_repeat=3)
     assert steer.banned(prompt + ids(" I", " don", "\u2019")) == []
-    assert steer.banned(prompt + ids(" I", " don", "\u2019", "t")) == ids(" sat")
+    assert steer.banned(prompt + ids(" I", " don", "\u2019", "t"))[0] == VOCAB.index(" sat")
 
 
 def test_a_run_the_answer_wrote_cannot_be_repeated() -> None:
@@ -128,9 +155,9 @@ def test_the_processor_masks_scores_in_place() -> None:
     steer = steering(prompt, no_repeat=3, min_tokens=5)
     scores = np.zeros(len(VOCAB), dtype=np.float32)
     steer(np.array(prompt + ids(" the", " cat")), scores)
-    assert scores[VOCAB.index(" sat")] == -math.inf
-    assert scores[END] == -math.inf
-    assert np.isfinite(np.delete(scores, [END, VOCAB.index(" sat")])).all()
+    masked = [END, *ids(" sat", "sat", " Sat", "Sat")]
+    assert (scores[masked] == -math.inf).all()
+    assert np.isfinite(np.delete(scores, masked)).all()
 
 
 def longest_shared_run(answer: list[int], prompt: list[int]) -> int:
@@ -209,3 +236,17 @@ async def test_gemma_writes_no_markup_when_steered(gemma: LocalModel) -> None:
     steered = await gemma.generate(prompt, sampling.but(prose_only=True))
     assert "<" in free.text
     assert not re.search(r"[<>#\u2022\\]|http", steered.text)
+
+
+async def test_a_copy_gemma_is_kept_from_is_never_fused_or_broken(gemma: LocalModel) -> None:
+    prompt = (
+        "Agnes had even committed the letter to memory before Mrs. Heale came in from the rain. "
+    ) * 6
+    sampling = Sampling(temperature=0.0, max_tokens=80, seed=1)
+    free = await gemma.generate(prompt, sampling)
+    steered = await gemma.generate(prompt, sampling.but(no_repeat=4))
+    assert "even committed" in free.text and "Mrs. Heale" in free.text
+    assert surface.fused_words(steered.text, words(prompt)) == ()
+    assert surface.broken_paragraphs(steered.text) == ()
+    assert "evencommitted" not in steered.text.lower()
+    assert not re.search(r"Mrs\.\s*\n", steered.text)

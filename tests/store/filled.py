@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from itertools import count
 
-from bot.engine import Engine, EngineConfig
+from bot.engine import Engine
 from bot.llm import Models, Sampling
 from bot.llm.scripted import ScriptedModel
 from bot.store import Reaction, Store
+from tests.stories import SCRIPTED_CONFIG
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 SENTENCES = (
@@ -37,7 +38,7 @@ def varied_model() -> ScriptedModel:
 async def fill(store: Store) -> Engine:
     """Write a little of everything into `store`; the engine that wrote it."""
     model = varied_model()
-    engine = Engine(store, Models(model, model), EngineConfig())
+    engine = Engine(store, Models(model, model), SCRIPTED_CONFIG)
     story = await engine.start(guild_id=1, channel_id=2, opening=OPENING, started_by=7)
     await engine.next(story.id, direction="A storm comes.")
     head = (await engine.story(story.id)).head_id

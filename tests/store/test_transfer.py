@@ -2,10 +2,11 @@
 
 import pytest
 
-from bot.engine import Engine, EngineConfig
+from bot.engine import Engine
 from bot.llm import Models
 from bot.store import Store, StoreError, transfer
 from tests.store.filled import every_row, fill, varied_model
+from tests.stories import SCRIPTED_CONFIG
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ async def test_the_engine_continues_the_stories_on_the_copy(sqlite_and_postgres)
     await fill(source)
     await transfer(source, target)
     model = varied_model()
-    engine = Engine(target, Models(model, model), EngineConfig())
+    engine = Engine(target, Models(model, model), SCRIPTED_CONFIG)
     story = await engine.active_story(1, 2)
     before = await engine.line(story.id)
     assert [p.text for p in before] == [p.text for p in await source.line(story.head_id)]

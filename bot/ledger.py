@@ -1,0 +1,395 @@
+"""The continuity ledger, read from the text: a story's named characters and places, and the
+facts a reader holds it to (who has died, who holds what, where everyone is). Pure functions,
+with no model call: cheap enough to run after every passage.
+
+A name is a run of capitalised words that is not an ordinary word starting a sentence. A
+place is a name after "in", "at", "to" and the like, or one ending in a word such as
+"Island"; any other name is a character. Facts are read from plain patterns: "Tom died",
+"Agnes took the key", "Agnes went to the harbour".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from bot.store.records import LedgerEntry
+from bot.surface import english_words
+
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Captain", "Father", "Mother", "Aunt", "Uncle")
+TITLE = rf"(?:(?:{'|'.join(TITLES)})\.? )"
+NAME = rf"{TITLE}?[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*"
+NAME_RUN = re.compile(rf"(?<![\w'])({NAME})(?![\w])")
+PLACE_WORDS = frozenset(
+    [
+        "island",
+        "isle",
+        "street",
+        "road",
+        "lane",
+        "hall",
+        "house",
+        "castle",
+        "church",
+        "chapel",
+        "village",
+        "town",
+        "city",
+        "harbour",
+        "harbor",
+        "bay",
+        "river",
+        "lake",
+        "sea",
+        "mountain",
+        "hill",
+        "forest",
+        "wood",
+        "woods",
+        "park",
+        "station",
+        "square",
+        "bridge",
+        "tower",
+        "lighthouse",
+        "manor",
+        "farm",
+        "inn",
+        "tavern",
+        "abbey",
+        "school",
+        "college",
+        "palace",
+        "valley",
+        "point",
+        "cove",
+        "falls",
+        "market",
+        "court",
+    ]
+)
+PLACE_BEFORE = re.compile(
+    r"(?<!looked )(?<!smiled )(?<!stared )(?<!glanced )(?<!shouted )(?<!laughed )(?<!waved )"
+    r"(?<!frowned )(?<!grinned )(?<!nodded )(?<!talk )(?<!talked )(?<!turned )(?<!said )"
+    r"\b(?:in|at|to|from|into|toward|towards|across|near|reach(?:ed)?|left|leave)\s+(?:the\s+)?$"
+)
+NOT_NAMES = frozenset(
+    [
+        *("nothing", "everything", "something", "anything", "everyone", "someone", "anyone"),
+        *("nobody", "everybody", "somebody", "anybody", "none", "all", "both", "each"),
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "he",
+        "her",
+        "his",
+        "i",
+        "if",
+        "in",
+        "it",
+        "its",
+        "my",
+        "no",
+        "not",
+        "now",
+        "of",
+        "on",
+        "once",
+        "one",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "they",
+        "this",
+        "to",
+        "we",
+        "what",
+        "when",
+        "where",
+        "while",
+        "with",
+        "you",
+        "your",
+        "yes",
+        "oh",
+        "god",
+        "sir",
+        "madam",
+        "lord",
+        "lady",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "english",
+        "christmas",
+        "earth",
+        "chapter",
+    ]
+)
+EPITHETS = frozenset(
+    ["old", "young", "little", "big", "great", "poor", "dear", "good", "bad", "saint"]
+)
+"""Words that go before a name without being one ("Old" of "Old Tom")."""
+CAST_SHOWN = 8
+PLACES_SHOWN = 5
+FACTS_SHOWN = 6
+"""How many of each kind of entry the context shows, most mentioned first."""
+DIED = [
+    r"\b(?P<who>{name}) (?:died|was killed|was murdered|was dead|lay dead|had died|is dead)\b",
+    r"\b(?:killed|murdered|buried) (?P<who>{name})\b",
+    r"\b(?P<who>{name})'s (?:body|corpse|funeral|grave)\b",
+]
+HOLDS = (
+    r"\b(?P<who>{name}) (?:took|picked up|grabbed|held|carried|pocketed|clutched|lifted)"
+    r" (?P<what>(?:the|a|an|his|her|their) (?:[a-z]+ ){{0,2}}?[a-z]+)"
+    r"(?=[.,;:!?]|$| (?:and|from|to|in|into|out|off|up|with|from|as|before|then)\b)"
+)
+GOES = (
+    r"\b(?P<who>{name}) (?:went|walked|ran|hurried|came|returned|climbed|drove|sailed|rowed"
+    r"|stepped|moved|fled|headed) (?:back )?(?:in)?to (?P<where>(?:the )?(?:{name}|[a-z]+))"
+)
+ALIVE = re.compile(
+    r"\b(?:said|asked|replied|answered|whispered|shouted|called|smiled|laughed|nodded|walked"
+    r"|ran|stood|sat|turned|looked|opened|took|went|came|spoke|cried)\b"
+)
+DEATH_WORDS = re.compile(
+    r"\b(?:ghost|spirit|corpse|body|dead|died|death|grave|funeral|buried|memory|remembered"
+    r"|dream|dreamed|dreamt|late)\b",
+    re.I,
+)
+NAMED_ACT = re.compile(
+    r"(?:said|asked|says|asks|whispered|shouted|replied|nodded|smiled|laughed|sighed|knew"
+    r"|felt|thought|was|had|could|would|did|took|went|came|saw|ran|stood|sat|[a-z]{3,}ed)[,.]?"
+)
+"""What follows a name at a sentence's start: a person speaks, is, has or does."""
+SENTENCE = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)]*\s+|\n+")
+ABBREVIATED = re.compile(r"\b(Mr|Mrs|Ms|Dr|St)\.")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`; "Mrs." and the like lose their full stop, so they do not end
+    one."""
+    text = ABBREVIATED.sub(r"\1", text)
+    return [part.strip() for part in SENTENCE.split(text) if part.strip()]
+
+
+def called(name: str) -> list[str]:
+    """The words a name is called by in the text: the whole name, and each of its words that
+    is no title and no ordinary word ("Tom" and "Reid" of "Tom Reid", "Tom" of "Old Tom")."""
+    words = [w for w in name.replace("-", " ").split() if w.rstrip(".") not in TITLES]
+    plain = [w for w in words if w.lower() not in NOT_NAMES and w.lower() not in EPITHETS]
+    return [name, *plain]
+
+
+def _is_name(run: str, at_start: bool) -> bool:
+    """Whether a run of capitalised words names someone or something: not a pronoun or a
+    day, and, at a sentence's start, not a single ordinary English word ("Then", "Rain")."""
+    words = run.replace("-", " ").split()
+    if words[0].rstrip(".") in TITLES:
+        return len(words) > 1
+    if all(word.lower() in NOT_NAMES for word in words):
+        return False
+    return not (at_start and len(words) == 1 and run.lower() in english_words())
+
+
+def _acts_as_name(run: str, after: str, text: str) -> bool:
+    """Whether a single English word at a sentence's start is still a name ("Mira climbed"):
+    the text never writes it in lower case, and it speaks, owns or acts as people do."""
+    if re.search(rf"\b{re.escape(run.lower())}\b", text):
+        return False
+    following = after.split()[:1]
+    return after.startswith("'s") or bool(following and NAMED_ACT.fullmatch(following[0]))
+
+
+def names_in(text: str) -> list[tuple[str, bool]]:
+    """The names `text` mentions, in order, each with whether it reads as a place."""
+    found: list[tuple[str, bool]] = []
+    for sentence in sentences(text):
+        for match in NAME_RUN.finditer(sentence):
+            run = match.group(1)
+            words = run.split()
+            at_start = match.start() == 0 or not sentence[: match.start()].strip(" \"'\u201c(")
+            while words and words[0].lower() in NOT_NAMES:
+                words, at_start = words[1:], False
+            run = " ".join(words)
+            if not run:
+                continue
+            named = _is_name(run, at_start)
+            if not named and not (at_start and _acts_as_name(run, sentence[match.end() :], text)):
+                continue
+            before = sentence[: match.start()]
+            place = bool(PLACE_BEFORE.search(before)) or words[-1].lower() in PLACE_WORDS
+            found.append((run, place))
+    return found
+
+
+def _patterns(template: str) -> re.Pattern[str]:
+    return re.compile(template.format(name=NAME))
+
+
+def facts_in(text: str) -> list[LedgerEntry]:
+    """The facts `text` states: who died, who took what, who went where."""
+    found: list[LedgerEntry] = []
+    for sentence in sentences(text):
+        for template in DIED:
+            for match in _patterns(template).finditer(sentence):
+                who = match.group("who")
+                if _is_name(who, False):
+                    found.append(LedgerEntry("fact", f"{who}: dead", who, f"{who} is dead."))
+        for match in _patterns(HOLDS).finditer(sentence):
+            who, what = match.group("who"), match.group("what")
+            if _is_name(who, False):
+                thing = re.sub(r"^(?:his|her|their|a|an) ", "the ", what)
+                key = f"{who}: holds {thing}"
+                found.append(LedgerEntry("fact", key, who, f"{who} has {thing}."))
+        for match in _patterns(GOES).finditer(sentence):
+            who, where = match.group("who"), match.group("where")
+            if _is_name(who, False) and where.lower() not in NOT_NAMES:
+                found.append(LedgerEntry("fact", f"{who}: at", who, f"{who} is at {where}."))
+    return found
+
+
+def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
+    """Every entry `text` gives the ledger: each name it mentions (a place or a character),
+    and each fact it states. A name that is part of a longer one, in the text or in `known`
+    (the names already recorded), is that one ("Tom" of "Tom Reid")."""
+    entries: dict[str, LedgerEntry] = {}
+    found = names_in(text)
+    longer = [n for n in [*known, *(name for name, _ in found)] if len(n.split()) > 1]
+    short = {part: name for name in longer for part in called(name)[1:]}
+    for name, place in found:
+        name = short.get(name, name)
+        kind = "place" if place else "character"
+        key = name.lower()
+        if key in entries and entries[key].kind == "place":
+            continue
+        entries[key] = LedgerEntry(kind, key, name, name)
+    for fact in facts_in(text):
+        entries[fact.key.lower()] = fact
+    return list(entries.values())
+
+
+def ledger_names(ledger: Iterable[LedgerEntry]) -> set[str]:
+    """Every word of every name the ledger holds."""
+    return {
+        word
+        for entry in ledger
+        if entry.kind != "fact"
+        for word in entry.name.replace("-", " ").split()
+    }
+
+
+def dead(ledger: Iterable[LedgerEntry]) -> set[str]:
+    """The names the ledger records as dead."""
+    return {entry.name for entry in ledger if entry.key.endswith(": dead")}
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between `a` and `b`."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
+
+
+def mutated_names(text: str, ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
+    """Names in `text` that the ledger does not hold but that are a letter or two from one
+    it does (Hale → Heale): a name of five letters or fewer may differ by one, a longer one
+    by two. Ordinary English words and plurals are not names gone wrong."""
+    known = ledger_names(ledger)
+    words = english_words()
+    found = []
+    for name, _ in names_in(text):
+        for word in name.replace("-", " ").split():
+            if word in known or len(word) < 4 or word.lower() in words:
+                continue
+            limit = 1 if len(word) <= 5 else 2
+            for other in known:
+                if len(other) < 4 or word in (f"{other}s", f"{other}es"):
+                    continue
+                if abs(len(other) - len(word)) <= limit and edit_distance(word, other) <= limit:
+                    found.append(f"{other} \u2192 {word}")
+                    break
+    return tuple(dict.fromkeys(found))
+
+
+def dead_alive(text: str, ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
+    """The characters the ledger records as dead who speak or act in `text`, unless the
+    passage itself speaks of their death, a ghost or a memory."""
+    if DEATH_WORDS.search(text):
+        return ()
+    found = []
+    for name in sorted(dead(ledger)):
+        for sentence in sentences(text):
+            if _acts(sentence, called(name)):
+                found.append(name)
+                break
+    return tuple(found)
+
+
+def _acts(sentence: str, words: Sequence[str]) -> bool:
+    """Whether someone called by one of `words` speaks or acts in `sentence`."""
+    for word in words:
+        for match in re.finditer(rf"\b{re.escape(word)}\b", sentence):
+            after = sentence[match.end() :].split()[:3]
+            before = sentence[: match.start()].split()[-1:]
+            if ALIVE.search(" ".join(after)) or (before and ALIVE.fullmatch(before[0])):
+                return True
+    return False
+
+
+def cast(ledger: Sequence[LedgerEntry], count: int = 6) -> list[str]:
+    """The story's characters most mentioned, most first."""
+    people = Counter({e.name: e.mentions for e in ledger if e.kind == "character"})
+    return [name for name, _ in people.most_common(count)]
+
+
+def ledger_text(ledger: Sequence[LedgerEntry], lore_names: Iterable[str] = ()) -> str:
+    """The ledger as the context shows it, in sentences, most mentioned first: the
+    characters, the places, then the facts. Names that members' lore describes are left to
+    the lore."""
+    skip = {name.lower() for name in lore_names}
+    kept = [e for e in ledger if e.name.lower() not in skip]
+    people = [e.name for e in kept if e.kind == "character"][:CAST_SHOWN]
+    places = [e.name for e in kept if e.kind == "place"][:PLACES_SHOWN]
+    parts = []
+    if people:
+        parts.append(f"Characters: {', '.join(people)}.")
+    if places:
+        parts.append(f"Places: {', '.join(places)}.")
+    parts += [e.text for e in kept if e.kind == "fact"][:FACTS_SHOWN]
+    return " ".join(parts)

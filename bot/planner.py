@@ -1,0 +1,175 @@
+"""The planner: what happens in the next passage, as one sentence (its beat).
+
+With no direction from members, a small model either wanders or tells the last passage
+again. The planner reads the rolling summary, the latest passage, the lore, the continuity
+ledger and the story's recent beats, and proposes something new that follows from them: an
+event, a complication, a discovery, a new or returning character, a change of place or time
+(`prompts/plan_kinds.txt`, taken in turn). With a direction, it writes the sentence in which
+that direction begins to happen.
+
+The beat is written as the passage's first sentence, in the story's person and tense, so a
+base model, which takes no instructions, can simply go on from it; a chat model is given it
+as what happens next.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from bot import continuity
+from bot.inert import inert_chat, tagged_section
+from bot.judge import ASSISTANT, META, drifts, matches, narration
+from bot.llm import Models, Sampling
+from bot.prompts import LoreNote, fill, labels, template
+from bot.split import SENTENCE_END
+from bot.store.records import LoreEntry
+from bot.writer import CallLog, Writer
+
+BEAT_LIMIT = 300
+"""The longest beat kept, in characters (a direction's limit)."""
+BEAT_TOKENS = 60
+MIN_WORDS = 4
+SIMILAR = 0.5
+"""A beat sharing this share of its key words with a recent one repeats it."""
+ATTEMPTS = 2
+LEADING = re.compile(
+    r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """What the planner reads of the story."""
+
+    summary: str
+    passage: str
+    ledger: str = ""
+    lore: tuple[LoreNote, ...] = ()
+    beats: tuple[str, ...] = ()
+    """The story's recent beats, oldest first."""
+    person: str = "third"
+    tense: str = "past"
+    depth: int = 0
+    """How many passages the story has; it picks the kind of thing that happens next."""
+    lore_entries: tuple[LoreEntry, ...] = ()
+    """The story's whole lore book, which the writer checks names against."""
+
+
+@cache
+def kinds() -> tuple[str, ...]:
+    return tuple(line for line in template("plan_kinds").splitlines() if line.strip())
+
+
+@cache
+def plan_labels() -> tuple[str, ...]:
+    return tuple(body.split("{")[0].strip() for body in labels("plan_context").values())
+
+
+def render_view(view: PlanView) -> str:
+    """The story as the planner reads it, each part between tags member text cannot close."""
+    block = labels("plan_context")
+
+    def inert(text: str) -> str:
+        return inert_chat(text, plan_labels())
+
+    parts = []
+    if view.summary:
+        parts.append(("summary", block["summary"].format(text=inert(view.summary))))
+    if view.ledger:
+        parts.append(("ledger", block["ledger"].format(text=inert(view.ledger))))
+    parts += [
+        ("lore", block["lore"].format(kind=n.kind, name=inert(n.name), text=inert(n.text)))
+        for n in view.lore
+    ]
+    parts.append(("passage", block["passage"].format(text=inert(view.passage))))
+    if view.beats:
+        beats = " ".join(inert(beat) for beat in view.beats)
+        parts.append(("beats", block["beats"].format(text=beats)))
+    return "\n\n".join(tagged_section(name, text) for name, text in parts)
+
+
+def first_sentence(answer: str) -> str:
+    """The first sentence of a model's answer, without a list number, a label or quotes
+    around it."""
+    for line in answer.strip().splitlines():
+        line = LEADING.sub("", line).strip()
+        if line.startswith('"') and line.endswith('"') and line.count('"') == 2:
+            line = line[1:-1].strip()
+        if line:
+            sentence = SENTENCE_END.split(line)[0].strip()
+            return sentence[:BEAT_LIMIT]
+    return ""
+
+
+def repeats(beat: str, beats: Sequence[str]) -> bool:
+    """Whether `beat` tells again one of the `beats` (shares most of its key words)."""
+    mine = set(continuity.beat_words(beat))
+    for other in beats:
+        theirs = set(continuity.beat_words(other))
+        if mine and theirs and len(mine & theirs) / min(len(mine), len(theirs)) >= SIMILAR:
+            return True
+    return False
+
+
+def usable(beat: str, view: PlanView) -> bool:
+    """Whether `beat` can steer a passage: a whole sentence of the story's prose, in its
+    person, not about the story, and not a recent beat again."""
+    if len(beat.split()) < MIN_WORDS or not re.search(r"[.!?\u2026][\"'\u201d]*$", beat):
+        return False
+    if matches(narration(beat), [*META, *ASSISTANT]) or drifts(beat, view.person):
+        return False
+    return not repeats(beat, view.beats)
+
+
+class Planner:
+    """Proposes each passage's beat with the instruct model (the summary model)."""
+
+    def __init__(self, models: Models, writer: Writer) -> None:
+        self.models = models
+        self.writer = writer
+
+    async def beat(
+        self, view: PlanView, log: CallLog, *, direction: str = "", variant: int = 0
+    ) -> str:
+        """The beat for the next passage, or "" if the model gave none that can be used.
+        With `direction`, the sentence in which it begins to happen; `variant` picks
+        another kind of event (a ballot's candidates each get their own)."""
+        for attempt in range(ATTEMPTS):
+            kind = kinds()[(view.depth + variant + attempt * 3) % len(kinds())]
+            if direction:
+                prompt_text = fill(
+                    "plan_direction",
+                    context=render_view(view),
+                    direction=inert_chat(direction, plan_labels()),
+                    person=view.person,
+                    tense=view.tense,
+                )
+            else:
+                prompt_text = fill(
+                    "plan_beat",
+                    context=render_view(view),
+                    kind=kind,
+                    person=view.person,
+                    tense=view.tense,
+                )
+            seed = self.writer.config.seed
+            sampling = Sampling(
+                temperature=0.8,
+                top_p=self.writer.config.top_p,
+                max_tokens=BEAT_TOKENS,
+                seed=None if seed is None else seed + 100 * variant + attempt,
+            )
+            answer = await self.writer.generate(
+                self.models.summary,
+                "plan",
+                [{"role": "user", "content": prompt_text}],
+                sampling,
+                log,
+            )
+            beat = first_sentence(answer)
+            if usable(beat, view):
+                return beat
+        return ""

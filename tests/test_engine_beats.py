@@ -1,0 +1,126 @@
+"""Beats and the continuity ledger through the engine: what each passage is written toward,
+and what the story remembers."""
+
+import pytest
+
+from bot.engine import Engine
+from bot.llm import prompt_text
+from bot.llm.scripted import ScriptedModel
+from bot.rules import NotFound, StorySettings
+from bot.store import Store
+
+OPENING = "Mira climbed the lighthouse stairs with a lantern while Tom Reid slept in the boat."
+BEAT = "A stranger rowed in from Portree with a letter for Mira."
+PASSAGE = (
+    "That evening a stranger rowed in from Portree. He climbed to the lamp room and gave Mira "
+    "a letter sealed with black wax."
+)
+PLANNED = StorySettings(planner=True, style="chat")
+
+
+async def started(engine: Engine, model: ScriptedModel, settings: StorySettings = PLANNED):
+    model.add("Mira climbs the lighthouse; Tom Reid sleeps.")
+    return await engine.start(guild_id=1, channel_id=2, opening=OPENING, settings=settings)
+
+
+def purposes(calls) -> list[str]:
+    return [call.purpose for call in calls]
+
+
+async def test_with_no_direction_the_planner_s_beat_is_written_and_stored(engine, model, store):
+    story = await started(engine, model)
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    passage = await engine.next(story.id)
+    assert passage.beat == BEAT and passage.direction == ""
+    assert BEAT in prompt_text(model.prompts[-2]), "the chat writer is given the beat"
+    assert purposes(await store.calls(story.id))[-3:] == ["plan", "passage", "summary"]
+
+
+async def test_a_member_s_direction_is_the_beat_and_the_planner_is_not_asked(engine, model, store):
+    story = await started(engine, model)
+    direction = "Tom Reid wakes and rows for Portree."
+    model.add("Tom Reid woke, took the oars and rowed for Portree in the dark.", "Tom rows.")
+    passage = await engine.next(story.id, direction=direction)
+    assert passage.beat == direction == passage.direction
+    assert "plan" not in purposes(await store.calls(story.id))
+
+
+async def test_a_voted_direction_comes_before_the_planner(engine, model, store):
+    story = await started(engine, model)
+    await store.update_story(story.id, pending_direction="Tom Reid wakes and rows for Portree.")
+    model.add("Tom Reid woke, took the oars and rowed for Portree in the dark.", "Tom rows.")
+    passage = await engine.next(story.id)
+    assert passage.beat == "Tom Reid wakes and rows for Portree."
+    assert "plan" not in purposes(await store.calls(story.id))
+
+
+async def test_a_passage_that_misses_its_beat_is_written_again(engine, model):
+    story = await started(engine, model)
+    model.add(BEAT, "Mira polished the great lens until it shone in the dusk light.")
+    model.add(PASSAGE, "A stranger brings Mira a letter.")
+    passage = await engine.next(story.id)
+    assert passage.text == PASSAGE
+
+
+async def test_with_the_planner_off_there_is_no_planned_beat(engine, model, store):
+    story = await started(engine, model, StorySettings(planner=False, style="chat"))
+    model.add(PASSAGE, "A stranger brings Mira a letter.")
+    passage = await engine.next(story.id)
+    assert passage.beat == ""
+    assert purposes(await store.calls(story.id))[-2:] == ["passage", "summary"]
+
+
+async def test_the_planner_never_proposes_a_recent_beat_again(engine, model):
+    story = await started(engine, model)
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    await engine.next(story.id)
+    second = "Tom Reid woke and read the letter over Mira's shoulder."
+    model.add(BEAT, second, "Tom Reid woke, read the letter over her shoulder and swore.")
+    model.add("Tom reads the letter.")
+    passage = await engine.next(story.id)
+    assert passage.beat == second
+    assert BEAT in prompt_text(model.prompts[-3]), "the planner is shown the recent beats"
+
+
+async def test_the_ledger_is_kept_from_the_opening_on_and_enters_the_context(engine, model):
+    story = await started(engine, model)
+    assert {e.name for e in await engine.ledger(story.id)} >= {"Mira", "Tom Reid"}
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    await engine.next(story.id)
+    names = {e.name: e.kind for e in await engine.ledger(story.id)}
+    assert names["Portree"] in ("place", "character")
+    model.add(
+        "The stranger rowed back to Portree at dawn.",
+        "At dawn the stranger rowed back to Portree, and Mira read the letter alone.",
+        "He left.",
+    )
+    await engine.next(story.id)
+    assert "Tom Reid" in prompt_text(model.prompts[-2]), "the writer sees the ledger's cast"
+
+
+async def test_a_wrong_ledger_entry_can_be_removed_for_good(engine, model):
+    story = await started(engine, model)
+    assert await engine.remove_lore(story.id, "Tom Reid") == "ledger"
+    model.add(BEAT, PASSAGE + " Tom Reid slept on.", "A stranger brings Mira a letter.")
+    await engine.next(story.id)
+    assert "Tom Reid" not in {e.name for e in await engine.ledger(story.id)}
+    with pytest.raises(NotFound, match="no lore or ledger entry named Nobody"):
+        await engine.remove_lore(story.id, "Nobody")
+
+
+async def test_members_lore_comes_before_the_ledger(engine, model):
+    story = await started(engine, model)
+    await engine.add_lore(story.id, "character", "Tom Reid", "Tom", "The keeper's son, a liar.")
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    await engine.next(story.id)
+    prompt = prompt_text(model.prompts[-2])
+    assert "The keeper's son, a liar." in prompt
+    assert "Characters: Mira." in prompt or "Tom Reid," not in prompt.split("Characters:")[-1]
+
+
+async def test_the_original_chain_keeps_no_ledger_and_plans_nothing(engine, model, store: Store):
+    story = await started(engine, model, StorySettings(chain="original", style="completion"))
+    model.add(PASSAGE, "A stranger brings Mira a letter.")
+    passage = await engine.next(story.id)
+    assert passage.beat == "" and await engine.ledger(story.id) == []
+    assert "plan" not in purposes(await store.calls(story.id))

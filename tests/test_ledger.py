@@ -1,0 +1,50 @@
+"""The continuity ledger read from passages, and the judge's checks against it."""
+
+from bot.ledger import dead_alive, ledger_text, mutated_names, names_in, read_ledger
+
+PASSAGE = (
+    "Mrs. Hale walked to Skerry Island with Tom Reid. Tom took the lantern. "
+    "Old Marta died in the night. Then the rain came."
+)
+
+
+def entries(text: str) -> dict[str, str]:
+    return {entry.key: entry.text for entry in read_ledger(text)}
+
+
+def test_the_ledger_holds_characters_places_and_facts():
+    found = {entry.key: entry.kind for entry in read_ledger(PASSAGE)}
+    assert found["mrs hale"] == "character" and found["tom reid"] == "character"
+    assert found["skerry island"] == "place"
+    assert entries(PASSAGE)["Old Marta: dead"] == "Old Marta is dead."
+    assert entries(PASSAGE)["Tom: holds the lantern"] == "Tom has the lantern."
+
+
+def test_a_sentence_starting_on_an_ordinary_word_names_no_one():
+    assert [name for name, _ in names_in("Then the rain came. Rain fell on Mira.")] == ["Mira"]
+
+
+def test_a_name_a_letter_or_two_from_a_known_one_has_mutated():
+    ledger = read_ledger(PASSAGE)
+    assert mutated_names("Mrs. Heale said nothing to Tom.", ledger) == ("Hale \u2192 Heale",)
+    assert mutated_names("Mrs. Hale said nothing to Tom.", ledger) == ()
+
+
+def test_a_new_name_or_an_english_word_is_no_mutation():
+    ledger = read_ledger(PASSAGE)
+    assert mutated_names("Gareth rowed over from Portree.", ledger) == ()
+    assert mutated_names("Hales of wind beat the Toms of the island.", ledger) == ()
+
+
+def test_the_dead_do_not_speak_unless_the_passage_says_why():
+    ledger = read_ledger(PASSAGE)
+    assert dead_alive('Marta said, "Go home."', ledger) == ("Old Marta",)
+    assert dead_alive("They buried Marta at dawn; Marta said nothing now.", ledger) == ()
+    assert dead_alive("Marta's ghost said nothing.", ledger) == ()
+    assert dead_alive("Tom said nothing.", ledger) == ()
+
+
+def test_members_lore_takes_precedence_over_the_ledger():
+    shown = ledger_text(read_ledger(PASSAGE), ["Tom Reid"])
+    assert "Tom Reid" not in shown
+    assert shown.startswith("Characters: Mrs Hale, Old Marta. Places: Skerry Island.")
