@@ -411,7 +411,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=12, help="passages per story (default 12)")
     parser.add_argument("--openings", type=int, help="only the first N openings (default all 8)")
-    parser.add_argument("--quick", action="store_true", help="a tiny run: 2 openings, 3 steps")
+    parser.add_argument("--quick", action="store_true", help="a quick run: 4 openings, 6 steps")
     parser.add_argument(
         "--markdown",
         nargs="*",
@@ -428,7 +428,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = openings()
     if args.quick:
-        args.openings, args.steps = 2, 3
+        args.openings, args.steps = 4, 6
     if args.openings:
         chosen = dict(list(chosen.items())[: args.openings])
     name = "quality_quick" if args.quick else "quality"

@@ -328,14 +328,23 @@ def edit_distance(a: str, b: str) -> int:
 
 def mutated_names(text: str, ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
     """Names in `text` that the ledger does not hold but that are a letter or two from one
-    it does (Hale → Heale): a name of five letters or fewer may differ by one, a longer one
-    by two. Ordinary English words and plurals are not names gone wrong."""
+    it does (Hale → Heale), or one it holds as two words run together (Carrow Head →
+    Carrowhead): a name of five letters or fewer may differ by one, a longer one by two.
+    Ordinary English words and plurals are not names gone wrong."""
     known = ledger_names(ledger)
+    joined = {
+        "".join(entry.name.replace("-", " ").split()).lower(): entry.name
+        for entry in ledger
+        if entry.kind != "fact" and len(entry.name.replace("-", " ").split()) > 1
+    }
     words = english_words()
     found = []
     for name, _ in names_in(text):
         for word in name.replace("-", " ").split():
             if word in known or len(word) < 4 or word.lower() in words:
+                continue
+            if word.lower() in joined:
+                found.append(f"{joined[word.lower()]} \u2192 {word}")
                 continue
             limit = 1 if len(word) <= 5 else 2
             for other in known:

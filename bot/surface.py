@@ -22,7 +22,9 @@ was cut off before the name it announces."""
 END_MARK = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]*_]*$")
 LAST_WORD = re.compile(r"([A-Za-z]+)\.[\"'\u201d\u2019)\]]*$")
 PARAGRAPHS = re.compile(r"\n[ \t]*\n")
-FIRST_LETTER = re.compile(r"^[\s\"'\u201c\u2018(\[*_\u2014\u2013-]*([^\s\"'\u201c\u2018(\[*_])")
+FIRST_LETTER = re.compile(r"^[\s\"'\u201c\u2018*_\u2014\u2013-]*([^\s\"'\u201c\u2018*_])")
+"""A paragraph's first letter, past quotation marks and dashes; a paragraph that opens on a
+bracket, such as a stage direction, has none."""
 WORDS = re.compile(r"[A-Za-z]+")
 SCENE_BREAK = re.compile(r"^[\s*\u2022\u2026.#~-]*$")
 PARAGRAPH_WORDS = 4
@@ -103,9 +105,9 @@ def mended_paragraphs(text: str) -> str:
 
 def _open(paragraph: str) -> bool:
     """Whether a paragraph stops inside a sentence: a scene break never does, nor one that
-    ends on a colon, announcing what follows."""
+    ends on a colon, announcing what follows, nor one ending on a tag (that is debris)."""
     paragraph = paragraph.rstrip()
-    if SCENE_BREAK.match(paragraph) or paragraph.endswith(":"):
+    if SCENE_BREAK.match(paragraph) or paragraph.endswith((":", ">")):
         return False
     return cut_off(paragraph)
 
