@@ -151,7 +151,7 @@ STOPWORDS = frozenset(
     ]
 )
 
-RETELLING_SHARE = 0.3
+RETELLING_SHARE = 0.25
 """A passage whose content words follow one earlier text's, in order, for this share of its
 own content words tells that text again."""
 
