@@ -371,12 +371,17 @@ def judge_passage(text: str, story: StoryView) -> Verdict:
     return verdict(text, story, found, run=run, meta=meta, assistant=assistant)
 
 
+def story_vocabulary(story: StoryView) -> list[str]:
+    """Every word the story has used so far: a word it used is never a fused one."""
+    return words(" ".join([*story.told, story.summary]))
+
+
 def continuity_faults(text: str, story: StoryView) -> dict[str, bool]:
     """Whether the passage moves the story on and keeps it whole: it tells no earlier
     passage again and carries no refrain, keeps its names and its dead, keeps its paragraphs
     and words whole, and tells its beat."""
     told = story.told
-    vocabulary = words(" ".join([*told, story.summary]))
+    vocabulary = story_vocabulary(story)
     return {
         "retelling": continuity.retold(text, told) > continuity.RETELLING_SHARE,
         "refrain": bool(continuity.refrains(text, told)),

@@ -104,9 +104,11 @@ def repair_passage(text: str, story: StoryView) -> str:
     """`text` with what can be cut for free cut: a last sentence cut off mid-way, an assistant
     preamble, trailing talk about the text, and opening sentences that copy a run of
     RECYCLED_WORDS words from the story, and debris (`without_debris`); a paragraph break
-    inside a sentence is closed up. Only whole sentences at
-    either end are cut, so what stays is unchanged; what would leave nothing is not cut."""
+    inside a sentence is closed up and two words run together are parted where that can be
+    done only one way. Only whole sentences at either end are cut, so what stays is unchanged;
+    what would leave nothing is not cut."""
     text = complete(surface.mended_paragraphs(without_debris(text)))
+    text = surface.unfused(text, judge.story_vocabulary(story))
     spans = sentence_spans(text)
     patterns = META + ASSISTANT
     first, last = 0, len(spans)

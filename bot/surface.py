@@ -114,11 +114,14 @@ def _open(paragraph: str) -> bool:
 
 def split_in_two(word: str, known: frozenset[str]) -> tuple[str, str] | None:
     """Two known words that `word` is made of, run together, or None."""
-    for cut in range(1, len(word)):
-        left, right = word[:cut], word[cut:]
-        if _part(left, known) and _part(right, known):
-            return left, right
-    return None
+    splits = all_splits(word, known)
+    return splits[0] if splits else None
+
+
+def all_splits(word: str, known: frozenset[str]) -> list[tuple[str, str]]:
+    """Every way of reading `word` as two known words run together."""
+    cuts = ((word[:cut], word[cut:]) for cut in range(1, len(word)))
+    return [(left, right) for left, right in cuts if _part(left, known) and _part(right, known)]
 
 
 def _part(word: str, known: frozenset[str]) -> bool:
@@ -140,6 +143,18 @@ def fused_words(text: str, story_words: Iterable[str] = ()) -> tuple[str, ...]:
         if split_in_two(word, known):
             found.append(word)
     return tuple(dict.fromkeys(found))
+
+
+def unfused(text: str, story_words: Iterable[str] = ()) -> str:
+    """`text` with each fused word (`fused_words`) written as the two words it runs together,
+    where it can be read only one way ("thehelm" → "the helm"); a word that splits more ways
+    is left as it is."""
+    known = english_words()
+    for word in fused_words(text, story_words):
+        splits = all_splits(word, known)
+        if len(splits) == 1:
+            text = re.sub(rf"\b{word}\b", " ".join(splits[0]), text)
+    return text
 
 
 def _inflected(word: str, known: frozenset[str]) -> bool:

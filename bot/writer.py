@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from bot import loops
+from bot import continuity, loops
 from bot.inert import inert_completion
 from bot.judge import (
     FIRST,
@@ -238,9 +238,10 @@ class Writer:
     ) -> tuple[Context, Sampling]:
         """The next attempt's context and sampling, aimed at what was wrong with `draft`.
 
-        Copying (a recycled span, a loop, repetition) is named word for word, raises the
-        temperature and the penalties, and from the second round brings in something new: an
-        unused lore entry, or else an unexpected event. A change of person restates the
+        Copying (a recycled span, a refrain, a loop, repetition) is named word for word, raises
+        the temperature and the penalties, and from the second round brings in something new:
+        an unused lore entry, or else an unexpected event. A retelling is told to begin after
+        what the story told and brings in something new at once. A change of person restates the
         story's person and tense (a base model, which takes no instructions, is given the next
         paragraph's first word instead: "I", or the main character's name); talk about the
         story or to the reader is forbidden. A base model's stub is given back to it to go on
@@ -252,10 +253,16 @@ class Writer:
         )
         warnings = []
         if copying:
-            phrase = draft.verdict.recycled_span or loops.repeated_phrase(draft.text, recent)
+            phrase = (
+                draft.verdict.recycled_span
+                or next(iter(continuity.refrains(draft.text, story.told)), "")
+                or loops.repeated_phrase(draft.text, recent)
+            )
             if phrase:
                 warnings.append(fill("counter_repeat", phrase=" ".join(phrase.split()[:20])))
-            if round_ >= 2:
+            if "retelling" in faults:
+                warnings.append(fill("counter_retelling", twist=twist_for(base, lore)))
+            elif round_ >= 2:
                 warnings.append(fill("counter_twist", twist=twist_for(base, lore)))
         lead = base.lead
         if "person" in faults:

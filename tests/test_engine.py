@@ -151,6 +151,30 @@ async def test_a_copying_passage_is_regenerated_with_counter_measures(engine, mo
     assert purposes == ["summary", "passage", "passage", "summary"]
 
 
+async def test_a_retelling_is_regenerated_told_to_move_on(engine, model):
+    opening = (
+        "Agnes woke in the cold cottage and found the fire out. She pulled on her boots, walked "
+        "down to the harbour and watched the ferry leave without her brother, who had promised "
+        "to wait for her until the morning tide."
+    )
+    retold = (
+        "Agnes felt a mix of relief and dread as she woke in the cottage, cold, the fire out. "
+        "Pulling on her boots she walked to the harbour, where the ferry was leaving without "
+        "her brother, though he had promised to wait until the morning tide."
+    )
+    onward = (
+        "By noon the storm had reached the island. A stranger in a grey coat knocked at the "
+        "inn, asking for a room and for anyone who knew the way to the old lighthouse."
+    )
+    model.add("Agnes misses the ferry.")
+    story = await engine.start(guild_id=1, channel_id=2, opening=opening, started_by=7)
+    model.add(retold, onward, "A stranger arrives.")
+    passage = await engine.next(story.id)
+    assert passage.text == onward
+    assert "Do not tell again what the story has already told" in prompt_text(model.prompts[2])
+    assert "Do not tell again" not in prompt_text(model.prompts[1])
+
+
 async def test_when_every_attempt_loops_the_least_repetitive_is_kept_and_marked(engine, model):
     story = await started(engine, model)
     await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")

@@ -136,3 +136,17 @@ def test_debris_that_can_go_for_free_goes_and_the_words_stay():
         "* * * Dawn came."
     )
     assert without_debris(text) == "Lena ran.\nShe fell.\nUp again.\n\n* * *\n\nDawn came."
+
+
+def test_a_broken_paragraph_and_a_fused_word_are_repaired_for_free() -> None:
+    text = BODY.replace(
+        "Mara could make out", "Mara could make out thesmall boat; Mrs.\n\nMara saw"
+    )
+    assert {"paragraph", "fused"} <= set(judge_passage(text, STORY).faults)
+    repaired = repair_passage(text, STORY)
+    assert "the small boat; Mrs. Mara saw" in repaired
+    assert not {"paragraph", "fused"} & set(judge_passage(repaired, STORY).faults)
+
+
+def test_a_text_ending_on_an_abbreviation_is_cut_back_to_its_last_sentence() -> None:
+    assert repair_passage(f"{BODY} He turned to Mrs.", STORY) == BODY

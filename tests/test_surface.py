@@ -1,6 +1,6 @@
 """Surface checks: endings, paragraphs and fused words."""
 
-from bot.surface import broken_paragraphs, cut_off, fused_words, mended_paragraphs
+from bot.surface import broken_paragraphs, cut_off, fused_words, mended_paragraphs, unfused
 
 
 def test_an_ending_on_an_abbreviation_is_cut_off():
@@ -32,3 +32,17 @@ def test_two_words_run_together_are_fused():
 def test_real_words_and_the_story_s_own_words_are_not_fused():
     assert fused_words("The colour of the lighthouse, the candlelight and the seaweed.") == ()
     assert fused_words("Glenmorrow stood over Skerrymouth.", ["glenmorrow", "skerrymouth"]) == ()
+
+
+def test_a_fused_word_read_only_one_way_is_parted():
+    assert (
+        unfused("He stood at thehelm of the smallship.")
+        == "He stood at the helm of the small ship."
+    )
+    assert unfused("She was evencommitted to it.") == "She was even committed to it."
+
+
+def test_a_word_the_story_uses_is_never_parted():
+    assert unfused("Glenmorrow stood tall; thehelm held.", ["thehelm"]) == (
+        "Glenmorrow stood tall; thehelm held."
+    )
