@@ -17,7 +17,8 @@ from typing import TextIO
 
 from bot.ballots import ballot_choices
 from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
-from bot.engine import Engine, EngineConfig, find_story
+from bot.editing import find_story
+from bot.engine import Engine, EngineConfig
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.inert import BIDI_CONTROLS, terminal_safe
 from bot.llm import ModelError, open_models
@@ -114,7 +115,7 @@ class Terminal:
             story = await engine.start(opening=opening, premise=premise, title=title)
             self.progress(f"story {story.id}: {terminal_safe(story.title)}")
             if planner is not None:
-                await engine.update_settings(story.id, planner=planner)
+                await engine.edits.update_settings(story.id, planner=planner)
             self.print_passage(1, (await engine.line(story.id))[-1].text)
             await self.write_passages(engine, story.id, passages, after=1)
             seconds = time.perf_counter() - started
@@ -141,7 +142,7 @@ class Terminal:
                 engine = Engine(store, models, config)
                 self.progress(f"story {story.id}: {terminal_safe(story.title)}")
                 if planner is not None:
-                    await engine.update_settings(story.id, planner=planner)
+                    await engine.edits.update_settings(story.id, planner=planner)
                 after = len(await engine.line(story.id))
                 await self.write_passages(engine, story.id, passages, after=after)
             finally:

@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.config import Settings
+from bot.editing import StoryEdits, find_story
 from bot.judge import StoryView, story_person
 from bot.leases import story_lease
 from bot.ledger import ledger_text, read_ledger
@@ -30,9 +30,7 @@ from bot.planner import Planner, PlanView
 from bot.progress import Report, Step
 from bot.prompts import Context, fill, fit, relevant_lore
 from bot.rules import (
-    LARGEST_ID,
     LIMITS,
-    LORE_KINDS,
     Busy,
     CoolingDown,
     GenerationFailed,
@@ -41,9 +39,8 @@ from bot.rules import (
     StorySettings,
     checked,
     numbered_items,
-    parse_keywords,
 )
-from bot.store import Conflict, LedgerEntry, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
+from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
 from bot.votes import tone_request
 from bot.wording import plural
 from bot.writer import CallLog, Draft, Writer, WriterConfig, tense
@@ -87,14 +84,6 @@ class EngineConfig(WriterConfig):
         )
 
 
-async def find_story(store: Store, story_id: int) -> Story:
-    """The story with this id, or NotFound (also for ids no database column can hold)."""
-    story = await store.story(story_id) if 0 < story_id <= LARGEST_ID else None
-    if story is None:
-        raise NotFound(f"There is no story with id {story_id}.")
-    return story
-
-
 class Engine:
     """Story operations over a Store and the models. Ids are plain ints."""
 
@@ -104,6 +93,7 @@ class Engine:
         self.config = config or EngineConfig()
         self.writer = Writer(models, self.config)
         self.planner = Planner(models, self.writer)
+        self.edits = StoryEdits(store)
         self._summaries: dict[int, asyncio.Event] = {}
         """Stories whose pending rolling summary this process is writing, set when done."""
 
@@ -531,73 +521,6 @@ class Engine:
             text = await self.writer.aside(purpose, prompt, max_tokens, log)
         await self.store.log_calls(story.id, log.calls)
         return text
-
-    # Memory, note, lore, settings
-
-    async def set_memory(self, story_id: int, text: str) -> Story:
-        await self.story(story_id)
-        await self.store.update_story(
-            story_id, memory=checked(text, "memory", LIMITS.memory, required=False)
-        )
-        return await self.story(story_id)
-
-    async def set_note(self, story_id: int, text: str) -> Story:
-        await self.story(story_id)
-        await self.store.update_story(
-            story_id, note=checked(text, "author's note", LIMITS.note, required=False)
-        )
-        return await self.story(story_id)
-
-    async def update_settings(self, story_id: int, **changes: Any) -> StorySettings:
-        story = await self.story(story_id)
-        unknown = set(changes) - set(StorySettings.__dataclass_fields__)
-        if unknown:
-            raise InvalidInput(f"Unknown setting: {', '.join(sorted(unknown))}.")
-        settings = replace(StorySettings.of(story), **changes).validated()
-        await self.store.update_story(story_id, settings={**story.settings, **settings.__dict__})
-        return settings
-
-    async def add_lore(
-        self, story_id: int, kind: str, name: str, keywords: str | Sequence[str], text: str
-    ) -> LoreEntry:
-        await self.story(story_id)
-        kind = kind.strip().lower()
-        if kind not in LORE_KINDS:
-            raise InvalidInput(f"A lore entry's kind must be one of: {', '.join(LORE_KINDS)}.")
-        name = checked(name, "name", LIMITS.lore_name)
-        words = parse_keywords(keywords)
-        if not words:
-            words = (name.lower(),)
-        if len(",".join(words)) > LIMITS.lore_keywords:
-            raise InvalidInput(
-                f"The keywords are too long; the limit is {LIMITS.lore_keywords} characters."
-            )
-        text = checked(text, "lore text", LIMITS.lore_text)
-        try:
-            return await self.store.add_lore(story_id, kind, name, words, text)
-        except Conflict:
-            raise InvalidInput(f"This story already has a lore entry named {name}.") from None
-
-    async def remove_lore(self, story_id: int, name: str) -> str:
-        """Remove the members' lore entry called `name`, or else the continuity ledger's
-        entries about it (for good: passages that name it again do not bring them back).
-        Returns which was removed: "lore" or "ledger"."""
-        await self.story(story_id)
-        name = name.strip()
-        if await self.store.remove_lore(story_id, name):
-            return "lore"
-        if name and await self.store.remove_ledger(story_id, name):
-            return "ledger"
-        raise NotFound(f"This story has no lore or ledger entry named {name}.")
-
-    async def lore(self, story_id: int) -> list[LoreEntry]:
-        await self.story(story_id)
-        return await self.store.lore(story_id)
-
-    async def ledger(self, story_id: int) -> list[LedgerEntry]:
-        """What the continuity ledger recorded of the story, most mentioned first."""
-        await self.story(story_id)
-        return await self.store.ledger(story_id)
 
     # The chain
 

@@ -41,7 +41,7 @@ class LoreCog(commands.Cog):
     ) -> None:
         """Add a lore entry; anyone may."""
         story = await self.bot.channel_story(interaction)
-        entry = await self.bot.engine.add_lore(story.id, kind, name, keywords, text)
+        entry = await self.bot.engine.edits.add_lore(story.id, kind, name, keywords, text)
         await send(
             interaction,
             f"📚 Added the {entry.kind} **{entry.name}** (keywords: {', '.join(entry.keywords)}).",
@@ -53,7 +53,7 @@ class LoreCog(commands.Cog):
         """Remove a lore entry, or the automatic entries about a name."""
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "remove lore")
-        removed = await self.bot.engine.remove_lore(story.id, name)
+        removed = await self.bot.engine.edits.remove_lore(story.id, name)
         what = "" if removed == "lore" else " from the automatic entries"
         await send(interaction, f"📚 Removed **{name.strip()}**{what}.")
 
@@ -62,8 +62,8 @@ class LoreCog(commands.Cog):
         """List this story's lore entries, and apart from them what AutoMuse noted by itself,
         only to you."""
         story = await self.bot.channel_story(interaction)
-        entries = await self.bot.engine.lore(story.id)
-        noted = await self.bot.engine.ledger(story.id)
+        entries = await self.bot.engine.edits.lore(story.id)
+        noted = await self.bot.engine.edits.ledger(story.id)
         if not entries and not noted:
             await send(interaction, "📚 No lore yet. Add some with `/lore add`.", ephemeral=True)
             return

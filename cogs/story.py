@@ -249,7 +249,7 @@ class StoryCog(commands.Cog):
             await send(interaction, f"🧠 Memory: {story.memory or '(none)'}", ephemeral=True)
             return
         require_manager(interaction, story, "set the memory")
-        await self.engine.set_memory(story.id, text)
+        await self.engine.edits.set_memory(story.id, text)
         await send(interaction, "🧠 Memory updated.", ephemeral=True)
 
     @story.command(name="note")
@@ -261,7 +261,7 @@ class StoryCog(commands.Cog):
             await send(interaction, f"📝 Author's note: {story.note or '(none)'}", ephemeral=True)
             return
         require_manager(interaction, story, "set the author's note")
-        await self.engine.set_note(story.id, text)
+        await self.engine.edits.set_note(story.id, text)
         await send(interaction, "📝 Author's note updated.", ephemeral=True)
 
     @story.command(name="settings")
@@ -302,7 +302,7 @@ class StoryCog(commands.Cog):
         changes = {name: value for name, value in given.items() if value is not None}
         if changes:
             require_manager(interaction, story, "change the settings")
-            current = await self.engine.update_settings(story.id, **changes)
+            current = await self.engine.edits.update_settings(story.id, **changes)
         else:
             current = StorySettings.of(story)
         await send(

@@ -96,7 +96,7 @@ async def test_no_votes_adds_nothing_and_renew_adds_nothing_either(ballots, engi
 
 
 async def test_quorum_is_counted_in_distinct_voters(ballots, engine, model, story):
-    await engine.update_settings(story.id, quorum=2)
+    await engine.edits.update_settings(story.id, quorum=2)
     ballot, _ = await opened(ballots, model, story)
     await ballots.vote(ballot, 11, "1️⃣", True)
     await ballots.vote(ballot, 11, "2️⃣", True)

@@ -112,8 +112,8 @@ async def test_completion_style_sends_the_fine_tuning_format_after_the_ledger(en
 
 async def test_completion_style_puts_memory_and_notes_in_brackets_before_the_story(engine, model):
     story = await started(engine, model, settings=StorySettings(planner=False, style="completion"))
-    await engine.set_memory(story.id, "Mira is afraid of heights.")
-    await engine.set_note(story.id, "Keep it eerie.")
+    await engine.edits.set_memory(story.id, "Mira is afraid of heights.")
+    await engine.edits.set_note(story.id, "Keep it eerie.")
     model.add(P1, "s")
     await engine.next(story.id)
     assert model.prompts[1] == (
@@ -125,8 +125,10 @@ async def test_completion_style_puts_memory_and_notes_in_brackets_before_the_sto
 
 async def test_lore_enters_the_prompt_only_when_its_keywords_come_up(engine, model):
     story = await started(engine, model)
-    await engine.add_lore(story.id, "place", "The Lamp Room", "lamp room, lens", "Glass walls.")
-    await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
+    await engine.edits.add_lore(
+        story.id, "place", "The Lamp Room", "lamp room, lens", "Glass walls."
+    )
+    await engine.edits.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
     model.add(P1, "s1")
     await engine.next(story.id)
     assert "Glass walls." not in prompt_text(model.prompts[1])
@@ -177,7 +179,7 @@ async def test_a_retelling_is_regenerated_told_to_move_on(engine, model):
 
 async def test_when_every_attempt_loops_the_least_repetitive_is_kept_and_marked(engine, model):
     story = await started(engine, model)
-    await engine.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
+    await engine.edits.add_lore(story.id, "character", "Old Tom", "tom", "The last keeper.")
     half_copy = "Then something new happened to her at last. " + OPENING
     model.add(OPENING, "word " * 60, half_copy, "Mira meets a stranger.")
     passage = await engine.next(story.id)
@@ -380,24 +382,24 @@ async def test_directions_that_cannot_be_parsed_fail_plainly(engine, model):
 
 async def test_settings_are_validated_and_kept_per_story(engine, model):
     story = await started(engine, model)
-    assert (await engine.update_settings(story.id, temperature=1.1)).temperature == 1.1
+    assert (await engine.edits.update_settings(story.id, temperature=1.1)).temperature == 1.1
     with pytest.raises(InvalidInput, match="Temperature"):
-        await engine.update_settings(story.id, temperature=3)
+        await engine.edits.update_settings(story.id, temperature=3)
     with pytest.raises(InvalidInput, match="Unknown setting"):
-        await engine.update_settings(story.id, colour="blue")
+        await engine.edits.update_settings(story.id, colour="blue")
     assert StorySettings.of(await engine.story(story.id)).temperature == 1.1
 
 
 async def test_lore_input_is_checked(engine, model):
     story = await started(engine, model)
     with pytest.raises(InvalidInput, match="kind"):
-        await engine.add_lore(story.id, "spell", "Fire", "fire", "Hot.")
-    entry = await engine.add_lore(story.id, "Thing", "The Lens", "", "Huge.")
+        await engine.edits.add_lore(story.id, "spell", "Fire", "fire", "Hot.")
+    entry = await engine.edits.add_lore(story.id, "Thing", "The Lens", "", "Huge.")
     assert entry.kind == "thing" and entry.keywords == ("the lens",)
     with pytest.raises(InvalidInput, match="already has a lore entry"):
-        await engine.add_lore(story.id, "thing", "the lens", "lens", "Again.")
+        await engine.edits.add_lore(story.id, "thing", "the lens", "lens", "Again.")
     with pytest.raises(NotFound):
-        await engine.remove_lore(story.id, "Nothing")
+        await engine.edits.remove_lore(story.id, "Nothing")
 
 
 async def test_unknown_and_ended_stories_are_refused(engine, model):
@@ -469,7 +471,7 @@ async def test_prose_style_sends_the_story_as_a_book_to_continue(engine, model):
     story = await started(
         engine, model, title="The Lamp", settings=StorySettings(planner=False, style="prose")
     )
-    await engine.set_memory(story.id, "Mira is afraid of heights.")
+    await engine.edits.set_memory(story.id, "Mira is afraid of heights.")
     lead = "A stranger was waiting at the top of the stairs."
     rest = f"{P1} {P2} Neither of them spoke, and the lamp turned slowly above them."
     model.add(lead, rest, "Mira meets a stranger.")
@@ -517,17 +519,17 @@ async def test_invisible_input_is_refused_before_any_model_call(engine, model, k
 async def test_invisible_story_text_is_refused_and_changes_nothing(engine, model):
     story = await started(engine, model)
     for change in (
-        lambda: engine.set_memory(story.id, INVISIBLE),
-        lambda: engine.set_note(story.id, "\x00\u200b"),
+        lambda: engine.edits.set_memory(story.id, INVISIBLE),
+        lambda: engine.edits.set_note(story.id, "\x00\u200b"),
         lambda: engine.next(story.id, direction=INVISIBLE),
-        lambda: engine.add_lore(story.id, "thing", "\x00", "", "A lens."),
-        lambda: engine.add_lore(story.id, "thing", "Lens", "", "\x00"),
-        lambda: engine.add_lore(story.id, "thing", "Lens", "", INVISIBLE),
+        lambda: engine.edits.add_lore(story.id, "thing", "\x00", "", "A lens."),
+        lambda: engine.edits.add_lore(story.id, "thing", "Lens", "", "\x00"),
+        lambda: engine.edits.add_lore(story.id, "thing", "Lens", "", INVISIBLE),
     ):
         with pytest.raises(InvalidInput, match=r"^The [a-z' ]+ (is empty|has no visible char)"):
             await change()
     after = await engine.story(story.id)
-    assert (after.memory, after.note, await engine.lore(story.id)) == ("", "", [])
+    assert (after.memory, after.note, await engine.edits.lore(story.id)) == ("", "", [])
     assert len(await engine.line(story.id)) == 1
     assert len(model.prompts) == 1, "only the opening's summary was asked for"
 
@@ -539,9 +541,11 @@ async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model
     )
     [opening] = await engine.line(story.id)
     assert (opening.text, story.title) == ("Mira climbed.", "Lamp")
-    entry = await engine.add_lore(story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00.")
+    entry = await engine.edits.add_lore(
+        story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00."
+    )
     assert (entry.name, entry.keywords, entry.text) == ("Lens", ("lens",), "Big.")
-    assert (await engine.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."
+    assert (await engine.edits.set_memory(story.id, "\ufeffCold sea.\x00")).memory == "Cold sea."
 
 
 async def test_with_no_cooldown_a_member_may_ask_twice_at_once(engine):

@@ -84,10 +84,10 @@ async def test_the_planner_never_proposes_a_recent_beat_again(engine, model):
 
 async def test_the_ledger_is_kept_from_the_opening_on_and_enters_the_context(engine, model):
     story = await started(engine, model)
-    assert {e.name for e in await engine.ledger(story.id)} >= {"Mira", "Tom Reid"}
+    assert {e.name for e in await engine.edits.ledger(story.id)} >= {"Mira", "Tom Reid"}
     model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
     await engine.next(story.id)
-    names = {e.name: e.kind for e in await engine.ledger(story.id)}
+    names = {e.name: e.kind for e in await engine.edits.ledger(story.id)}
     assert names["Portree"] in ("place", "character")
     model.add(
         "The stranger rowed back to Portree at dawn.",
@@ -100,17 +100,19 @@ async def test_the_ledger_is_kept_from_the_opening_on_and_enters_the_context(eng
 
 async def test_a_wrong_ledger_entry_can_be_removed_for_good(engine, model):
     story = await started(engine, model)
-    assert await engine.remove_lore(story.id, "Tom Reid") == "ledger"
+    assert await engine.edits.remove_lore(story.id, "Tom Reid") == "ledger"
     model.add(BEAT, PASSAGE + " Tom Reid slept on.", "A stranger brings Mira a letter.")
     await engine.next(story.id)
-    assert "Tom Reid" not in {e.name for e in await engine.ledger(story.id)}
+    assert "Tom Reid" not in {e.name for e in await engine.edits.ledger(story.id)}
     with pytest.raises(NotFound, match="no lore or ledger entry named Nobody"):
-        await engine.remove_lore(story.id, "Nobody")
+        await engine.edits.remove_lore(story.id, "Nobody")
 
 
 async def test_members_lore_comes_before_the_ledger(engine, model):
     story = await started(engine, model)
-    await engine.add_lore(story.id, "character", "Tom Reid", "Tom", "The keeper's son, a liar.")
+    await engine.edits.add_lore(
+        story.id, "character", "Tom Reid", "Tom", "The keeper's son, a liar."
+    )
     model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
     await engine.next(story.id)
     prompt = prompt_text(model.prompts[-2])
@@ -122,5 +124,5 @@ async def test_the_original_chain_keeps_no_ledger_and_plans_nothing(engine, mode
     story = await started(engine, model, StorySettings(chain="original", style="completion"))
     model.add(PASSAGE, "A stranger brings Mira a letter.")
     passage = await engine.next(story.id)
-    assert passage.beat == "" and await engine.ledger(story.id) == []
+    assert passage.beat == "" and await engine.edits.ledger(story.id) == []
     assert "plan" not in purposes(await store.calls(story.id))

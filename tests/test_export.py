@@ -53,7 +53,7 @@ async def test_rows_whose_completion_copies_the_prompt_are_left_out(engine, mode
 async def test_completion_rows_hold_no_marker_from_member_or_model_text(engine, model):
     _, line = await written(engine, model, "completion")
     story_id = line[-1].story_id
-    await engine.set_memory(story_id, "]\n[Author's note: END")
+    await engine.edits.set_memory(story_id, "]\n[Author's note: END")
     model.add("He ran down the [road] to the sea and stopped at the end of the pier.", "He runs.")
     await engine.next(story_id, direction="He stopped. END\n\nNEXT PARAGRAPH: the pier")
     rows = list(finetune_rows(await engine.line(story_id), "completion", StorySettings().length))

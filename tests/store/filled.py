@@ -59,7 +59,9 @@ async def fill(store: Store) -> Engine:
     await store.close_ballot(
         ballot.id, closed_at=220.0, outcome="chosen", winner_id=ballot.options[1].id
     )
-    await engine.add_lore(story.id, "character", "Mira", "mira, keeper", "A lighthouse keeper.")
+    await engine.edits.add_lore(
+        story.id, "character", "Mira", "mira, keeper", "A lighthouse keeper."
+    )
     await store.add_passage_message(7771, chosen.id)
     await store.add_nudge(chosen.id, Reaction(9, "😂", True, 230.0))
     await store.take_cooldown(1, 7, 240.0, 10.0)

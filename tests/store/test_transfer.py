@@ -41,7 +41,7 @@ async def test_the_engine_continues_the_stories_on_the_copy(sqlite_and_postgres)
     assert passage.id == largest + 1 and passage.parent_id == story.head_id
     assert await engine.line(story.id) == [*before, passage]
     [lore] = await engine.store.lore(story.id)
-    entry = await engine.add_lore(story.id, "place", "Cape", "cape", "Rocks.")
+    entry = await engine.edits.add_lore(story.id, "place", "Cape", "cape", "Rocks.")
     assert lore.name == "Mira" and entry.id == lore.id + 1
 
 
