@@ -216,7 +216,7 @@ async def write_story(
         line = await engine.line(story.id)
         before = line[:-1]
         view = replace(
-            await engine.story_view(story, before),
+            await engine.reader.story_view(story, before),
             ledger=ledger,
             beat=line[-1].beat if not step.failed else "",
         )

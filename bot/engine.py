@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.editing import StoryEdits, find_story
-from bot.judge import StoryView, story_person
 from bot.leases import story_lease
-from bot.ledger import ledger_text, read_ledger
+from bot.ledger import read_ledger
 from bot.llm import ModelError, Models, Prompt
-from bot.planner import Planner, PlanView
+from bot.planner import Planner
 from bot.progress import Report, Step
-from bot.prompts import Context, fill, fit, relevant_lore
+from bot.prompts import fill, fit
+from bot.reading import StoryReader
 from bot.rules import (
     LIMITS,
     Busy,
@@ -40,10 +40,9 @@ from bot.rules import (
     checked,
     numbered_items,
 )
-from bot.store import Conflict, LoreEntry, NewPassage, Passage, StaleHead, Store, Story
-from bot.votes import tone_request
+from bot.store import Conflict, NewPassage, Passage, StaleHead, Store, Story
 from bot.wording import plural
-from bot.writer import CallLog, Draft, Writer, WriterConfig, tense
+from bot.writer import CallLog, Draft, Writer, WriterConfig
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,7 @@ class Engine:
         self.writer = Writer(models, self.config)
         self.planner = Planner(models, self.writer)
         self.edits = StoryEdits(store)
+        self.reader = StoryReader(store, self.config.recent_passages, self.config.context_tokens)
         self._summaries: dict[int, asyncio.Event] = {}
         """Stories whose pending rolling summary this process is writing, set when done."""
 
@@ -504,7 +504,7 @@ class Engine:
 
     async def _planned_directions(self, story: Story, line: Sequence[Passage], k: int) -> list[str]:
         """Up to k beats from the planner, each of another kind and none repeating another."""
-        _, _, plan = await self._story_so_far(story, line)
+        _, _, plan = await self.reader.story_so_far(story, line)
         found: list[str] = []
         async with self._calls(story.id) as log:
             for variant in range(k):
@@ -524,50 +524,6 @@ class Engine:
 
     # The chain
 
-    async def context(
-        self,
-        story: Story,
-        line: Sequence[Passage],
-        direction: str = "",
-        lore: Sequence[LoreEntry] | None = None,
-        ledger: str = "",
-    ) -> Context:
-        """The labelled context for the passage after `line[-1]`, fitted to the budget;
-        `lore` is the story's lore when it has been read already, `ledger` the continuity
-        ledger as the context shows it."""
-        settings = StorySettings.of(story)
-        recent = tuple(p.text for p in line[-self.config.recent_passages :])
-        summary = line[-1].summary or ""
-        if settings.chain == "original":
-            return Context(passages=recent[-1:], summary=summary)
-        if lore is None:
-            lore = await self.store.lore(story.id)
-        entries = [(e.kind, e.name, e.keywords, e.text) for e in lore]
-        notes = relevant_lore(entries, " ".join((*recent, direction, story.note)))
-        context = Context(
-            passages=recent,
-            summary=summary,
-            memory=story.memory,
-            lore=notes,
-            ledger=ledger,
-            note=story.note,
-            direction=direction,
-            nudges=tone_request(await self.store.nudges(line[-1].id)),
-            title=story.title,
-            opening=await self._opening_unless_shown(story, line)
-            if settings.style == "prose"
-            else "",
-        )
-        return fit(context, self.config.context_tokens)
-
-    async def _opening_unless_shown(self, story: Story, line: Sequence[Passage]) -> str:
-        """The story's opening, unless it is among the last passages the context shows."""
-        shown = line[-self.config.recent_passages :]
-        if shown[0].parent_id is None:
-            return ""
-        opening = await self.store.opening(story.id)
-        return opening.text if opening else ""
-
     async def _draft(
         self,
         story: Story,
@@ -585,7 +541,7 @@ class Engine:
         (the passage being retried, the other candidates), `beats` the beats it must not
         repeat."""
         settings = StorySettings.of(story)
-        base, view, plan = await self._story_so_far(story, line, direction, avoid)
+        base, view, plan = await self.reader.story_so_far(story, line, direction, avoid)
         plan = replace(plan, beats=(*plan.beats, *filter(None, beats)))
         beat, lead = direction, ""
         wanted = settings.style == "prose" or not direction
@@ -604,41 +560,4 @@ class Engine:
             log,
             variant=variant,
             progress=progress,
-        )
-
-    async def _story_so_far(
-        self, story: Story, line: Sequence[Passage], direction: str = "", avoid: Sequence[str] = ()
-    ) -> tuple[Context, StoryView, PlanView]:
-        """What the writer, the judge and the planner read of the story up to `line[-1]`."""
-        lore = await self.store.lore(story.id)
-        original = StorySettings.of(story).chain == "original"
-        ledger = [] if original else await self.store.ledger(story.id)
-        shown = ledger_text(ledger, [entry.name for entry in lore])
-        base = await self.context(story, line, direction, lore, shown)
-        view = replace(await self.story_view(story, line, avoid), ledger=tuple(ledger))
-        plan = PlanView(
-            summary=line[-1].summary or "",
-            passage=line[-1].text,
-            ledger=shown,
-            lore=base.lore,
-            beats=tuple(filter(None, (p.beat for p in line[-4:]))),
-            person=story_person(view),
-            tense=tense(" ".join(view.told)),
-            depth=line[-1].depth + 1,
-            lore_entries=tuple(lore),
-        )
-        return base, view, plan
-
-    async def story_view(
-        self, story: Story, line: Sequence[Passage], avoid: Sequence[str] = ()
-    ) -> StoryView:
-        """What the judge knows of the story up to `line[-1]`."""
-        opening = line[0] if line[0].parent_id is None else await self.store.opening(story.id)
-        shown = self.config.recent_passages
-        older = [p.text for p in line[:-shown] if p.parent_id is not None]
-        return StoryView(
-            opening=opening.text if opening else "",
-            summary=line[-1].summary or "",
-            recent=(*(p.text for p in line[-shown:]), *avoid),
-            earlier=tuple(older),
         )

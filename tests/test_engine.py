@@ -580,7 +580,7 @@ async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passage
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)
     line = await engine.line(story.id)
-    context = await engine.context(story, line)
+    context = await engine.reader.context(story, line)
     assert context.opening == OPENING and OPENING not in context.passages
     assert context.passages[-1] == line[-1].text
 
@@ -590,5 +590,5 @@ async def test_other_styles_leave_the_opening_to_the_summary(engine, model):
     for text in PROSE:
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)
-    context = await engine.context(story, await engine.line(story.id))
+    context = await engine.reader.context(story, await engine.line(story.id))
     assert context.opening == ""

@@ -1,0 +1,108 @@
+"""What the writer, the judge and the planner read of a story: the labelled context within
+its token budget, the judge's view of the story so far, and the planner's. The story's lore and
+ledger are read once per passage and handed on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot.judge import StoryView, story_person
+from bot.ledger import ledger_text
+from bot.planner import PlanView
+from bot.prompts import Context, fit, relevant_lore
+from bot.rules import StorySettings
+from bot.store import LoreEntry, Passage, Store, Story
+from bot.votes import tone_request
+from bot.writer import tense
+
+
+class StoryReader:
+    """Reads a story up to a passage for whoever writes, judges or plans the next one."""
+
+    def __init__(self, store: Store, recent_passages: int, context_tokens: int) -> None:
+        self.store = store
+        self.recent_passages = recent_passages
+        """How many of the latest passages the context shows."""
+        self.context_tokens = context_tokens
+
+    async def context(
+        self,
+        story: Story,
+        line: Sequence[Passage],
+        direction: str = "",
+        lore: Sequence[LoreEntry] | None = None,
+        ledger: str = "",
+    ) -> Context:
+        """The labelled context for the passage after `line[-1]`, fitted to the budget;
+        `lore` is the story's lore when it has been read already, `ledger` the continuity
+        ledger as the context shows it."""
+        settings = StorySettings.of(story)
+        recent = tuple(p.text for p in line[-self.recent_passages :])
+        summary = line[-1].summary or ""
+        if settings.chain == "original":
+            return Context(passages=recent[-1:], summary=summary)
+        if lore is None:
+            lore = await self.store.lore(story.id)
+        entries = [(e.kind, e.name, e.keywords, e.text) for e in lore]
+        notes = relevant_lore(entries, " ".join((*recent, direction, story.note)))
+        context = Context(
+            passages=recent,
+            summary=summary,
+            memory=story.memory,
+            lore=notes,
+            ledger=ledger,
+            note=story.note,
+            direction=direction,
+            nudges=tone_request(await self.store.nudges(line[-1].id)),
+            title=story.title,
+            opening=await self._opening_unless_shown(story, line)
+            if settings.style == "prose"
+            else "",
+        )
+        return fit(context, self.context_tokens)
+
+    async def _opening_unless_shown(self, story: Story, line: Sequence[Passage]) -> str:
+        """The story's opening, unless it is among the last passages the context shows."""
+        shown = line[-self.recent_passages :]
+        if shown[0].parent_id is None:
+            return ""
+        opening = await self.store.opening(story.id)
+        return opening.text if opening else ""
+
+    async def story_so_far(
+        self, story: Story, line: Sequence[Passage], direction: str = "", avoid: Sequence[str] = ()
+    ) -> tuple[Context, StoryView, PlanView]:
+        """What the writer, the judge and the planner read of the story up to `line[-1]`."""
+        lore = await self.store.lore(story.id)
+        original = StorySettings.of(story).chain == "original"
+        ledger = [] if original else await self.store.ledger(story.id)
+        shown = ledger_text(ledger, [entry.name for entry in lore])
+        base = await self.context(story, line, direction, lore, shown)
+        view = replace(await self.story_view(story, line, avoid), ledger=tuple(ledger))
+        plan = PlanView(
+            summary=line[-1].summary or "",
+            passage=line[-1].text,
+            ledger=shown,
+            lore=base.lore,
+            beats=tuple(filter(None, (p.beat for p in line[-4:]))),
+            person=story_person(view),
+            tense=tense(" ".join(view.told)),
+            depth=line[-1].depth + 1,
+            lore_entries=tuple(lore),
+        )
+        return base, view, plan
+
+    async def story_view(
+        self, story: Story, line: Sequence[Passage], avoid: Sequence[str] = ()
+    ) -> StoryView:
+        """What the judge knows of the story up to `line[-1]`."""
+        opening = line[0] if line[0].parent_id is None else await self.store.opening(story.id)
+        shown = self.recent_passages
+        older = [p.text for p in line[:-shown] if p.parent_id is not None]
+        return StoryView(
+            opening=opening.text if opening else "",
+            summary=line[-1].summary or "",
+            recent=(*(p.text for p in line[-shown:]), *avoid),
+            earlier=tuple(older),
+        )
