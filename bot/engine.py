@@ -12,9 +12,6 @@ refuses a change prepared against a head that has since moved (another process).
 
 from __future__ import annotations
 
-import asyncio
-import math
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -22,7 +19,7 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.editing import StoryEdits, find_story
-from bot.leases import story_lease
+from bot.leases import StoryLocks
 from bot.ledger import read_ledger
 from bot.llm import ModelError, Models, Prompt
 from bot.planner import Planner
@@ -31,8 +28,6 @@ from bot.prompts import fill, fit
 from bot.reading import StoryReader
 from bot.rules import (
     LIMITS,
-    Busy,
-    CoolingDown,
     GenerationFailed,
     InvalidInput,
     NotFound,
@@ -40,8 +35,7 @@ from bot.rules import (
     checked,
     numbered_items,
 )
-from bot.store import Conflict, NewPassage, Passage, StaleHead, Store, Story
-from bot.wording import plural
+from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.writer import CallLog, Draft, Writer, WriterConfig
 
 
@@ -93,9 +87,8 @@ class Engine:
         self.writer = Writer(models, self.config)
         self.planner = Planner(models, self.writer)
         self.edits = StoryEdits(store)
+        self.locks = StoryLocks(store, self.config.lease_seconds)
         self.reader = StoryReader(store, self.config.recent_passages, self.config.context_tokens)
-        self._summaries: dict[int, asyncio.Event] = {}
-        """Stories whose pending rolling summary this process is writing, set when done."""
 
     # Lookups
 
@@ -128,51 +121,6 @@ class Engine:
         if story.status != "active":
             raise InvalidInput("This story has ended.")
         return story, await self.store.line(story.head_id, self.config.judged_passages)
-
-    async def ensure_idle(self, story_id: int) -> None:
-        """Raise Busy if any process is writing something for the story right now (a summary
-        this process is writing after a posted passage is waited for instead)."""
-        if story_id in self._summaries:
-            return
-        if await self.store.lease_held(story_id, time.time()):
-            raise Busy("A passage is already being written for this story.")
-
-    @asynccontextmanager
-    async def _writing(self, story_id: int) -> AsyncIterator[None]:
-        """Wait for a summary this process is writing after a posted passage; then refuse at
-        once, before any model call, if any process is writing the story; otherwise hold its
-        write lease while we write."""
-        summary = self._summaries.get(story_id)
-        if summary is not None:
-            await summary.wait()
-        async with story_lease(self.store, story_id, self.config.lease_seconds) as held:
-            if not held:
-                raise Busy("A passage is already being written for this story.")
-            try:
-                yield
-            except StaleHead:
-                raise Busy(
-                    "The story changed while this passage was written; nothing was added."
-                ) from None
-
-    @asynccontextmanager
-    async def cooldown(
-        self, guild_id: int, member_id: int, seconds: float, now: float
-    ) -> AsyncIterator[None]:
-        """Refuse a member's request within `seconds` of their last one, in every process;
-        a request that fails does not count. With no cooldown (`seconds` 0) nothing is kept."""
-        if seconds <= 0:
-            yield
-            return
-        wait, previous = await self.store.take_cooldown(guild_id, member_id, now, seconds)
-        if wait > 0:
-            left = plural(math.ceil(wait), "more second")
-            raise CoolingDown(f"Please wait {left} before asking for another passage.")
-        try:
-            yield
-        except BaseException:
-            await self.store.restore_cooldown(guild_id, member_id, now, previous)
-            raise
 
     # Starting and ending
 
@@ -272,7 +220,7 @@ class Engine:
         the passage as it streams. The new rolling summary is written once the passage is
         stored; with `summarize` False it is left pending for `summarize()`."""
         direction = checked(direction, "direction", LIMITS.direction, required=False)
-        async with self._writing(story_id):
+        async with self.locks.writing(story_id):
             story, line = await self._settled(story_id, progress)
             direction = direction or story.pending_direction
             async with self._calls(story_id) as log:
@@ -294,7 +242,7 @@ class Engine:
         summarize: bool = True,
     ) -> Passage:
         """Write the latest passage again; the old one stays in the tree as a branch."""
-        async with self._writing(story_id):
+        async with self.locks.writing(story_id):
             story, line = await self._active(story_id)
             if len(line) < 2:
                 raise InvalidInput("The opening cannot be retried.")
@@ -320,7 +268,7 @@ class Engine:
 
     async def undo(self, story_id: int) -> Passage:
         """Step back one passage. The undone passage is kept in the tree. Returns the new head."""
-        async with self._writing(story_id):
+        async with self.locks.writing(story_id):
             story, line = await self._active(story_id)
             if len(line) < 2:
                 raise InvalidInput("There is nothing to undo: the story is at its opening.")
@@ -340,7 +288,7 @@ class Engine:
         if not 1 <= k <= 5:
             raise InvalidInput("Ask for between 1 and 5 candidates.")
         direction = checked(direction, "direction", LIMITS.direction, required=False)
-        async with self._writing(story_id):
+        async with self.locks.writing(story_id):
             story, line = await self._settled(story_id, progress)
             direction = direction or story.pending_direction
             drafts: list[Draft] = []
@@ -370,7 +318,7 @@ class Engine:
     async def commit(self, story_id: int, candidate_id: int, *, summarize: bool = True) -> Passage:
         """Make a candidate the story's next passage, then write its rolling summary (with
         `summarize` False it is left pending for `summarize()`)."""
-        async with self._writing(story_id):
+        async with self.locks.writing(story_id):
             story, _ = await self._settled(story_id)
             candidate = await self.store.passage(candidate_id)
             if candidate is None or candidate.story_id != story_id:
@@ -385,19 +333,13 @@ class Engine:
         failure leaves it pending (it is written before the next passage) and returns False,
         as does a story busy writing something else. Writing operations that arrive meanwhile
         wait for it rather than being refused."""
-        if story_id in self._summaries:
-            return False
-        done = self._summaries[story_id] = asyncio.Event()
         try:
-            async with story_lease(self.store, story_id, self.config.lease_seconds) as held:
+            async with self.locks.summarizing(story_id) as held:
                 if not held:
                     return False
                 await self._settled(story_id, progress)
         except (GenerationFailed, InvalidInput):
             return False
-        finally:
-            del self._summaries[story_id]
-            done.set()
         return True
 
     async def _summarized(

@@ -1,4 +1,5 @@
-"""One writer per story across processes: a lease row in the store, renewed while held.
+"""One writer per story across processes: a lease row in the store, renewed while held, and
+the other waits and refusals around writing a story (`StoryLocks`).
 
 A process that dies stops renewing, so its lease lapses after `seconds` and the story can be
 written again.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
@@ -15,7 +17,9 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from bot.store import Store
+from bot.rules import Busy, CoolingDown
+from bot.store import StaleHead, Store
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +56,76 @@ async def renew(store: Store, story_id: int, holder: str, seconds: float) -> Non
         if not await store.renew_lease(story_id, holder, time.time(), seconds):
             log.warning("lost the write lease on story %d", story_id)
             return
+
+
+class StoryLocks:
+    """Who may write a story now: a rolling summary this process is writing after a posted
+    passage is waited for, any process's write lease refuses at once, and a member's
+    cooldown spaces out their requests."""
+
+    def __init__(self, store: Store, lease_seconds: float) -> None:
+        self.store = store
+        self.lease_seconds = lease_seconds
+        self._summaries: dict[int, asyncio.Event] = {}
+        """Stories whose pending rolling summary this process is writing, set when done."""
+
+    async def ensure_idle(self, story_id: int) -> None:
+        """Raise Busy if any process is writing something for the story right now (a summary
+        this process is writing after a posted passage is waited for instead)."""
+        if story_id in self._summaries:
+            return
+        if await self.store.lease_held(story_id, time.time()):
+            raise Busy("A passage is already being written for this story.")
+
+    @asynccontextmanager
+    async def writing(self, story_id: int) -> AsyncIterator[None]:
+        """Wait for a summary this process is writing after a posted passage; then refuse at
+        once, before any model call, if any process is writing the story; otherwise hold its
+        write lease while we write."""
+        summary = self._summaries.get(story_id)
+        if summary is not None:
+            await summary.wait()
+        async with story_lease(self.store, story_id, self.lease_seconds) as held:
+            if not held:
+                raise Busy("A passage is already being written for this story.")
+            try:
+                yield
+            except StaleHead:
+                raise Busy(
+                    "The story changed while this passage was written; nothing was added."
+                ) from None
+
+    @asynccontextmanager
+    async def summarizing(self, story_id: int) -> AsyncIterator[bool]:
+        """Hold the story's write lease to write its pending summary, so that writing
+        operations arriving meanwhile wait for it. Yields False, holding nothing, if this
+        process is summarising it already or another writer holds it."""
+        if story_id in self._summaries:
+            yield False
+            return
+        done = self._summaries[story_id] = asyncio.Event()
+        try:
+            async with story_lease(self.store, story_id, self.lease_seconds) as held:
+                yield held
+        finally:
+            del self._summaries[story_id]
+            done.set()
+
+    @asynccontextmanager
+    async def cooldown(
+        self, guild_id: int, member_id: int, seconds: float, now: float
+    ) -> AsyncIterator[None]:
+        """Refuse a member's request within `seconds` of their last one, in every process;
+        a request that fails does not count. With no cooldown (`seconds` 0) nothing is kept."""
+        if seconds <= 0:
+            yield
+            return
+        wait, previous = await self.store.take_cooldown(guild_id, member_id, now, seconds)
+        if wait > 0:
+            left = plural(math.ceil(wait), "more second")
+            raise CoolingDown(f"Please wait {left} before asking for another passage.")
+        try:
+            yield
+        except BaseException:
+            await self.store.restore_cooldown(guild_id, member_id, now, previous)
+            raise

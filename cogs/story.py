@@ -156,10 +156,10 @@ class StoryCog(commands.Cog):
         checked(direction, "direction", LIMITS.direction, required=False)
         story = await self.bot.channel_story(interaction)
         await refuse_if_open(self.bot, story, "passage")
-        await self.engine.ensure_idle(story.id)
+        await self.engine.locks.ensure_idle(story.id)
         await self.bot.check_budget(interaction)
         cooldown = self.bot.settings.next_cooldown
-        async with self.engine.cooldown(
+        async with self.engine.locks.cooldown(
             interaction.guild_id or 0, interaction.user.id, cooldown, self.bot.clock()
         ):
             await interaction.response.defer(thinking=True)
@@ -210,7 +210,7 @@ class StoryCog(commands.Cog):
         """Write the latest passage again (the old one is kept as a branch)."""
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "retry")
-        await self.engine.ensure_idle(story.id)
+        await self.engine.locks.ensure_idle(story.id)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
         await write_and_post(self.bot, interaction, story, "", retry=True)

@@ -550,14 +550,14 @@ async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model
 
 async def test_with_no_cooldown_a_member_may_ask_twice_at_once(engine):
     async def ask(now: float) -> None:
-        async with engine.cooldown(1, 7, 0, now):
+        async with engine.locks.cooldown(1, 7, 0, now):
             await asyncio.sleep(0.01)
 
     await asyncio.gather(ask(100.0), ask(99.999))
-    async with engine.cooldown(1, 7, 5, 100.0):
+    async with engine.locks.cooldown(1, 7, 5, 100.0):
         pass
     with pytest.raises(CoolingDown, match="wait 5 more seconds"):
-        async with engine.cooldown(1, 7, 5, 100.5):
+        async with engine.locks.cooldown(1, 7, 5, 100.5):
             pass
 
 
