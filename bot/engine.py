@@ -24,7 +24,7 @@ from bot.ledger import read_ledger
 from bot.llm import ModelError, Models, Prompt
 from bot.planner import Planner
 from bot.progress import Report, Step
-from bot.prompts import fill, fit
+from bot.prompts import directions_prompt, fit, recap_prompt
 from bot.reading import StoryReader
 from bot.rules import (
     LIMITS,
@@ -33,6 +33,7 @@ from bot.rules import (
     NotFound,
     StorySettings,
     checked,
+    direction_for,
     numbered_items,
 )
 from bot.store import Conflict, NewPassage, Passage, Store, Story
@@ -222,7 +223,7 @@ class Engine:
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self.locks.writing(story_id):
             story, line = await self._settled(story_id, progress)
-            direction = direction or story.pending_direction
+            direction = direction_for(story, direction)
             async with self._calls(story_id) as log:
                 draft = await self._draft(story, line, direction, log, progress=progress)
             passage = await self.store.append_passage(
@@ -290,7 +291,7 @@ class Engine:
         direction = checked(direction, "direction", LIMITS.direction, required=False)
         async with self.locks.writing(story_id):
             story, line = await self._settled(story_id, progress)
-            direction = direction or story.pending_direction
+            direction = direction_for(story, direction)
             drafts: list[Draft] = []
             async with self._calls(story_id) as log:
                 for index in range(k):
@@ -406,14 +407,7 @@ class Engine:
         """A short "previously on…" of the story so far."""
         story = await self.story(story_id)
         head = (await self.store.line(story.head_id, 1))[0]
-        prompt = [
-            {
-                "role": "user",
-                "content": fill(
-                    "recap", summary=head.summary or "", passage=head.text, title=story.title
-                ),
-            }
-        ]
+        prompt = recap_prompt(story.title, head.summary or "", head.text)
         return await self._aside(story, "recap", prompt, 200)
 
     async def directions(self, story_id: int, k: int = 3) -> list[str]:
@@ -427,14 +421,7 @@ class Engine:
             found = await self._planned_directions(story, line, k)
             if len(found) >= 2:
                 return found
-        prompt = [
-            {
-                "role": "user",
-                "content": fill(
-                    "directions", summary=line[-1].summary or "", passage=line[-1].text, count=k
-                ),
-            }
-        ]
+        prompt = directions_prompt(line[-1].summary or "", line[-1].text, k)
         for _ in range(2):
             items = [
                 item[: LIMITS.direction]

@@ -289,3 +289,15 @@ def relevant_lore(
         if hits:
             scored.append((-hits, name.lower(), LoreNote(kind, name, text)))
     return tuple(note for *_, note in sorted(scored, key=lambda item: item[:2]))
+
+
+def recap_prompt(title: str, summary: str, passage: str) -> Prompt:
+    """The request for a short "previously on…" of the story `title`."""
+    text = fill("recap", summary=summary, passage=passage, title=title)
+    return [{"role": "user", "content": text}]
+
+
+def directions_prompt(summary: str, passage: str, count: int) -> Prompt:
+    """The request for `count` short, different options for what could happen next."""
+    text = fill("directions", summary=summary, passage=passage, count=count)
+    return [{"role": "user", "content": text}]

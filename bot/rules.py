@@ -137,3 +137,10 @@ def numbered_items(text: str) -> list[str]:
         if match:
             items.append(match.group(1).strip())
     return items
+
+
+def direction_for(story: Story, direction: str | None) -> str:
+    """What a passage of `story` is to be written toward: the member's own `direction`,
+    checked, or else the direction members voted for, if one is waiting."""
+    checked_direction = checked(direction or "", "direction", LIMITS.direction, required=False)
+    return checked_direction or story.pending_direction or ""

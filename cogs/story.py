@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
 from bot.engine import Engine, Passage, Story
 from bot.export import markdown
-from bot.rules import LIMITS, NotFound, StorySettings, checked
+from bot.rules import LIMITS, NotFound, StorySettings, checked, direction_for
 from bot.wording import plural
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
 from cogs._progress import LiveReply
@@ -53,7 +53,7 @@ async def write_and_post(
     """Write a passage into the deferred reply as it streams, post it in full, then write
     its rolling summary. Tone reactions on its messages then nudge the next one."""
     number = await bot.engine.length(story.id) + (0 if retry else 1)
-    preview = header_for(number, interaction.user.id, direction or story.pending_direction)
+    preview = header_for(number, interaction.user.id, direction_for(story, direction))
     async with LiveReply(interaction, bot.stream_interval, preview) as live:
         if retry:
             passage = await bot.engine.retry(
@@ -153,8 +153,8 @@ class StoryCog(commands.Cog):
         self, interaction: discord.Interaction, direction: str | None = None
     ) -> None:
         """Write the next passage: posted at once, or as candidates to vote on (vote mode)."""
-        checked(direction, "direction", LIMITS.direction, required=False)
         story = await self.bot.channel_story(interaction)
+        direction_for(story, direction)
         await refuse_if_open(self.bot, story, "passage")
         await self.engine.locks.ensure_idle(story.id)
         await self.bot.check_budget(interaction)
