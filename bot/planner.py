@@ -21,8 +21,9 @@ from functools import cache
 
 from bot import continuity
 from bot.inert import inert_chat, tagged_section
-from bot.judge import ASSISTANT, META, drifts, matches, narration
+from bot.judge import ASSISTANT, META, drifts, longest_shared_run, matches, narration
 from bot.llm import Models, Sampling
+from bot.loops import ngrams, words
 from bot.prompts import LoreNote, fill, labels, template
 from bot.split import SENTENCE_END
 from bot.store.records import LoreEntry
@@ -35,6 +36,9 @@ MIN_WORDS = 4
 SIMILAR = 0.5
 """A beat sharing this share of its key words with a recent one repeats it."""
 ATTEMPTS = 2
+ECHO_WORDS = 4
+"""A beat that shares a run of this many words with the planner's own instructions, labels or
+kinds of event echoes the prompt instead of telling the story."""
 LEADING = re.compile(
     r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE
 )
@@ -61,6 +65,19 @@ class PlanView:
 @cache
 def kinds() -> tuple[str, ...]:
     return tuple(line for line in template("plan_kinds").splitlines() if line.strip())
+
+
+@cache
+def instructions() -> tuple[str, ...]:
+    """The planner's own words: its prompts without their blanks, its labels and its kinds of
+    event."""
+    parts = [template(name) for name in ("plan_beat", "plan_direction", "plan_context")]
+    return (*(re.sub(r"\{\w+\}|\[\w+\]", "\n", part) for part in parts), *kinds())
+
+
+def echoes_prompt(beat: str) -> bool:
+    """Whether `beat` repeats the planner's instructions rather than telling the story."""
+    return len(longest_shared_run(beat, instructions()).split()) >= ECHO_WORDS
 
 
 @cache
@@ -116,10 +133,14 @@ def repeats(beat: str, beats: Sequence[str]) -> bool:
 
 def usable(beat: str, view: PlanView) -> bool:
     """Whether `beat` can steer a passage: a whole sentence of the story's prose, in its
-    person, not about the story, and not a recent beat again."""
+    person, not about the story, not an echo of the planner's prompt, not saying the same
+    words twice, and not a recent beat again."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!?\u2026][\"'\u201d]*$", beat):
         return False
     if matches(narration(beat), [*META, *ASSISTANT]) or drifts(beat, view.person):
+        return False
+    grams = ngrams(words(beat), 4)
+    if echoes_prompt(beat) or len(set(grams)) < len(grams):
         return False
     return not repeats(beat, view.beats)
 

@@ -34,6 +34,18 @@ def test_a_beat_must_be_a_whole_sentence_of_the_story_in_its_person():
     assert not usable("In this passage, the story introduces an earthquake.", VIEW)
 
 
+def test_a_beat_that_echoes_the_planner_s_prompt_or_itself_is_not_used():
+    assert not usable("People, places and facts: Characters: Agnes, Skerry Island.", VIEW)
+    assert not usable(
+        "To decide what to do next, choose one sentence from the story's own prose.", VIEW
+    )
+    assert not usable("Later that day, that night, that night, or the next morning.", VIEW)
+    assert not usable(
+        "Agnes went to the far-away town of Skerry, yes, to the far-away town of Skerry.", VIEW
+    )
+    assert usable("Later that night a stranger knocked at Agnes's door.", VIEW)
+
+
 def test_a_beat_that_tells_a_recent_one_again_is_not_used():
     assert repeats("Agnes found the ferry empty at the harbour again.", VIEW.beats)
     assert not repeats("A stranger rowed in from Portree with news.", VIEW.beats)
