@@ -9,6 +9,12 @@ from dataclasses import dataclass
 
 from bot import continuity, ledger, surface
 from bot.loops import REPETITION_LIMIT, ngrams, seq_rep, words
+from bot.narration import (
+    STOP_NAMES,
+    drifts,
+    narration,
+    narration_person,
+)
 from bot.split import SENTENCE_END
 from bot.store.records import LedgerEntry
 
@@ -28,8 +34,6 @@ said twice can be a refrain, a whole sentence cannot."""
 STUB_WORDS = 40
 """A passage shorter than this many words is a stub."""
 
-PERSON_WORDS = 2
-"""Narration (outside quotes) needs this many first- or second-person words to count as such."""
 
 WEIGHTS = {
     "meta": 3.0,
@@ -49,13 +53,6 @@ WEIGHTS = {
     "offbeat": 1.5,
 }
 """How much each fault costs in the score; talk about the text costs most, a cut ending least."""
-
-QUOTED = re.compile(
-    r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d|\u201c[^\u201c\u201d\n]*$|\"[^\"\n]*$", re.M
-)
-FIRST = {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves"}
-SECOND = {"you", "your", "yours", "yourself", "yourselves"}
-THIRD = {"he", "him", "his", "himself", "she", "her", "hers", "herself", "they", "them", "their"}
 
 _DOC = r"(?:passage|paragraph|excerpt|summary|chapter|prompt)"
 META = [
@@ -126,15 +123,6 @@ SUMMARY_META = [
     r"\bthe (?:story|text|author|writer|excerpt)\b",
     r"\b(?:in|of) (?:this|the) (?:story|tale|section|part)\b",
 ]
-STOP_NAMES = {
-    "a", "an", "and", "as", "at", "but", "by", "for", "from", "he", "her", "his", "i", "if", "in",
-    "it", "its", "my", "no", "not", "now", "of", "on", "once", "one", "or", "our", "she", "so",
-    "that", "the", "their", "then", "there", "they", "this", "to", "we", "what", "when", "where",
-    "while", "with", "you", "your", "mr", "mrs", "ms", "dr", "god", "monday", "tuesday",
-    "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
-    "april", "may", "june", "july", "august", "september", "october", "november", "december",
-    "english", "christmas", "earth",
-}  # fmt: skip
 CAPITALISED = re.compile(r"(?<![.!?:\"\u201c] )(?<![\"\u201c'(])(?<!^)\b[A-Z][a-z]+(?:'s)?\b")
 
 
@@ -179,34 +167,6 @@ class Verdict:
         return not self.faults
 
 
-def narration(text: str) -> str:
-    """`text` without its dialogue: quoted speech removed, unless the whole text is one quote."""
-    stripped = text.strip()
-    if re.fullmatch(r"[\"\u201c][^\"\u201c\u201d]*[\"\u201d]", stripped):
-        return stripped[1:-1]
-    return QUOTED.sub(" ", stripped)
-
-
-def person_counts(text: str) -> tuple[int, int, int]:
-    """First-, second- and third-person pronouns in the narration of `text`."""
-    tokens = [token.split("'")[0] for token in words(narration(text))]
-    return (
-        sum(t in FIRST for t in tokens),
-        sum(t in SECOND for t in tokens),
-        sum(t in THIRD for t in tokens),
-    )
-
-
-def narration_person(text: str) -> str:
-    """ "first", "second" or "third": the person the narration (not the dialogue) is told in."""
-    first, second, _ = person_counts(text)
-    if first >= PERSON_WORDS and first >= second:
-        return "first"
-    if second >= PERSON_WORDS:
-        return "second"
-    return "third"
-
-
 def story_person(story: StoryView) -> str:
     """The story's established person: given, or read from the opening (and, if it is short,
     the recent passages too)."""
@@ -215,16 +175,6 @@ def story_person(story: StoryView) -> str:
     if len(words(story.opening)) >= STUB_WORDS or not story.recent:
         return narration_person(story.opening)
     return narration_person(" ".join([story.opening, *story.recent]))
-
-
-def drifts(text: str, person: str) -> bool:
-    """Whether the narration of `text` leaves the story's `person`."""
-    first, second, third = person_counts(text)
-    if person == "first":
-        return (second >= PERSON_WORDS and second > first) or (first == 0 and third >= 3)
-    if person == "second":
-        return (first >= PERSON_WORDS and first > second) or (second == 0 and third >= 3)
-    return first >= PERSON_WORDS or second >= PERSON_WORDS
 
 
 def matches(text: str, patterns: Iterable[str]) -> tuple[str, ...]:

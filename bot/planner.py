@@ -21,9 +21,10 @@ from functools import cache
 
 from bot import continuity
 from bot.inert import inert_chat, tagged_section
-from bot.judge import ASSISTANT, META, drifts, longest_shared_run, matches, narration
+from bot.judge import ASSISTANT, META, longest_shared_run, matches
 from bot.llm import Models, Sampling
 from bot.loops import ngrams, words
+from bot.narration import drifts, narration
 from bot.prompts import LoreNote, fill, labels, template
 from bot.split import SENTENCE_END
 from bot.store.records import LoreEntry

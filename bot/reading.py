@@ -9,12 +9,12 @@ from dataclasses import replace
 
 from bot.judge import StoryView, story_person
 from bot.ledger import ledger_text
+from bot.narration import tense
 from bot.planner import PlanView
 from bot.prompts import Context, fit, relevant_lore
 from bot.rules import StorySettings
 from bot.store import LoreEntry, Passage, Store, Story
 from bot.votes import tone_request
-from bot.writer import tense
 
 
 class StoryReader:

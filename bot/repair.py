@@ -14,9 +14,9 @@ from bot.judge import (
     StoryView,
     longest_shared_run,
     matches,
-    narration,
     story_texts,
 )
+from bot.narration import narration
 from bot.prompts import COMPLETION_STOP
 from bot.split import SENTENCE_END, complete_sentences
 

@@ -12,27 +12,16 @@ far and the lore, and stores what it returns. Every model call goes into a `Call
 
 from __future__ import annotations
 
-import re
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot import continuity, loops
 from bot.inert import inert_completion
-from bot.judge import (
-    FIRST,
-    SECOND,
-    STOP_NAMES,
-    StoryView,
-    Verdict,
-    judge_passage,
-    judge_summary,
-    narration,
-    story_person,
-)
+from bot.judge import StoryView, Verdict, judge_passage, judge_summary, story_person
 from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, prompt_text
+from bot.narration import FIRST, SECOND, main_character, tense
 from bot.progress import Report, Step
 from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
 from bot.repair import clean, repair_passage, repair_summary, tidy
@@ -68,9 +57,6 @@ AVOIDED_IN_NARRATION = {
     "first": tuple(sorted(SECOND)),
 }
 """Steering: the pronouns a story's narration never uses outside dialogue, by its person."""
-
-PAST_MARKERS = frozenset({"was", "were", "had", "did", "said", "went", "came", "looked"})
-PRESENT_MARKERS = frozenset({"is", "are", "has", "does", "says", "goes", "comes", "looks"})
 
 
 class Voice(Protocol):
@@ -443,29 +429,6 @@ def led(lead: str, text: str) -> str:
     if text[:1] in tuple(",.;:!?'’"):
         return lead + text
     return f"{lead} {text.lstrip()}"
-
-
-def main_character(text: str) -> str:
-    """The name `text` mentions most (a capitalised word it never writes in lower case), or
-    else "He" or "She", whichever it says more."""
-    lowered = set(re.findall(r"\b[a-z]+\b", text))
-    counts = Counter(
-        word
-        for word in re.findall(r"\b[A-Z][a-z]+\b", text)
-        if word.lower() not in STOP_NAMES and word.lower() not in lowered
-    )
-    if counts:
-        return counts.most_common(1)[0][0]
-    pronouns = Counter(re.findall(r"\b(?:he|she)\b", text.lower()))
-    return "He" if pronouns["he"] > pronouns["she"] else "She"
-
-
-def tense(text: str) -> str:
-    """ "past" or "present": the tense the narration of `text` is mostly told in."""
-    tokens = [token.lower().strip(".,;:!?") for token in narration(text).split()]
-    past = sum(token in PAST_MARKERS or token.endswith("ed") for token in tokens)
-    present = sum(token in PRESENT_MARKERS for token in tokens)
-    return "present" if present > past else "past"
 
 
 def twist_for(context: Context, lore: Sequence[LoreEntry]) -> str:

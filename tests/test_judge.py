@@ -15,9 +15,9 @@ from bot.judge import (
     Verdict,
     judge_passage,
     judge_summary,
-    narration_person,
 )
 from bot.ledger import read_ledger
+from bot.narration import narration_person
 from bot.store.records import LedgerEntry
 
 LABELLED = Path(__file__).resolve().parent / "data" / "passages.jsonl"

@@ -1,15 +1,14 @@
 from bot.judge import StoryView
 from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
+from bot.narration import main_character, tense
 from bot.prompts import Context
 from bot.rules import StorySettings
 from bot.writer import (
     CallLog,
     Writer,
     WriterConfig,
-    main_character,
     opening_prompt,
-    tense,
 )
 
 OPENING = (

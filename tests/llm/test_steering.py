@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from bot import surface
-from bot.judge import FIRST, SECOND, narration
 from bot.llm import Sampling
 from bot.llm.embedded import GEMMA_NAME, gemma_gguf_path
 from bot.llm.local import LocalModel, end_tokens
@@ -22,6 +21,7 @@ from bot.llm.steering import (
     word_tokens,
 )
 from bot.loops import words
+from bot.narration import FIRST, SECOND, narration
 
 VOCAB = [
     *("<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"),
