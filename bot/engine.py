@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from bot.calls import CallLog
 from bot.config import Settings
 from bot.editing import StoryEdits, find_story
 from bot.leases import StoryLocks
@@ -37,7 +38,9 @@ from bot.rules import (
     numbered_items,
 )
 from bot.store import Conflict, NewPassage, Passage, Store, Story
-from bot.writer import CallLog, Draft, Writer, WriterConfig
+from bot.summaries import Summarizer
+from bot.voice import WriterConfig
+from bot.writer import Draft, Writer
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Engine:
         self.models = models
         self.config = config or EngineConfig()
         self.writer = Writer(models, self.config)
+        self.summarizer = Summarizer(models, self.config)
         self.planner = Planner(models, self.writer)
         self.edits = StoryEdits(store)
         self.locks = StoryLocks(store, self.config.lease_seconds)
@@ -365,9 +369,9 @@ class Engine:
         settings = StorySettings.of(story)
         async with self._calls(story_id) as log:
             if len(line) > 1:
-                summary = await self.writer.summary_after(settings, line[-2], head.text, log)
+                summary = await self.summarizer.after(settings, line[-2], head.text, log)
             else:
-                summary = await self.writer.summary("", head.text, settings, log)
+                summary = await self.summarizer.summary("", head.text, settings, log)
         found = []
         if settings.chain != "original":
             known = [entry.name for entry in await self.store.ledger(story_id)]

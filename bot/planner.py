@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from bot import continuity
+from bot.calls import CallLog
 from bot.inert import inert_chat, tagged_section
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
 from bot.llm import Models, Sampling
@@ -28,7 +29,7 @@ from bot.narration import drifts, narration
 from bot.prompts import LoreNote, fill, labels, template
 from bot.split import SENTENCE_END
 from bot.store.records import LoreEntry
-from bot.writer import CallLog, Writer
+from bot.writer import Writer
 
 BEAT_LIMIT = 300
 """The longest beat kept, in characters (a direction's limit)."""

@@ -1,8 +1,7 @@
 """Writing with the models: drafting a passage, judging it, regenerating with counter-measures
-and keeping the best attempt; openings, rolling summaries and asides.
+and keeping the best attempt; openings and asides. Rolling summaries are bot/summaries.py's.
 
-The guard: every passage (solo, ballot candidate, opening) and every summary is judged
-(bot/judge.py). A fault is first repaired where that costs no model call (bot/repair.py); a
+The guard: every passage (solo, ballot candidate, opening) is judged (bot/judge.py). A fault is first repaired where that costs no model call (bot/repair.py); a
 fault that remains is answered by a new attempt with counter-measures aimed at it, and the
 best attempt by the judge's score is kept, with its remaining faults.
 
@@ -12,21 +11,20 @@ far and the lore, and stores what it returns. Every model call goes into a `Call
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
 
 from bot import continuity, loops
+from bot.calls import CallLog, generate
 from bot.inert import inert_completion
-from bot.judge import StoryView, Verdict, judge_passage, judge_summary, story_person
-from bot.llm import Model, ModelError, Models, Prompt, Sampling, TextSink, prompt_text
+from bot.judge import StoryView, Verdict, judge_passage, story_person
+from bot.llm import Model, Models, Prompt, Sampling, TextSink
 from bot.narration import FIRST, SECOND, main_character, tense
 from bot.progress import Report, Step
-from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, shorten, template, words_for
-from bot.repair import clean, repair_passage, repair_summary, tidy
-from bot.split import PASSAGE_LIMIT, capped
-from bot.store import LoreEntry, ModelCall, Passage
+from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, template, words_for
+from bot.repair import clean, repair_passage, tidy
+from bot.store import LoreEntry
+from bot.voice import Voice, WriterConfig
 
 REGENERATE = frozenset(
     {"meta", "assistant", "debris", "person", "recycled", "cutoff", "repetition"}
@@ -35,12 +33,6 @@ REGENERATE = frozenset(
 """Faults worth another model call. A chat model's stub is kept: an instruct model that stops
 early has usually finished its thought. A base model's stub is continued instead (see
 `Draft.passes`)."""
-
-SUMMARY_REGENERATE = frozenset({"meta", "assistant", "debris", "repetition"})
-"""Summary faults worth one rewrite; a summary cut short is completed for free instead."""
-
-LOGGED_LIMIT = 2 * PASSAGE_LIMIT
-"""The most characters of a model's raw answer kept in the model-call log."""
 
 LOOP_WEIGHT = 2.0
 """What a looping attempt (bot/loops.py) adds to the judge's score when attempts are compared."""
@@ -57,31 +49,6 @@ AVOIDED_IN_NARRATION = {
     "first": tuple(sorted(SECOND)),
 }
 """Steering: the pronouns a story's narration never uses outside dialogue, by its person."""
-
-
-class Voice(Protocol):
-    """The per-story choices that shape the writing (a story's settings provide them)."""
-
-    style: str
-    length: int
-    temperature: float
-    chain: str
-
-
-@dataclass(frozen=True)
-class WriterConfig:
-    """The writing knobs shared by every story."""
-
-    context_tokens: int = 1200
-    top_p: float = 0.95
-    seed: int | None = None
-    summary_words: int = 120
-    attempts: int = 3
-    """Loop-guard attempts per passage: the first try plus regenerations."""
-    empty_retries: int = 2
-    summary_style: str = ""
-    """How summaries are asked for: "chat" for an instruct summary model, "completion" for a
-    base one; empty follows each story's style."""
 
 
 @dataclass
@@ -110,18 +77,6 @@ class Draft:
     def badness(self) -> float:
         """What attempts are compared by: the judge's score, plus a penalty for looping."""
         return self.verdict.score + (LOOP_WEIGHT * self.check.badness if self.check.loops else 0)
-
-
-@dataclass
-class CallLog:
-    """The model calls of one operation, kept to be stored with its result or its failure."""
-
-    calls: list[ModelCall] = field(default_factory=list)
-
-    def add(self, purpose: str, model: str, prompt: Prompt, **details: Any) -> None:
-        self.calls.append(
-            ModelCall(purpose=purpose, model=model, prompt=prompt_text(prompt), **details)
-        )
 
 
 class Writer:
@@ -301,72 +256,6 @@ class Writer:
             sampling = sampling.but(seed=None if sampling.seed is None else sampling.seed + 1000)
         return min(drafts, key=lambda d: d.badness)
 
-    async def summary_after(self, voice: Voice, previous: Passage, text: str, log: CallLog) -> str:
-        """The rolling summary to store with a new passage `text` that follows `previous`.
-
-        Ours covers the new passage. The original chain summarised the text it had just sent
-        (the summary and the previous passage), so its summary lags one passage behind.
-        """
-        covered = previous.text if voice.chain == "original" else text
-        return await self.summary(previous.summary or "", covered, voice, log)
-
-    async def summary(self, summary: str, passage: str, voice: Voice, log: CallLog) -> str:
-        """The rolling summary after `passage`, given the summary before it. Ours is cleared of
-        repeated sentences and of talk about the text, capped, judged, and rewritten once if a
-        fault remains; the original chain's is the model's answer as it is."""
-        if voice.chain == "original":
-            return await self._summary_attempt(summary, passage, voice, log, "")
-        story = StoryView(opening="", summary=summary, recent=(passage,))
-        attempts: list[tuple[float, str]] = []
-        warning = ""
-        for attempt in range(2):
-            text = await self._summary_attempt(summary, passage, voice, log, warning)
-            text = self._tidy_summary(text)
-            verdict = judge_summary(text, story)
-            attempts.append((verdict.score, text))
-            if not SUMMARY_REGENERATE.intersection(verdict.faults) or attempt == 1:
-                break
-            warning = template("counter_summary")
-        return min(attempts, key=lambda scored: scored[0])[1]
-
-    def _tidy_summary(self, text: str) -> str:
-        """A summary without repeated sentences or talk about the text, within its length."""
-        text = repair_summary(loops.drop_repeated_sentences(text))
-        return shorten(text, self.config.summary_words * 2, keep_end=False) or text
-
-    async def _summary_attempt(
-        self, summary: str, passage: str, voice: Voice, log: CallLog, warning: str
-    ) -> str:
-        words = self.config.summary_words
-        values = {
-            "summary": summary,
-            "passage": passage,
-            "words": words,
-            "text": " ".join(filter(None, (summary, passage))),
-        }
-        style = self.config.summary_style or voice.style
-        if style == "chat" and voice.chain != "original":
-            content = "\n\n".join(filter(None, (fill("summary_chat", **values), warning)))
-            prompt: Prompt = [{"role": "user", "content": content}]
-        else:
-            prompt = fill("summary_completion", **values)
-        sampling = Sampling(
-            temperature=0.3 if not warning else 0.5,
-            top_p=self.config.top_p,
-            max_tokens=words * 3 // 2,
-            seed=self.config.seed
-            if not warning or self.config.seed is None
-            else self.config.seed + 1,
-        )
-        return await self.generate(self.models.summary, "summary", prompt, sampling, log)
-
-    async def aside(self, purpose: str, prompt: Prompt, max_tokens: int, log: CallLog) -> str:
-        """One answer from the summary model that is shown but not stored in the story."""
-        sampling = Sampling(
-            temperature=0.7, top_p=self.config.top_p, max_tokens=max_tokens, seed=self.config.seed
-        )
-        return await self.generate(self.models.summary, purpose, prompt, sampling, log)
-
     async def generate(
         self,
         model: Model,
@@ -377,32 +266,24 @@ class Writer:
         *,
         on_text: TextSink | None = None,
     ) -> str:
-        """One text from `model`, retrying empty answers; every call goes into `log`. With
-        `on_text`, the text is streamed to it as the model writes."""
-        streaming = {"on_text": on_text} if on_text is not None else {}
-        for attempt in range(1 + self.config.empty_retries):
-            started = time.perf_counter()
-            try:
-                generation = await model.generate(prompt, sampling, **streaming)
-            except ModelError as error:
-                log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
-                raise
-            text = capped(clean(generation.text))
-            log.add(
-                purpose,
-                generation.model,
-                prompt,
-                response=capped(generation.text, LOGGED_LIMIT),
-                prompt_tokens=generation.prompt_tokens,
-                completion_tokens=generation.completion_tokens,
-                latency_ms=_ms(started),
-                error="" if text else "empty answer",
-            )
-            if text:
-                return text
-            if sampling.seed is not None:
-                sampling = sampling.but(seed=sampling.seed + attempt + 1)
-        raise ModelError("The model returned no text.")
+        """One text from `model`, logged in `log`, with this writer's retries of empty
+        answers (bot/calls.py)."""
+        return await generate(
+            model,
+            purpose,
+            prompt,
+            sampling,
+            log,
+            retries=self.config.empty_retries,
+            on_text=on_text,
+        )
+
+    async def aside(self, purpose: str, prompt: Prompt, max_tokens: int, log: CallLog) -> str:
+        """One answer from the summary model that is shown but not stored in the story."""
+        sampling = Sampling(
+            temperature=0.7, top_p=self.config.top_p, max_tokens=max_tokens, seed=self.config.seed
+        )
+        return await self.generate(self.models.summary, purpose, prompt, sampling, log)
 
 
 def streaming_to(progress: Report | None, variant: int, lead: str = "") -> TextSink | None:
@@ -439,7 +320,3 @@ def twist_for(context: Context, lore: Sequence[LoreEntry]) -> str:
         if entry.name not in used:
             return fill("twist_lore", kind=entry.kind, name=entry.name, text=entry.text)
     return template("twist_event")
-
-
-def _ms(started: float) -> int:
-    return round((time.perf_counter() - started) * 1000)

@@ -1,10 +1,11 @@
 """The planner: one usable sentence of what happens next, never a recent beat again."""
 
+from bot.calls import CallLog
 from bot.llm import Models
 from bot.llm.base import prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.planner import Planner, PlanView, first_sentence, repeats, usable
-from bot.writer import CallLog, Writer
+from bot.writer import Writer
 
 VIEW = PlanView(
     summary="Agnes waits on Skerry Island for the ferry.",

@@ -1,15 +1,12 @@
+from bot.calls import CallLog
 from bot.judge import StoryView
 from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.narration import main_character, tense
 from bot.prompts import Context
 from bot.rules import StorySettings
-from bot.writer import (
-    CallLog,
-    Writer,
-    WriterConfig,
-    opening_prompt,
-)
+from bot.voice import WriterConfig
+from bot.writer import Writer, opening_prompt
 
 OPENING = (
     "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went. The wind "
@@ -130,25 +127,6 @@ async def test_the_original_chain_takes_its_one_attempt_as_it_is_but_judged() ->
     original = StorySettings(style="completion", chain="original")
     draft = await writer.passage(original, Context(passages=(OPENING,)), view(), (), CallLog())
     assert draft.text == META and "meta" in draft.faults and len(model.prompts) == 1
-
-
-async def test_a_summary_that_describes_the_text_is_repaired_for_free() -> None:
-    writer, model = scripted(
-        "In this passage, Mira finds a stranger in the lamp room. The story continues."
-    )
-    text = await writer.summary(SUMMARY, GOOD, CHAT, CallLog())
-    assert text == "Mira finds a stranger in the lamp room."
-    assert len(model.prompts) == 1
-
-
-async def test_a_summary_that_only_talks_about_the_text_is_rewritten() -> None:
-    writer, model = scripted(
-        "This summary describes the passage for the reader.",
-        "Mira finds a stranger polishing the lens, who says a ship will come by midnight.",
-    )
-    text = await writer.summary(SUMMARY, GOOD, CHAT, CallLog())
-    assert text.startswith("Mira finds a stranger polishing the lens")
-    assert "Never mention the story" in prompt_text(model.prompts[1])
 
 
 async def test_an_opening_from_a_premise_is_repaired_and_judged() -> None:

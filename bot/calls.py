@@ -1,0 +1,71 @@
+"""Model calls as the project makes them: every call, answer or failure, goes into the
+operation's `CallLog`, and empty answers are asked for again."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.llm import Model, ModelError, Prompt, Sampling, TextSink, prompt_text
+from bot.repair import clean
+from bot.split import PASSAGE_LIMIT, capped
+from bot.store import ModelCall
+
+LOGGED_LIMIT = 2 * PASSAGE_LIMIT
+"""The most characters of a model's raw answer kept in the model-call log."""
+
+
+@dataclass
+class CallLog:
+    """The model calls of one operation, kept to be stored with its result or its failure."""
+
+    calls: list[ModelCall] = field(default_factory=list)
+
+    def add(self, purpose: str, model: str, prompt: Prompt, **details: Any) -> None:
+        self.calls.append(
+            ModelCall(purpose=purpose, model=model, prompt=prompt_text(prompt), **details)
+        )
+
+
+async def generate(
+    model: Model,
+    purpose: str,
+    prompt: Prompt,
+    sampling: Sampling,
+    log: CallLog,
+    *,
+    retries: int = 2,
+    on_text: TextSink | None = None,
+) -> str:
+    """One text from `model`, asking again up to `retries` times while the answer is empty;
+    every call goes into `log`. With `on_text`, the text is streamed to it as the model
+    writes."""
+    streaming = {"on_text": on_text} if on_text is not None else {}
+    for attempt in range(1 + retries):
+        started = time.perf_counter()
+        try:
+            generation = await model.generate(prompt, sampling, **streaming)
+        except ModelError as error:
+            log.add(purpose, model.name, prompt, error=str(error), latency_ms=_ms(started))
+            raise
+        text = capped(clean(generation.text))
+        log.add(
+            purpose,
+            generation.model,
+            prompt,
+            response=capped(generation.text, LOGGED_LIMIT),
+            prompt_tokens=generation.prompt_tokens,
+            completion_tokens=generation.completion_tokens,
+            latency_ms=_ms(started),
+            error="" if text else "empty answer",
+        )
+        if text:
+            return text
+        if sampling.seed is not None:
+            sampling = sampling.but(seed=sampling.seed + attempt + 1)
+    raise ModelError("The model returned no text.")
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
