@@ -81,7 +81,8 @@ META = [
     r"\b(?:finish|end|continue)(?: up)? (?:my|your|the|this) story\b|\bfinal act\b",
     r"\bmeaning of the (?:sentence|word|passage|text)\b",
     r"\b(?:the )?(?:final|last|next|first|opening|closing) (?:scene|sentence|line)\s*:",
-    r"\bthe story's own (?:prose|words)\b|\b(?:first|second|third) person and (?:the )?(?:past|present) tense\b",
+    r"\bthe story's own (?:prose|words)\b",
+    r"\b(?:first|second|third) person and (?:the )?(?:past|present) tense\b",
 ]
 ASSISTANT = [
     r"^\W*(?:sure|certainly|absolutely|okay|ok|alright|gladly)[,!.]",

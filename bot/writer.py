@@ -1,9 +1,10 @@
 """Writing with the models: drafting a passage, judging it, regenerating with counter-measures
 and keeping the best attempt; openings and asides. Rolling summaries are bot/summaries.py's.
 
-The guard: every passage (solo, ballot candidate, opening) is judged (bot/judge.py). A fault is first repaired where that costs no model call (bot/repair.py); a
-fault that remains is answered by a new attempt with counter-measures aimed at it, and the
-best attempt by the judge's score is kept, with its remaining faults.
+The guard: every passage (solo, ballot candidate, opening) is judged (bot/judge.py). A fault
+is first repaired where that costs no model call (bot/repair.py); a fault that remains is
+answered by a new attempt with counter-measures aimed at it, and the best attempt by the
+judge's score is kept, with its remaining faults.
 
 The writer knows nothing of stories' storage: the engine hands it the context, the story so
 far and the lore, and stores what it returns. Every model call goes into a `CallLog`.
