@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.ballots import ballot_choices
+from bot.ballots.service import ballot_choices
 from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
 from bot.editing import find_story
 from bot.engine import Engine, EngineConfig

@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
-from bot.ballots import Ballots
+from bot.ballots.service import Ballots
 from bot.config import Settings
 from bot.engine import Engine, EngineConfig, Story
 from bot.llm import ModelError, Models, open_models

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bot.ballots.tones import tone_request
 from bot.judge import StoryView, story_person
 from bot.ledger import ledger_text
 from bot.narration import tense
@@ -14,7 +15,6 @@ from bot.planner import PlanView
 from bot.prompts import Context, fit, relevant_lore
 from bot.rules import StorySettings
 from bot.store import LoreEntry, Passage, Store, Story
-from bot.votes import tone_request
 
 
 class StoryReader:

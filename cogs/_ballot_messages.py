@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import discord
 
-from bot.ballots import Result
+from bot.ballots.service import BallotOpen, Result
+from bot.ballots.tally import RENEW, Tally
 from bot.client import AutoMuse, Refused, post
 from bot.engine import Passage, Story
 from bot.split import DISCORD_LIMIT
 from bot.store import Ballot
-from bot.votes import RENEW, Tally
 from bot.wording import plural
 from cogs._progress import LiveReply
 
@@ -117,7 +117,10 @@ async def post_ballot(
 
 
 async def refuse_if_open(bot: AutoMuse, story: Story, kind: str) -> None:
-    ballot = await bot.ballots.open_ballot(story.id, kind)
-    if ballot is not None:
+    """Refuse, pointing to it, if the story already has an open ballot of this kind."""
+    try:
+        await bot.ballots.refuse_if_open(story.id, kind)
+    except BallotOpen as error:
+        ballot = error.ballot
         where = f": {jump_url(story, ballot)}" if ballot.message_id else ""
-        raise Refused(f"A {kind} ballot is already open here; vote on it{where}")
+        raise Refused(f"A {kind} ballot is already open here; vote on it{where}") from None

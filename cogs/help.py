@@ -6,8 +6,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.ballots.tones import palette
 from bot.client import AutoMuse, send
-from bot.votes import palette
 from cogs.voting import RULES
 
 INTRO = (

@@ -17,12 +17,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.ballots import Result
+from bot.ballots.service import Result
+from bot.ballots.tally import canonical
+from bot.ballots.tones import palette
 from bot.client import AutoMuse, Refused, may_manage, post, send
 from bot.engine import Story
 from bot.rules import StoryError
 from bot.store import Ballot
-from bot.votes import canonical, palette
 from bot.wording import plural
 from cogs._ballot_messages import describe, post_ballot, refuse_if_open
 
@@ -51,7 +52,6 @@ class VotingCog(commands.Cog):
     def __init__(self, bot: AutoMuse) -> None:
         self.bot = bot
         self.ballots = bot.ballots
-        self.closing: set[int] = set()
         self.refreshes: dict[int, asyncio.Task[None]] = {}
         self.last_refresh: dict[int, float] = {}
         self.ticker: asyncio.Task[None] | None = None
@@ -130,18 +130,11 @@ class VotingCog(commands.Cog):
 
     async def finish(self, ballot: Ballot) -> None:
         """Close a ballot once, announce the result and carry it out."""
-        if ballot.id in self.closing:
-            return
-        self.closing.add(ballot.id)
         try:
-            result = await self.ballots.close(ballot, summarize=False)
-            await self.announce(result)
-            if result.passage is not None:
-                await self.bot.engine.summarize(ballot.story_id)
+            await self.ballots.finish(ballot, self.announce)
         except StoryError as error:
             log.warning("ballot %d could not close yet: %s", ballot.id, error)
         finally:
-            self.closing.discard(ballot.id)
             refresh = self.refreshes.pop(ballot.id, None)
             if refresh is not None:
                 refresh.cancel()
@@ -248,7 +241,7 @@ class VotingCog(commands.Cog):
         self.last_refresh[ballot_id] = loop.time()
         self.refreshes.pop(ballot_id, None)
         ballot = await self.ballots.ballot(ballot_id)
-        if ballot is None or ballot.status != "open" or ballot_id in self.closing:
+        if ballot is None or ballot.status != "open" or ballot_id in self.ballots.closing:
             return
         try:
             await self.message(ballot).edit(

@@ -9,8 +9,8 @@ import sys
 
 from conftest import OPENING
 
+from bot.ballots.tally import NUMBERS
 from bot.llm import prompt_text
-from bot.votes import NUMBERS
 
 CANDIDATES = [
     "At the top she found the lamp room door open and a stranger polishing the great lens.",

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.ballots import BallotOpen, Ballots, ballot_choices
+from bot.ballots.service import BallotOpen, Ballots, ballot_choices
 from bot.export import preference_rows
 from bot.llm import prompt_text
 from bot.rules import InvalidInput, NotFound, StorySettings

@@ -1,4 +1,4 @@
-"""Counting reactions: ballot tallies and tone nudges. Pure functions, no I/O.
+"""Counting a ballot's reactions. Pure functions, no I/O.
 
 Ballot rules: a member's newest reaction on a ballot is their vote, and removing it
 withdraws the vote; reactions that are not options are ignored. The option with the most
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
-from bot.prompts import template
 from bot.store import Reaction
 
 NUMBERS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣")
@@ -62,30 +60,6 @@ def tally(votes: Sequence[Reaction], options: Sequence[str]) -> Tally:
         key=lambda option: reached[option][-1],
     )
     return Tally(counts, winner, current)
-
-
-@cache
-def palette() -> dict[str, str]:
-    """The tone palette from `prompts/tones.txt`: emoji → what it asks for."""
-    lines = (line.split(" ", 1) for line in template("tones").splitlines() if line.strip())
-    return {emoji: label.strip() for emoji, label in lines}
-
-
-def tone_request(nudges: Sequence[Reaction]) -> str:
-    """What members asked for with tone reactions, counting distinct members, e.g.
-    "more tension (3), more dialogue (1)"; most asked first."""
-    standing: set[tuple[int, str]] = set()
-    for nudge in nudges:
-        if nudge.emoji not in palette():
-            continue
-        if nudge.added:
-            standing.add((nudge.member_id, nudge.emoji))
-        else:
-            standing.discard((nudge.member_id, nudge.emoji))
-    order = list(palette())
-    counts = {emoji: sum(1 for _, e in standing if e == emoji) for emoji in order}
-    ranked = sorted((emoji for emoji in order if counts[emoji]), key=lambda e: -counts[e])
-    return ", ".join(f"{palette()[emoji]} ({counts[emoji]})" for emoji in ranked)
 
 
 def canonical(emoji: str, known: Sequence[str]) -> str:

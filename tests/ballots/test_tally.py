@@ -1,5 +1,5 @@
+from bot.ballots.tally import canonical, tally
 from bot.store import Reaction
-from bot.votes import canonical, tally, tone_request
 
 OPTIONS = ["1️⃣", "2️⃣", "3️⃣", "🔁"]
 
@@ -51,21 +51,6 @@ def test_a_tie_counts_when_the_count_was_reached_again_after_a_withdrawal():
 def test_no_votes_means_no_winner():
     assert tally([], OPTIONS).winner is None
     assert tally([vote(1, "1️⃣", 1), vote(1, "1️⃣", 2, added=False)], OPTIONS).winner is None
-
-
-def test_tone_request_counts_distinct_members_most_asked_first():
-    nudges = [
-        vote(1, "💬", 1),
-        vote(1, "😱", 2),
-        vote(2, "😱", 3),
-        vote(3, "😱", 4),
-        vote(3, "😱", 5),
-        vote(4, "💬", 6),
-        vote(4, "💬", 7, added=False),
-        vote(5, "👍", 8),
-    ]
-    assert tone_request(nudges) == "more tension (3), more dialogue (1)"
-    assert tone_request([]) == ""
 
 
 def test_canonical_ignores_variation_selectors():

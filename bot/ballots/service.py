@@ -9,14 +9,15 @@ deadline is read from a clock the caller supplies, so tests control time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.ballots.tally import NUMBERS, RENEW, Tally, tally
+from bot.ballots.tones import palette
 from bot.engine import Engine
 from bot.progress import Report
 from bot.rules import LIMITS, InvalidInput, NotFound, StorySettings, checked
 from bot.store import Ballot, Conflict, Option, Passage, Reaction, Store
-from bot.votes import NUMBERS, RENEW, Tally, palette, tally
 
 BALLOT_TEXT = 1_200
 """Characters of option text a direction ballot holds, so that its message, with every option
@@ -65,6 +66,8 @@ class Ballots:
         self.store = engine.store
         self.clock = clock
         self.serves = serves
+        self.closing: set[int] = set()
+        """Ballots this process is closing right now."""
 
     async def open_passage_ballot(
         self,
@@ -76,7 +79,7 @@ class Ballots:
     ) -> tuple[Ballot, list[Passage]]:
         """Write the story's configured number of candidates and open a ballot on them;
         `progress` is told how the writing goes."""
-        await self._refuse_if_open(story_id, "passage")
+        await self.refuse_if_open(story_id, "passage")
         story = await self.engine.story(story_id)
         settings = StorySettings.of(story)
         candidates = await self.engine.candidates(
@@ -94,7 +97,7 @@ class Ballots:
 
     async def open_direction_ballot(self, story_id: int, *, opened_by: int | None) -> Ballot:
         """Ask the model for plot directions and open a ballot on them."""
-        await self._refuse_if_open(story_id, "direction")
+        await self.refuse_if_open(story_id, "direction")
         settings = StorySettings.of(await self.engine.story(story_id))
         directions = await self.engine.directions(story_id, settings.candidates)
         options = [(NUMBERS[i], None, text, None) for i, text in enumerate(directions)]
@@ -116,7 +119,8 @@ class Ballots:
         assert refreshed is not None
         return refreshed, option
 
-    async def _refuse_if_open(self, story_id: int, kind: str) -> None:
+    async def refuse_if_open(self, story_id: int, kind: str) -> None:
+        """Raise BallotOpen if the story already has an open ballot of this kind."""
         ballot = await self.store.open_ballot(story_id, kind)
         if ballot is not None:
             raise BallotOpen(f"A {kind} ballot is already open in this channel.", ballot)
@@ -143,7 +147,7 @@ class Ballots:
                 options=options,
             )
         except Conflict:
-            await self._refuse_if_open(story_id, kind)
+            await self.refuse_if_open(story_id, kind)
             raise
 
     async def attach(self, ballot: Ballot, channel_id: int, message_id: int) -> Ballot:
@@ -203,6 +207,20 @@ class Ballots:
 
     async def _served(self, ballot: Ballot) -> bool:
         return self.serves((await self.engine.story(ballot.story_id)).guild_id)
+
+    async def finish(self, ballot: Ballot, announce: Callable[[Result], Awaitable[None]]) -> None:
+        """Close the ballot, have `announce` show what it decided, then write the winning
+        passage's rolling summary. A ballot this process is closing already is left to it."""
+        if ballot.id in self.closing:
+            return
+        self.closing.add(ballot.id)
+        try:
+            result = await self.close(ballot, summarize=False)
+            await announce(result)
+            if result.passage is not None:
+                await self.engine.summarize(ballot.story_id)
+        finally:
+            self.closing.discard(ballot.id)
 
     async def close(self, ballot: Ballot, *, summarize: bool = True) -> Result:
         """Close the ballot and carry out what it decided.
