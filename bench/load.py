@@ -40,7 +40,7 @@ from bench.processes import fill_database, posted, running_bots, settled, sharde
 from bot.client import AutoMuse
 from bot.config import load_settings
 from bot.llm import Model, Models
-from bot.llm.local import LocalModel
+from bot.llm.llama import LocalModel
 
 sys.path.insert(0, str(REPO / "tests"))
 from discord_fake import Channel, FakeDiscord, Interaction

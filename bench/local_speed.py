@@ -21,7 +21,7 @@ from typing import Any
 from bench.common import machine, openings, table, write_results
 from bot.engine import Engine, EngineConfig
 from bot.llm import Message, Models, Prompt, Sampling
-from bot.llm.local import LocalModel
+from bot.llm.llama import LocalModel
 from bot.prompts import COMPLETION_MARKER
 from bot.store import Store
 

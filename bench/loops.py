@@ -32,7 +32,7 @@ from bench.common import (
     timed_next,
     write_results,
 )
-from bot import loops
+from bot import repetition
 from bot.engine import Engine, EngineConfig
 from bot.prompts import COMPLETION_MARKER
 from bot.repair import clean
@@ -82,8 +82,10 @@ class Step:
 
 def measure(step: Step, earlier: list[str]) -> None:
     """Fill in the repetition figures of `step` against the texts before it."""
-    step.overlap = max((loops.overlap(step.text, text) for text in earlier[-PREVIOUS:]), default=0)
-    step.seq_rep = loops.seq_rep(step.text)
+    step.overlap = max(
+        (repetition.overlap(step.text, text) for text in earlier[-PREVIOUS:]), default=0
+    )
+    step.seq_rep = repetition.seq_rep(step.text)
     step.words = len(step.text.split())
 
 
@@ -149,7 +151,7 @@ def summarize(steps: list[Step], stories: list[list[str]]) -> dict[str, Any]:
         "loops": sum(s.loops for s in written),
         "loop_rate": sum(s.loops for s in written) / max(1, len(written)),
         "seq_rep": mean([s.seq_rep for s in written]),
-        "distinct_3": mean([loops.distinct(texts) for texts in stories]),
+        "distinct_3": mean([repetition.distinct(texts) for texts in stories]),
         "words": mean([s.words for s in written]),
         "prompt_tokens": mean(tokens),
         "passage_calls": sum(s.passage_calls for s in steps) / max(1, len(written)),

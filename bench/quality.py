@@ -39,14 +39,14 @@ from bench.common import (
     timed_next,
     write_results,
 )
-from bot import continuity, loops
+from bot import continuity, repetition
 from bot.config import ConfigError, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.judge import FAULTS, StoryView, judge_passage
 from bot.ledger import names_in
 from bot.llm import ModelError, Models, open_models
-from bot.llm.embedded import DEFAULT_SUMMARIZER, DEFAULT_WRITER, GEMMA_NAME, QWEN_NAME
-from bot.llm.local import DEFAULT_NAME
+from bot.llm.llama import DEFAULT_NAME
+from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, GEMMA_NAME, QWEN_NAME
 from bot.rules import StorySettings
 from bot.split import SENTENCE_END
 from bot.store import Store
@@ -54,7 +54,7 @@ from bot.store import Store
 OPENINGS = REPO / "bench" / "openings"
 SEED = 1
 LOOP_OVERLAP = 0.3
-"""As in bench/loops.py: a passage sharing over 30% of its word 4-grams with one of the 3 texts
+"""As in bench/repetition.py: a passage sharing over 30% of its word 4-grams with one of the 3 texts
 before it loops."""
 TARGETS = {
     "good_rate": (">=", 0.90),
@@ -194,7 +194,7 @@ def judged(step: Step, view: StoryView, earlier: list[str]) -> Step:
     step.carried = list(verdict.characters_carried)
     step.dropped = list(verdict.characters_dropped)
     step.words = verdict.words
-    step.overlap = max((loops.overlap(step.text, text) for text in earlier[-3:]), default=0.0)
+    step.overlap = max((repetition.overlap(step.text, text) for text in earlier[-3:]), default=0.0)
     return step
 
 

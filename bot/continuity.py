@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.loops import ngrams, words
+from bot.repetition import ngrams, words
 
 STOPWORDS = frozenset(
     [

@@ -7,12 +7,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot import loops
+from bot import repetition
 from bot.llm import prompt_text
 from bot.prompts import COMPLETION_STOP, Context, inert_for, render, words_for
 from bot.store import Passage, Story
 
-COPY_LIMIT = loops.OVERLAP_LIMIT
+COPY_LIMIT = repetition.OVERLAP_LIMIT
 """Pairs whose completion shares more than this share of 4-grams with its prompt are dropped."""
 
 
@@ -41,7 +41,7 @@ def finetune_rows(line: Sequence[Passage], style: str, length: int) -> Iterator[
         if passage.context is None:
             continue
         prompt = render(Context.from_dict(passage.context), style, words_for(length))
-        if loops.overlap(passage.text, prompt_text(prompt)) > COPY_LIMIT:
+        if repetition.overlap(passage.text, prompt_text(prompt)) > COPY_LIMIT:
             continue
         if isinstance(prompt, str):
             yield {"prompt": prompt, "completion": f" {inert(passage.text)} {COMPLETION_STOP}"}

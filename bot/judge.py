@@ -8,13 +8,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot import continuity, ledger, surface
-from bot.loops import REPETITION_LIMIT, ngrams, seq_rep, words
 from bot.narration import (
     STOP_NAMES,
     drifts,
     narration,
     narration_person,
 )
+from bot.repetition import REPETITION_LIMIT, ngrams, seq_rep, words
 from bot.split import SENTENCE_END
 from bot.store.records import LedgerEntry
 

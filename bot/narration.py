@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from bot.loops import words
+from bot.repetition import words
 
 PERSON_WORDS = 2
 """Narration (outside quotes) needs this many first- or second-person words to count as such."""

@@ -24,9 +24,9 @@ from bot.calls import CallLog
 from bot.inert import inert_chat, tagged_section
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
 from bot.llm import Models, Sampling
-from bot.loops import ngrams, words
 from bot.narration import drifts, narration
 from bot.prompts import LoreNote, fill, labels, template
+from bot.repetition import ngrams, words
 from bot.split import SENTENCE_END
 from bot.store.records import LoreEntry
 from bot.writer import Writer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot import judge, loops, surface
+from bot import judge, repetition, surface
 from bot.judge import (
     ASSISTANT,
     META,
@@ -163,4 +163,4 @@ def clean(text: str) -> str:
 def tidy(text: str) -> str:
     """A passage without sentences it already said and without a last sentence cut off by the
     length limit: the cheapest cure for a small model's repetition."""
-    return complete_sentences(loops.drop_repeated_sentences(text)) or text
+    return complete_sentences(repetition.drop_repeated_sentences(text)) or text

@@ -3,7 +3,7 @@ judge finds it talks about the text instead of the story."""
 
 from __future__ import annotations
 
-from bot import loops
+from bot import repetition
 from bot.calls import CallLog, generate
 from bot.judge import StoryView, judge_summary
 from bot.llm import Models, Prompt, Sampling
@@ -53,7 +53,7 @@ class Summarizer:
 
     def _tidy(self, text: str) -> str:
         """A summary without repeated sentences or talk about the text, within its length."""
-        text = repair_summary(loops.drop_repeated_sentences(text))
+        text = repair_summary(repetition.drop_repeated_sentences(text))
         return shorten(text, self.config.summary_words * 2, keep_end=False) or text
 
     async def _attempt(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot import continuity, loops
+from bot import continuity, repetition
 from bot.calls import CallLog, generate
 from bot.inert import inert_completion
 from bot.judge import StoryView, Verdict, judge_passage, story_person
@@ -36,7 +36,8 @@ early has usually finished its thought. A base model's stub is continued instead
 `Draft.passes`)."""
 
 LOOP_WEIGHT = 2.0
-"""What a looping attempt (bot/loops.py) adds to the judge's score when attempts are compared."""
+"""What a looping attempt (bot/repetition.py) adds to the judge's score when attempts are
+compared."""
 
 NO_REPEAT_TOKENS = 8
 """Steering: no run of this many tokens (about six words) is copied from the prompt or
@@ -59,7 +60,7 @@ class Draft:
     text: str
     context: Context
     model: str
-    check: loops.LoopCheck
+    check: repetition.LoopCheck
     verdict: Verdict
     beat: str = ""
     """What was to happen in it (bot/planner.py), empty when nothing was asked."""
@@ -102,7 +103,7 @@ class Writer:
         attempt, repair it for free, regenerate with counter-measures while a fault remains,
         and keep the best attempt. The original chain takes its one attempt as it is. With
         `progress`, each attempt is streamed to it and each check and rewrite reported."""
-        recent = [*story.recent[-loops.RECENT :], story.summary]
+        recent = [*story.recent[-repetition.RECENT :], story.summary]
         sampling = self.passage_sampling(voice, variant, story_person(story))
         original = voice.chain == "original"
         attempts = 1 if original else self.config.attempts
@@ -129,7 +130,7 @@ class Writer:
                 text,
                 context,
                 self.models.passage.name,
-                loops.check(text, recent),
+                repetition.check(text, recent),
                 judge_passage(text, story),
                 story.beat,
             )
@@ -198,7 +199,7 @@ class Writer:
             phrase = (
                 draft.verdict.recycled_span
                 or next(iter(continuity.refrains(draft.text, story.told)), "")
-                or loops.repeated_phrase(draft.text, recent)
+                or repetition.repeated_phrase(draft.text, recent)
             )
             if phrase:
                 warnings.append(fill("counter_repeat", phrase=" ".join(phrase.split()[:20])))
@@ -247,7 +248,7 @@ class Writer:
                     text,
                     Context(passages=()),
                     self.models.passage.name,
-                    loops.check(text, [premise]),
+                    repetition.check(text, [premise]),
                     verdict,
                 )
             )

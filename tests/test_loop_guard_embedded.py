@@ -2,10 +2,10 @@
 opening when left alone does not copy it under the writer's steering, and the passage the engine
 keeps copies nothing."""
 
-from bot import loops
+from bot import repetition
 from bot.engine import Engine, EngineConfig
 from bot.llm import Models
-from bot.llm.local import LocalModel
+from bot.llm.llama import LocalModel
 from bot.prompts import Context, render, words_for
 from bot.rules import StorySettings
 from bot.writer import Writer
@@ -24,8 +24,10 @@ async def test_steering_keeps_a_greedy_model_from_copying_the_opening(scenesim):
         guarded = await model.generate(prompt, steered.but(seed=1))
     finally:
         await model.close()
-    assert loops.check(left_alone.text, [opening]).loops, "greedy, the model copies the opening"
-    assert not loops.check(guarded.text, [opening]).loops
+    assert repetition.check(left_alone.text, [opening]).loops, (
+        "greedy, the model copies the opening"
+    )
+    assert not repetition.check(guarded.text, [opening]).loops
 
 
 async def test_the_passage_kept_copies_nothing(store, scenesim):
@@ -38,5 +40,5 @@ async def test_the_passage_kept_copies_nothing(store, scenesim):
     finally:
         await model.close()
     recent = [opening, (await engine.line(story.id))[0].summary or ""]
-    assert not passage.looped and not loops.check(passage.text, recent).loops
+    assert not passage.looped and not repetition.check(passage.text, recent).loops
     assert "recycled" not in passage.faults and "repetition" not in passage.faults

@@ -74,8 +74,8 @@ def open_models(settings: Settings) -> Models:
 
 def _embedded_models(settings: Settings) -> Models:
     """The embedded writer (AUTOMUSE_GGUF_PATH, or a model a package ships) and summariser."""
-    from bot.llm.embedded import DEFAULT_SUMMARIZER, DEFAULT_WRITER, embedded_model
-    from bot.llm.local import LocalModel
+    from bot.llm.llama import LocalModel
+    from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, embedded_model
 
     summarizer = embedded_model(settings.summary_model or DEFAULT_SUMMARIZER)
     summary_style = "completion" if summarizer.base else "chat"

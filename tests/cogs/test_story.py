@@ -8,7 +8,7 @@ import time
 from conftest import OPENING
 
 from bot.llm import ModelError, prompt_text
-from bot.llm.local import LocalModel
+from bot.llm.llama import LocalModel
 from bot.llm.scripted import ScriptedModel
 
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from aiohttp import web
 
-from bot.llm.local import default_gguf_path
+from bot.llm.llama import default_gguf_path
 from tests.servers import HOST, LlamaServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -10,8 +10,8 @@ import pytest
 
 from bot import surface
 from bot.llm import Sampling
-from bot.llm.embedded import GEMMA_NAME, gemma_gguf_path
-from bot.llm.local import LocalModel, end_tokens
+from bot.llm.llama import LocalModel, end_tokens
+from bot.llm.packaged import GEMMA_NAME, gemma_gguf_path
 from bot.llm.steering import (
     Steering,
     break_tokens,
@@ -20,8 +20,8 @@ from bot.llm.steering import (
     twin_spellings,
     word_tokens,
 )
-from bot.loops import words
 from bot.narration import FIRST, SECOND, narration
+from bot.repetition import words
 
 VOCAB = [
     *("<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"),

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 
 from bot.llm import Sampling
-from bot.llm.local import LocalModel
+from bot.llm.llama import LocalModel
 from bot.llm.openai_compat import OpenAICompatible
 from bot.llm.scripted import ScriptedModel
 from tests.servers import LlamaServer

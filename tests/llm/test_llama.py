@@ -14,9 +14,9 @@ import pytest
 
 from bot.config import load_settings
 from bot.llm import ModelError, Sampling, open_models
-from bot.llm.embedded import DEFAULT_WRITER
-from bot.llm.local import DEFAULT_NAME, LocalModel, default_gguf_path
+from bot.llm.llama import DEFAULT_NAME, LocalModel, default_gguf_path
 from bot.llm.openai_compat import OpenAICompatible
+from bot.llm.packaged import DEFAULT_WRITER
 from bot.prompts import Context, LoreNote, render_chat
 
 GREEDY = Sampling(temperature=0.0, seed=1, max_tokens=32)

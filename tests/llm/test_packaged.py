@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.llm import ModelError, Sampling
-from bot.llm.embedded import (
+from bot.llm.llama import LocalModel
+from bot.llm.packaged import (
     EMBEDDED,
     GEMMA_NAME,
     assemble,
@@ -18,7 +19,6 @@ from bot.llm.embedded import (
     gemma_gguf_path,
     sha256_of,
 )
-from bot.llm.local import LocalModel
 
 
 def chunks(folder: Path, count: int = 4, size: int = 300_000) -> list[Path]:
