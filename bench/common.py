@@ -13,10 +13,11 @@ from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine, EngineConfig
+from bot.errors import StoryError
 from bot.llm import Generation, Model, Models, Prompt, Sampling, TextSink, open_models
 from bot.llm.llama import LocalModel
 from bot.prompts import COMPLETION_MARKER
-from bot.rules import StoryError, StorySettings
+from bot.settings import StorySettings
 from bot.store import ModelCall, Store
 
 REPO = Path(__file__).resolve().parent.parent

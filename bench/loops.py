@@ -36,7 +36,7 @@ from bot import repetition
 from bot.engine import Engine, EngineConfig
 from bot.prompts import COMPLETION_MARKER
 from bot.repair import clean
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.store import ModelCall, Passage, Store
 
 SUMMARY_HEAD = "Write a concise summary of the following:\n\n\n"

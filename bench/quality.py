@@ -47,7 +47,7 @@ from bot.ledger import names_in
 from bot.llm import ModelError, Models, open_models
 from bot.llm.llama import DEFAULT_NAME
 from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, GEMMA_NAME, QWEN_NAME
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.split import SENTENCE_END
 from bot.store import Store
 

@@ -19,11 +19,12 @@ from bot.ballots.service import ballot_choices
 from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
 from bot.editing import find_story
 from bot.engine import Engine, EngineConfig
+from bot.errors import StoryError
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.inert import BIDI_CONTROLS, terminal_safe
 from bot.llm import ModelError, open_models
 from bot.prompts import template
-from bot.rules import LIMITS, STYLES, StoryError, StorySettings
+from bot.settings import LIMITS, STYLES, StorySettings
 from bot.store import Store, StoreError, transfer
 
 DEMO_PASSAGES = 5

@@ -15,8 +15,8 @@ import cogs
 from bot.ballots.service import Ballots
 from bot.config import Settings
 from bot.engine import Engine, EngineConfig, Story
+from bot.errors import StoryError
 from bot.llm import ModelError, Models, open_models
-from bot.rules import StoryError
 from bot.split import split_text
 from bot.store import Store, StoreError
 

@@ -8,16 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.rules import (
-    LARGEST_ID,
-    LIMITS,
-    LORE_KINDS,
-    InvalidInput,
-    NotFound,
-    StorySettings,
-    checked,
-    parse_keywords,
-)
+from bot.errors import InvalidInput, NotFound
+from bot.settings import LARGEST_ID, LIMITS, LORE_KINDS, StorySettings, checked, parse_keywords
 from bot.store import Conflict, LedgerEntry, LoreEntry, Store, Story
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from bot.calls import CallLog
 from bot.config import Settings
 from bot.editing import StoryEdits, find_story
+from bot.errors import GenerationFailed, InvalidInput, NotFound
 from bot.leases import StoryLocks
 from bot.ledger import read_ledger
 from bot.llm import ModelError, Models, Prompt
@@ -27,16 +28,7 @@ from bot.planner import Planner
 from bot.progress import Report, Step
 from bot.prompts import directions_prompt, fit, recap_prompt
 from bot.reading import StoryReader
-from bot.rules import (
-    LIMITS,
-    GenerationFailed,
-    InvalidInput,
-    NotFound,
-    StorySettings,
-    checked,
-    direction_for,
-    numbered_items,
-)
+from bot.settings import LIMITS, StorySettings, checked, direction_for, numbered_items
 from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from bot.rules import Busy, CoolingDown
+from bot.errors import Busy, CoolingDown
 from bot.store import StaleHead, Store
 from bot.wording import plural
 

@@ -13,7 +13,7 @@ from bot.ledger import ledger_text
 from bot.narration import tense
 from bot.planner import PlanView
 from bot.prompts import Context, fit, relevant_lore
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.store import LoreEntry, Passage, Store, Story
 
 

@@ -11,8 +11,9 @@ from discord.ext import commands
 
 from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
 from bot.engine import Engine, Passage, Story
+from bot.errors import NotFound
 from bot.export import markdown
-from bot.rules import LIMITS, NotFound, StorySettings, checked, direction_for
+from bot.settings import LIMITS, StorySettings, checked, direction_for
 from bot.wording import plural
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
 from cogs._progress import LiveReply

@@ -22,7 +22,7 @@ from bot.ballots.tally import canonical
 from bot.ballots.tones import palette
 from bot.client import AutoMuse, Refused, may_manage, post, send
 from bot.engine import Story
-from bot.rules import StoryError
+from bot.errors import StoryError
 from bot.store import Ballot
 from bot.wording import plural
 from cogs._ballot_messages import describe, post_ballot, refuse_if_open

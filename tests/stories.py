@@ -2,7 +2,7 @@
 configuration for tests whose scripted model answers in a fixed order."""
 
 from bot.engine import EngineConfig
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.store import NewPassage, Store
 
 SCRIPTED_SETTINGS = StorySettings(planner=False)

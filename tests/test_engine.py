@@ -5,10 +5,11 @@ import pytest
 
 from bot.config import load_settings
 from bot.engine import Engine, EngineConfig
+from bot.errors import Busy, CoolingDown, GenerationFailed, InvalidInput, NotFound
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.progress import Step
-from bot.rules import Busy, CoolingDown, GenerationFailed, InvalidInput, NotFound, StorySettings
+from bot.settings import StorySettings
 from bot.store import NewPassage, Store
 from tests.stories import SCRIPTED_CONFIG
 

@@ -4,9 +4,10 @@ and what the story remembers."""
 import pytest
 
 from bot.engine import Engine
+from bot.errors import NotFound
 from bot.llm import prompt_text
 from bot.llm.scripted import ScriptedModel
-from bot.rules import NotFound, StorySettings
+from bot.settings import StorySettings
 from bot.store import Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern while Tom Reid slept in the boat."

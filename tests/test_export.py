@@ -1,6 +1,6 @@
 from bot.export import finetune_rows, markdown
 from bot.llm import prompt_text
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."

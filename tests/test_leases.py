@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Engine, EngineConfig
+from bot.errors import Busy
 from bot.leases import story_lease
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
-from bot.rules import Busy, StorySettings
+from bot.settings import StorySettings
 from bot.store import Store
 from tests.stories import stored_story
 
@@ -26,7 +27,7 @@ import asyncio, sys
 from bot.engine import Engine, EngineConfig
 from bot.llm import Models
 from bot.llm.scripted import ScriptedModel
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.store import Store
 
 async def write(url, story_id):

@@ -7,7 +7,7 @@ from bot.engine import Engine, EngineConfig
 from bot.llm import Models
 from bot.llm.llama import LocalModel
 from bot.prompts import Context, render, words_for
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.writer import Writer
 
 SETTINGS = StorySettings(style="chat", temperature=0.0, length=120)

@@ -3,7 +3,7 @@
 from bot.calls import CallLog
 from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig
 

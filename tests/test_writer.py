@@ -4,7 +4,7 @@ from bot.llm import Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.narration import main_character, tense
 from bot.prompts import Context
-from bot.rules import StorySettings
+from bot.settings import StorySettings
 from bot.voice import WriterConfig
 from bot.writer import Writer, opening_prompt
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from bot.ballots.tally import NUMBERS, RENEW, Tally, tally
 from bot.ballots.tones import palette
 from bot.engine import Engine
+from bot.errors import InvalidInput, NotFound
 from bot.progress import Report
-from bot.rules import LIMITS, InvalidInput, NotFound, StorySettings, checked
+from bot.settings import LIMITS, StorySettings, checked
 from bot.store import Ballot, Conflict, Option, Passage, Reaction, Store
 
 BALLOT_TEXT = 1_200

@@ -3,9 +3,10 @@ import json
 import pytest
 
 from bot.ballots.service import BallotOpen, Ballots, ballot_choices
+from bot.errors import InvalidInput, NotFound
 from bot.export import preference_rows
 from bot.llm import prompt_text
-from bot.rules import InvalidInput, NotFound, StorySettings
+from bot.settings import StorySettings
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 CANDIDATES = [

@@ -15,9 +15,10 @@ from aiohttp import web
 
 from bot.config import load_settings
 from bot.engine import Engine, EngineConfig
+from bot.errors import GenerationFailed
 from bot.llm import ModelError, Models, Sampling, open_models
 from bot.llm.openai_compat import OpenAICompatible
-from bot.rules import GenerationFailed, StorySettings
+from bot.settings import StorySettings
 from bot.split import PASSAGE_LIMIT
 from bot.store import Store
 from tests.servers import HOST, LlamaServer, free_port

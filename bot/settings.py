@@ -1,5 +1,4 @@
-"""What a story may hold: its settings, the limits and checks on members' input, and the
-errors a story operation reports in one sentence."""
+"""What a story may hold: its settings, and the limits and checks on members' input."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.errors import InvalidInput
 from bot.inert import has_visible_text, without_nul_and_bom
 from bot.store import Story
 
@@ -14,30 +14,6 @@ LORE_KINDS = ("character", "place", "thing", "event")
 STYLES = ("chat", "prose", "completion")
 CHAINS = ("automuse", "original")
 MODES = ("vote", "solo")
-
-
-class StoryError(Exception):
-    """Something a member asked for cannot be done; the message says why in one sentence."""
-
-
-class NotFound(StoryError):
-    pass
-
-
-class Busy(StoryError):
-    pass
-
-
-class CoolingDown(StoryError):
-    """The member asked again too soon."""
-
-
-class InvalidInput(StoryError):
-    pass
-
-
-class GenerationFailed(StoryError):
-    """The model failed; the story is unchanged."""
 
 
 @dataclass(frozen=True)
