@@ -4,13 +4,16 @@ operation's `CallLog`, and empty answers are asked for again."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.errors import GenerationFailed
 from bot.llm import Model, ModelError, Prompt, Sampling, TextSink, prompt_text
 from bot.repair import clean
 from bot.split import PASSAGE_LIMIT, capped
-from bot.store import ModelCall
+from bot.store import ModelCall, Store
 
 LOGGED_LIMIT = 2 * PASSAGE_LIMIT
 """The most characters of a model's raw answer kept in the model-call log."""
@@ -26,6 +29,18 @@ class CallLog:
         self.calls.append(
             ModelCall(purpose=purpose, model=model, prompt=prompt_text(prompt), **details)
         )
+
+
+@asynccontextmanager
+async def collected(store: Store, story_id: int | None) -> AsyncIterator[CallLog]:
+    """Collect an operation's model calls; if the model fails, log them with the story's and
+    raise GenerationFailed, leaving the story as it was."""
+    log = CallLog()
+    try:
+        yield log
+    except ModelError as error:
+        await store.log_calls(story_id, log.calls)
+        raise GenerationFailed(str(error)) from None
 
 
 async def generate(

@@ -12,23 +12,23 @@ refuses a change prepared against a head that has since moved (another process).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from bot.calls import CallLog
+from bot.asides import Asides
+from bot.calls import CallLog, collected
 from bot.config import Settings
 from bot.editing import StoryEdits, find_story
 from bot.errors import GenerationFailed, InvalidInput, NotFound
 from bot.leases import StoryLocks
 from bot.ledger import read_ledger
-from bot.llm import ModelError, Models, Prompt
+from bot.llm import Models
 from bot.planner import Planner
 from bot.progress import Report, Step
-from bot.prompts import directions_prompt, fit, recap_prompt
+from bot.prompts import fit
 from bot.reading import StoryReader
-from bot.settings import LIMITS, StorySettings, checked, direction_for, numbered_items
+from bot.settings import LIMITS, StorySettings, checked, direction_for
 from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig
@@ -86,6 +86,9 @@ class Engine:
         self.edits = StoryEdits(store)
         self.locks = StoryLocks(store, self.config.lease_seconds)
         self.reader = StoryReader(store, self.config.recent_passages, self.config.context_tokens)
+        self.asides = Asides(
+            store, self.writer, self.planner, self.reader, self.config.judged_passages
+        )
 
     # Lookups
 
@@ -154,7 +157,7 @@ class Engine:
         author: int | None = started_by
         model_name = ""
         faults: tuple[str, ...] = ()
-        async with self._calls(None) as log:
+        async with collected(self.store, None) as log:
             if not opening:
                 if progress is not None:
                     progress(Step("writing"))
@@ -220,7 +223,7 @@ class Engine:
         async with self.locks.writing(story_id):
             story, line = await self._settled(story_id, progress)
             direction = direction_for(story, direction)
-            async with self._calls(story_id) as log:
+            async with collected(self.store, story_id) as log:
                 draft = await self._draft(story, line, direction, log, progress=progress)
             passage = await self.store.append_passage(
                 story.id,
@@ -244,7 +247,7 @@ class Engine:
             if len(line) < 2:
                 raise InvalidInput("The opening cannot be retried.")
             rejected, before = line[-1], line[:-1]
-            async with self._calls(story_id) as log:
+            async with collected(self.store, story_id) as log:
                 draft = await self._draft(
                     story,
                     before,
@@ -289,7 +292,7 @@ class Engine:
             story, line = await self._settled(story_id, progress)
             direction = direction_for(story, direction)
             drafts: list[Draft] = []
-            async with self._calls(story_id) as log:
+            async with collected(self.store, story_id) as log:
                 for index in range(k):
                     if progress is not None:
                         progress(Step("writing", index + 1, k))
@@ -359,7 +362,7 @@ class Engine:
         if progress is not None:
             progress(Step("summarising"))
         settings = StorySettings.of(story)
-        async with self._calls(story_id) as log:
+        async with collected(self.store, story_id) as log:
             if len(line) > 1:
                 summary = await self.summarizer.after(settings, line[-2], head.text, log)
             else:
@@ -370,17 +373,6 @@ class Engine:
             found = read_ledger(head.text, known)
         await self.store.set_summary(story_id, head.id, summary, log.calls, found)
         return story, [*line[:-1], replace(head, summary=summary)]
-
-    @asynccontextmanager
-    async def _calls(self, story_id: int | None) -> AsyncIterator[CallLog]:
-        """Collect an operation's model calls; if the model fails, log them and raise
-        GenerationFailed, leaving the story as it was."""
-        log = CallLog()
-        try:
-            yield log
-        except ModelError as error:
-            await self.store.log_calls(story_id, log.calls)
-            raise GenerationFailed(str(error)) from None
 
     def _new_passage(
         self, draft: Draft, summary: str | None, direction: str, requested_by: int | None
@@ -396,56 +388,6 @@ class Engine:
             faults=draft.faults,
             beat=draft.beat,
         )
-
-    # Reading aids
-
-    async def recap(self, story_id: int) -> str:
-        """A short "previously on…" of the story so far."""
-        story = await self.story(story_id)
-        head = (await self.store.line(story.head_id, 1))[0]
-        prompt = recap_prompt(story.title, head.summary or "", head.text)
-        return await self._aside(story, "recap", prompt, 200)
-
-    async def directions(self, story_id: int, k: int = 3) -> list[str]:
-        """k short, different plot options for what could happen next: beats from the
-        planner, or, for a story with the planner off, a list the model suggests."""
-        if not 2 <= k <= 5:
-            raise InvalidInput("Ask for between 2 and 5 directions.")
-        story = await self.story(story_id)
-        line = await self.store.line(story.head_id, self.config.judged_passages)
-        if StorySettings.of(story).planner and StorySettings.of(story).chain != "original":
-            found = await self._planned_directions(story, line, k)
-            if len(found) >= 2:
-                return found
-        prompt = directions_prompt(line[-1].summary or "", line[-1].text, k)
-        for _ in range(2):
-            items = [
-                item[: LIMITS.direction]
-                for item in numbered_items(await self._aside(story, "directions", prompt, 60 * k))
-            ]
-            if len(items) >= 2:
-                return items[:k]
-        raise GenerationFailed("The model did not suggest any usable directions.")
-
-    async def _planned_directions(self, story: Story, line: Sequence[Passage], k: int) -> list[str]:
-        """Up to k beats from the planner, each of another kind and none repeating another."""
-        _, _, plan = await self.reader.story_so_far(story, line)
-        found: list[str] = []
-        async with self._calls(story.id) as log:
-            for variant in range(k):
-                beats = (*plan.beats, *found)
-                beat = await self.planner.beat(replace(plan, beats=beats), log, variant=variant)
-                if beat:
-                    found.append(beat[: LIMITS.direction])
-        await self.store.log_calls(story.id, log.calls)
-        return found
-
-    async def _aside(self, story: Story, purpose: str, prompt: Prompt, max_tokens: int) -> str:
-        """One logged call whose answer is shown but not stored in the story."""
-        async with self._calls(story.id) as log:
-            text = await self.writer.aside(purpose, prompt, max_tokens, log)
-        await self.store.log_calls(story.id, log.calls)
-        return text
 
     # The chain
 

@@ -195,7 +195,7 @@ class StoryCog(commands.Cog):
         story = await self.bot.channel_story(interaction)
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        await send(interaction, f"📜 {await self.engine.recap(story.id)}", ephemeral=True)
+        await send(interaction, f"📜 {await self.engine.asides.recap(story.id)}", ephemeral=True)
 
     @story.command(name="undo")
     async def undo(self, interaction: discord.Interaction) -> None:

@@ -364,9 +364,9 @@ async def test_undo_and_retry_move_the_head_and_never_delete_text(engine, model)
 async def test_recap_and_directions_use_the_summary_and_parse_a_numbered_list(engine, model):
     story = await started(engine, model)
     model.add("Previously: Mira climbed.")
-    assert await engine.recap(story.id) == "Previously: Mira climbed."
+    assert await engine.asides.recap(story.id) == "Previously: Mira climbed."
     model.add("1. A storm breaks.\n2) The lamp goes out.\n- A ship appears.\nThat's all.")
-    assert await engine.directions(story.id, 3) == [
+    assert await engine.asides.directions(story.id, 3) == [
         "A storm breaks.",
         "The lamp goes out.",
         "A ship appears.",
@@ -378,7 +378,7 @@ async def test_directions_that_cannot_be_parsed_fail_plainly(engine, model):
     story = await started(engine, model)
     model.add("I cannot help.", "Still no list.")
     with pytest.raises(GenerationFailed, match="usable directions"):
-        await engine.directions(story.id, 3)
+        await engine.asides.directions(story.id, 3)
 
 
 async def test_settings_are_validated_and_kept_per_story(engine, model):

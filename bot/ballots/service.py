@@ -100,7 +100,7 @@ class Ballots:
         """Ask the model for plot directions and open a ballot on them."""
         await self.refuse_if_open(story_id, "direction")
         settings = StorySettings.of(await self.engine.story(story_id))
-        directions = await self.engine.directions(story_id, settings.candidates)
+        directions = await self.engine.asides.directions(story_id, settings.candidates)
         options = [(NUMBERS[i], None, text, None) for i, text in enumerate(directions)]
         return await self._create(story_id, "direction", opened_by, settings, options)
 
