@@ -108,7 +108,7 @@ async def write_story(
             measure(step, texts)
             texts.append(step.text)
         results.append(step)
-    return results, await store.calls(story.id), await engine.line(story.id)
+    return results, await store.calls(story.id), await engine.stories.line(story.id)
 
 
 def original_format_problems(calls: list[ModelCall], line: list[Passage]) -> dict[str, int]:

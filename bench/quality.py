@@ -213,7 +213,7 @@ async def write_story(
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.plan_calls = sum(c.purpose == "plan" for c in new)
         step.all_calls = len(new)
-        line = await engine.line(story.id)
+        line = await engine.stories.line(story.id)
         before = line[:-1]
         view = replace(
             await engine.reader.story_view(story, before),

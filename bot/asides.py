@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.calls import collected
-from bot.editing import find_story
 from bot.errors import GenerationFailed, InvalidInput
 from bot.llm import Prompt
+from bot.lookups import find_story
 from bot.planner import Planner
 from bot.prompts import directions_prompt, recap_prompt
 from bot.reading import StoryReader

@@ -17,12 +17,12 @@ from typing import TextIO
 
 from bot.ballots.service import ballot_choices
 from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
-from bot.editing import find_story
 from bot.engine import Engine, EngineConfig
 from bot.errors import StoryError
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
 from bot.inert import BIDI_CONTROLS, terminal_safe
 from bot.llm import ModelError, open_models
+from bot.lookups import find_story
 from bot.prompts import template
 from bot.settings import LIMITS, STYLES, StorySettings
 from bot.store import Store, StoreError, transfer
@@ -117,7 +117,7 @@ class Terminal:
             self.progress(f"story {story.id}: {terminal_safe(story.title)}")
             if planner is not None:
                 await engine.edits.update_settings(story.id, planner=planner)
-            self.print_passage(1, (await engine.line(story.id))[-1].text)
+            self.print_passage(1, (await engine.stories.line(story.id))[-1].text)
             await self.write_passages(engine, story.id, passages, after=1)
             seconds = time.perf_counter() - started
             self.progress(
@@ -144,7 +144,7 @@ class Terminal:
                 self.progress(f"story {story.id}: {terminal_safe(story.title)}")
                 if planner is not None:
                     await engine.edits.update_settings(story.id, planner=planner)
-                after = len(await engine.line(story.id))
+                after = len(await engine.stories.line(story.id))
                 await self.write_passages(engine, story.id, passages, after=after)
             finally:
                 await models.close()

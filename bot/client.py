@@ -180,13 +180,13 @@ class AutoMuse(commands.AutoShardedBot):
     async def channel_story(self, interaction: discord.Interaction) -> Story:
         """The active story of the channel the interaction came from."""
         assert interaction.guild_id is not None and interaction.channel_id is not None
-        return await self.engine.active_story(interaction.guild_id, interaction.channel_id)
+        return await self.engine.stories.active_story(interaction.guild_id, interaction.channel_id)
 
     async def check_budget(self, interaction: discord.Interaction) -> None:
         """Refuse model work once the guild has spent its daily token budget."""
         budget = self.settings.daily_tokens
         assert interaction.guild_id is not None
-        if budget and await self.engine.tokens_used_today(interaction.guild_id) >= budget:
+        if budget and await self.engine.stories.tokens_used_today(interaction.guild_id) >= budget:
             raise Refused(
                 "This server has used its model budget for today; it renews at midnight UTC."
             )

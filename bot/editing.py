@@ -9,16 +9,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot.errors import InvalidInput, NotFound
-from bot.settings import LARGEST_ID, LIMITS, LORE_KINDS, StorySettings, checked, parse_keywords
+from bot.lookups import find_story
+from bot.settings import LIMITS, LORE_KINDS, StorySettings, checked, parse_keywords
 from bot.store import Conflict, LedgerEntry, LoreEntry, Store, Story
-
-
-async def find_story(store: Store, story_id: int) -> Story:
-    """The story with this id, or NotFound (also for ids no database column can hold)."""
-    story = await store.story(story_id) if 0 < story_id <= LARGEST_ID else None
-    if story is None:
-        raise NotFound(f"There is no story with id {story_id}.")
-    return story
 
 
 class StoryEdits:

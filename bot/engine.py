@@ -14,21 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 from bot.asides import Asides
 from bot.calls import CallLog, collected
 from bot.config import Settings
-from bot.editing import StoryEdits, find_story
+from bot.editing import StoryEdits
 from bot.errors import GenerationFailed, InvalidInput, NotFound
 from bot.leases import StoryLocks
 from bot.ledger import read_ledger
 from bot.llm import Models
+from bot.lookups import Stories, find_story
 from bot.planner import Planner
 from bot.progress import Report, Step
 from bot.prompts import fit
 from bot.reading import StoryReader
-from bot.settings import LIMITS, StorySettings, checked, direction_for
+from bot.settings import LIMITS, StorySettings, checked, direction_for, title_from
 from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig
@@ -83,6 +83,7 @@ class Engine:
         self.writer = Writer(models, self.config)
         self.summarizer = Summarizer(models, self.config)
         self.planner = Planner(models, self.writer)
+        self.stories = Stories(store)
         self.edits = StoryEdits(store)
         self.locks = StoryLocks(store, self.config.lease_seconds)
         self.reader = StoryReader(store, self.config.recent_passages, self.config.context_tokens)
@@ -90,34 +91,8 @@ class Engine:
             store, self.writer, self.planner, self.reader, self.config.judged_passages
         )
 
-    # Lookups
-
-    async def story(self, story_id: int) -> Story:
-        return await find_story(self.store, story_id)
-
-    async def active_story(self, guild_id: int, channel_id: int) -> Story:
-        story = await self.store.active_story(guild_id, channel_id)
-        if story is None:
-            raise NotFound("There is no story here yet.")
-        return story
-
-    async def tokens_used_today(self, guild_id: int) -> int:
-        """Model tokens spent on the guild's stories since midnight UTC."""
-        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return await self.store.tokens_used(guild_id, midnight.isoformat(timespec="milliseconds"))
-
-    async def length(self, story_id: int) -> int:
-        """How many passages the story has, opening included; the head's number."""
-        [head] = await self.line(story_id, 1)
-        return head.depth + 1
-
-    async def line(self, story_id: int, last: int | None = None) -> list[Passage]:
-        """The story's passages from its opening to its head (or only the `last` few)."""
-        story = await self.story(story_id)
-        return await self.store.line(story.head_id, last)
-
     async def _active(self, story_id: int) -> tuple[Story, list[Passage]]:
-        story = await self.story(story_id)
+        story = await find_story(self.store, story_id)
         if story.status != "active":
             raise InvalidInput("This story has ended.")
         return story, await self.store.line(story.head_id, self.config.judged_passages)
@@ -169,7 +144,7 @@ class Engine:
             story = await self.store.create_story(
                 guild_id=guild_id,
                 channel_id=channel_id,
-                title=title or self._title_from(premise or opening),
+                title=title or title_from(premise or opening),
                 started_by=started_by,
                 settings=settings.__dict__,
                 opening=NewPassage(
@@ -191,18 +166,12 @@ class Engine:
             await self.summarize(story.id)
         return story
 
-    @staticmethod
-    def _title_from(text: str) -> str:
-        words = text.split()
-        title = " ".join(words[:6])
-        return title + ("…" if len(words) > 6 else "")
-
     async def end(self, story_id: int) -> Story:
-        story = await self.story(story_id)
+        story = await find_story(self.store, story_id)
         if story.status != "active":
             raise InvalidInput("This story has already ended.")
         await self.store.update_story(story_id, status="ended")
-        return await self.story(story_id)
+        return await find_story(self.store, story_id)
 
     # Writing
 

@@ -120,3 +120,9 @@ def direction_for(story: Story, direction: str | None) -> str:
     checked, or else the direction members voted for, if one is waiting."""
     checked_direction = checked(direction or "", "direction", LIMITS.direction, required=False)
     return checked_direction or story.pending_direction or ""
+
+
+def title_from(text: str) -> str:
+    """A story's title when none is given: the first six words of its premise or opening."""
+    words = text.split()
+    return " ".join(words[:6]) + ("…" if len(words) > 6 else "")

@@ -78,7 +78,7 @@ async def open_passage_ballot(
         ballot, candidates = await bot.ballots.open_passage_ballot(
             story.id, opened_by=interaction.user.id, direction=direction, progress=live.report
         )
-        number = await bot.engine.length(story.id) + 1
+        number = await bot.engine.stories.length(story.id) + 1
         steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
         asker = f"<@{interaction.user.id}>"
         await live.finish(f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")

@@ -53,7 +53,7 @@ async def write_and_post(
 ) -> None:
     """Write a passage into the deferred reply as it streams, post it in full, then write
     its rolling summary. Tone reactions on its messages then nudge the next one."""
-    number = await bot.engine.length(story.id) + (0 if retry else 1)
+    number = await bot.engine.stories.length(story.id) + (0 if retry else 1)
     preview = header_for(number, interaction.user.id, direction_for(story, direction))
     async with LiveReply(interaction, bot.stream_interval, preview) as live:
         if retry:
@@ -120,7 +120,7 @@ class StoryCog(commands.Cog):
                 summarize=False,
                 progress=live.report,
             )
-            [opening_passage] = await self.engine.line(story.id)
+            [opening_passage] = await self.engine.stories.line(story.id)
             intro = f"📖 **{story.title}** · started by <@{interaction.user.id}>"
             text = f"{intro}\n\n**§1**\n{opening_passage.text}\n\nContinue with `/next`."
             messages = await live.finish(text)
@@ -182,7 +182,7 @@ class StoryCog(commands.Cog):
     ) -> None:
         """Show the latest passages of this channel's story, only to you."""
         story = await self.bot.channel_story(interaction)
-        shown = await self.engine.line(story.id, last)
+        shown = await self.engine.stories.line(story.id, last)
         text = "\n\n".join(
             f"{header(passage)}\n{beat_line(passage) if beats else ''}{passage.text}"
             for passage in shown
@@ -203,7 +203,7 @@ class StoryCog(commands.Cog):
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "undo")
         head = await self.engine.undo(story.id)
-        number = await self.engine.length(story.id)
+        number = await self.engine.stories.length(story.id)
         await send(interaction, f"↩️ Undone. The story now ends at §{number}: “{head.text[:150]}…”")
 
     @story.command(name="retry")
@@ -222,7 +222,7 @@ class StoryCog(commands.Cog):
         story = await self.bot.channel_story(interaction)
         require_manager(interaction, story, "end the story")
         await self.engine.end(story.id)
-        count = await self.engine.length(story.id)
+        count = await self.engine.stories.length(story.id)
         await send(
             interaction,
             f"🏁 **{story.title}** ends here, after {plural(count, 'passage')}. Start another with"
@@ -233,7 +233,7 @@ class StoryCog(commands.Cog):
     async def export(self, interaction: discord.Interaction) -> None:
         """The whole story as a Markdown file."""
         story = await self.bot.channel_story(interaction)
-        line = await self.engine.line(story.id)
+        line = await self.engine.stories.line(story.id)
         data = io.BytesIO(markdown(story, line).encode("utf-8"))
         await interaction.response.send_message(
             f"📎 **{story.title}**, {plural(len(line), 'passage')}.",

@@ -143,7 +143,7 @@ class VotingCog(commands.Cog):
         """Show the result on the ballot message, or in a new message if that one is gone or
         cannot be edited; then post what it decided. The result is always visible."""
         ballot = result.ballot
-        story = await self.bot.engine.story(ballot.story_id)
+        story = await self.bot.engine.stories.story(ballot.story_id)
         channel = self.bot.get_partial_messageable(ballot.channel_id or story.channel_id or 0)
         closed = describe(ballot, result.tally, result)
         try:

@@ -25,7 +25,7 @@ async def started(engine: Engine, model: ScriptedModel, **kwargs):
 
 async def test_start_from_an_opening_stores_it_with_its_summary(engine, model):
     story = await started(engine, model, title="The Lamp")
-    [opening] = await engine.line(story.id)
+    [opening] = await engine.stories.line(story.id)
     assert (opening.text, opening.summary, opening.author_id) == (
         OPENING,
         "Mira climbs the lighthouse.",
@@ -38,7 +38,7 @@ async def test_start_from_an_opening_stores_it_with_its_summary(engine, model):
 async def test_start_from_a_premise_has_the_model_write_the_opening(engine, model):
     model.add("  The fog came in at noon and did not leave.  ", "Fog arrives.")
     story = await engine.start(guild_id=1, channel_id=2, premise="A town lost in fog.")
-    [opening] = await engine.line(story.id)
+    [opening] = await engine.stories.line(story.id)
     assert opening.text == "The fog came in at noon and did not leave."
     assert opening.author_id is None and opening.model == "scripted"
     assert "A town lost in fog." in prompt_text(model.prompts[0])
@@ -94,7 +94,7 @@ async def test_next_appends_a_passage_with_its_rolling_summary(engine, model):
     assert OPENING in sent
     summary_prompt = prompt_text(model.prompts[2])
     assert "Mira climbs the lighthouse." in summary_prompt and P1 in summary_prompt
-    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING, P1]
     purposes = [c.purpose for c in await engine.store.calls(story.id)]
     assert purposes == ["summary", "passage", "summary"]
 
@@ -194,7 +194,7 @@ async def test_empty_answers_are_retried_then_refused_and_nothing_is_stored(engi
     model.add(empty, empty, empty)
     with pytest.raises(GenerationFailed, match="no text"):
         await engine.next(story.id)
-    assert [p.text for p in await engine.line(story.id)] == [OPENING]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING]
     calls = await engine.store.calls(story.id)
     assert [c.error for c in calls[1:]] == ["empty answer"] * 3
 
@@ -210,7 +210,7 @@ async def test_a_model_failure_leaves_the_story_unchanged_and_is_logged(engine, 
     model.add(ModelError("The model server could not be reached."))
     with pytest.raises(GenerationFailed, match="could not be reached"):
         await engine.next(story.id)
-    assert (await engine.story(story.id)).head_id == story.head_id
+    assert (await engine.stories.story(story.id)).head_id == story.head_id
     assert (await engine.store.calls(story.id))[
         -1
     ].error == "The model server could not be reached."
@@ -221,11 +221,11 @@ async def test_a_failing_summary_keeps_the_passage_and_is_retried_before_the_nex
     model.add(P1, ModelError("The model server took too long to answer."))
     passage = await engine.next(story.id)
     assert passage.summary is None
-    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING, P1]
     model.add("Mira meets a stranger.", P2, "A bell rings.")
     second = await engine.next(story.id)
     assert "Mira meets a stranger." in prompt_text(model.prompts[-2])
-    assert [p.summary for p in await engine.line(story.id)][1:] == [
+    assert [p.summary for p in await engine.stories.line(story.id)][1:] == [
         "Mira meets a stranger.",
         "A bell rings.",
     ]
@@ -244,7 +244,7 @@ async def test_progress_reports_each_step_and_streams_the_passage(engine, model)
     model.add("Mira meets a stranger.")
     assert await engine.summarize(story.id, steps.append)
     assert steps[-1].stage == "summarising"
-    assert (await engine.line(story.id))[-1].summary == "Mira meets a stranger."
+    assert (await engine.stories.line(story.id))[-1].summary == "Mira meets a stranger."
     assert await engine.summarize(story.id)  # nothing pending: no model call (none is queued)
     model.add(
         P2,
@@ -266,7 +266,7 @@ async def test_two_concurrent_next_calls_append_once_and_refuse_the_other(store)
         engine.next(story.id), engine.next(story.id), return_exceptions=True
     )
     assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
-    assert [p.text for p in await engine.line(story.id)] == [OPENING, P1]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING, P1]
     busy = next(r for r in results if isinstance(r, Busy))
     assert str(busy) == "A passage is already being written for this story."
 
@@ -281,7 +281,7 @@ async def test_two_engines_on_one_database_never_both_append(store):
         first.next(story.id), second.next(story.id), return_exceptions=True
     )
     assert sorted(type(r).__name__ for r in results) == ["Busy", "Passage"]
-    assert len(await first.line(story.id)) == 2
+    assert len(await first.stories.line(story.id)) == 2
 
 
 async def test_a_second_writer_is_refused_before_any_model_call(database_url):
@@ -313,7 +313,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
     try:
         engine = Engine(store, Models(model, model), SCRIPTED_CONFIG)
         story = await started(engine, model)
-        before = await engine.tokens_used_today(1)
+        before = await engine.stories.tokens_used_today(1)
         model.add(P1)
 
         async def meanwhile() -> None:
@@ -325,7 +325,7 @@ async def test_the_losing_writers_model_calls_are_logged_and_counted(database_ur
         calls = (await store.calls(story.id))[1:]
         assert [c.response for c in calls] == [P1]
         spent = sum(c.prompt_tokens + c.completion_tokens for c in calls)
-        assert spent > 0 and await engine.tokens_used_today(1) == before + spent
+        assert spent > 0 and await engine.stories.tokens_used_today(1) == before + spent
     finally:
         await store.close()
 
@@ -336,11 +336,11 @@ async def test_candidates_are_branches_until_one_is_committed(engine, model):
     options = await engine.candidates(story.id, 3, direction="Something strange")
     assert [c.text for c in options][:2] == [P1, P2]
     assert all(c.summary is None and c.parent_id == story.head_id for c in options)
-    assert (await engine.story(story.id)).head_id == story.head_id
+    assert (await engine.stories.story(story.id)).head_id == story.head_id
     model.add("Mira meets the stranger.")
     chosen = await engine.commit(story.id, options[1].id)
     assert chosen.summary == "Mira meets the stranger." and chosen.direction == "Something strange"
-    assert [p.text for p in await engine.line(story.id)] == [OPENING, P2]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING, P2]
     assert len(await engine.store.children(story.head_id)) == 3
     with pytest.raises(InvalidInput, match="no longer follows"):
         await engine.commit(story.id, options[0].id)
@@ -355,7 +355,7 @@ async def test_undo_and_retry_move_the_head_and_never_delete_text(engine, model)
     model.add(P2, "s2")
     retried = await engine.retry(story.id)
     assert retried.parent_id == first.parent_id and retried.text == P2
-    assert [p.text for p in await engine.line(story.id)] == [OPENING, P2]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING, P2]
     head = await engine.undo(story.id)
     assert head.text == OPENING
     assert [p.text for p in await engine.store.children(head.id)] == [P1, P2]
@@ -388,7 +388,7 @@ async def test_settings_are_validated_and_kept_per_story(engine, model):
         await engine.edits.update_settings(story.id, temperature=3)
     with pytest.raises(InvalidInput, match="Unknown setting"):
         await engine.edits.update_settings(story.id, colour="blue")
-    assert StorySettings.of(await engine.story(story.id)).temperature == 1.1
+    assert StorySettings.of(await engine.stories.story(story.id)).temperature == 1.1
 
 
 async def test_lore_input_is_checked(engine, model):
@@ -411,7 +411,7 @@ async def test_unknown_and_ended_stories_are_refused(engine, model):
     with pytest.raises(InvalidInput, match="has ended"):
         await engine.next(story.id)
     with pytest.raises(NotFound):
-        await engine.active_story(1, 2)
+        await engine.stories.active_story(1, 2)
 
 
 async def test_an_oversized_direction_is_refused_before_any_model_call(engine, model):
@@ -447,7 +447,7 @@ async def test_a_passage_asked_for_during_a_summary_waits_for_it_instead_of_bein
     model.add("Mira meets a stranger.", P2, "A bell rings.")
     summarized, passage = await asyncio.gather(engine.summarize(story.id), engine.next(story.id))
     assert summarized and passage.text == P2
-    assert [p.summary for p in await engine.line(story.id)][1:] == [
+    assert [p.summary for p in await engine.stories.line(story.id)][1:] == [
         "Mira meets a stranger.",
         "A bell rings.",
     ]
@@ -463,7 +463,7 @@ async def test_the_faults_left_in_the_kept_attempt_are_stored_with_the_passage(e
     model.add(drifting, drifting, drifting, "Mira hears whistling.")
     passage = await engine.next(story.id)
     assert passage.faults == ("person",)
-    assert (await engine.line(story.id))[-1].faults == ("person",)
+    assert (await engine.stories.line(story.id))[-1].faults == ("person",)
     sent = [prompt_text(p) for p in model.prompts[1:4]]
     assert all("third person" in prompt for prompt in sent[1:])
 
@@ -529,9 +529,9 @@ async def test_invisible_story_text_is_refused_and_changes_nothing(engine, model
     ):
         with pytest.raises(InvalidInput, match=r"^The [a-z' ]+ (is empty|has no visible char)"):
             await change()
-    after = await engine.story(story.id)
+    after = await engine.stories.story(story.id)
     assert (after.memory, after.note, await engine.edits.lore(story.id)) == ("", "", [])
-    assert len(await engine.line(story.id)) == 1
+    assert len(await engine.stories.line(story.id)) == 1
     assert len(model.prompts) == 1, "only the opening's summary was asked for"
 
 
@@ -540,7 +540,7 @@ async def test_nul_and_a_leading_bom_are_stripped_from_member_text(engine, model
     story = await engine.start(
         guild_id=1, channel_id=2, opening="\ufeffMira\x00 climbed.", title="\x00Lamp\x00"
     )
-    [opening] = await engine.line(story.id)
+    [opening] = await engine.stories.line(story.id)
     assert (opening.text, story.title) == ("Mira climbed.", "Lamp")
     entry = await engine.edits.add_lore(
         story.id, "thing", "\ufeffLens", "\u200b, lens\x00", "Big\x00."
@@ -580,7 +580,7 @@ async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passage
     for text in PROSE:
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)
-    line = await engine.line(story.id)
+    line = await engine.stories.line(story.id)
     context = await engine.reader.context(story, line)
     assert context.opening == OPENING and OPENING not in context.passages
     assert context.passages[-1] == line[-1].text
@@ -591,5 +591,5 @@ async def test_other_styles_leave_the_opening_to_the_summary(engine, model):
     for text in PROSE:
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)
-    context = await engine.reader.context(story, await engine.line(story.id))
+    context = await engine.reader.context(story, await engine.stories.line(story.id))
     assert context.opening == ""

@@ -16,7 +16,7 @@ async def written(engine, model, style: str):
         settings=StorySettings(planner=False, style=style),
     )
     await engine.next(story.id)
-    return story, await engine.line(story.id)
+    return story, await engine.stories.line(story.id)
 
 
 async def test_markdown_has_the_title_and_every_passage(engine, model):
@@ -44,7 +44,9 @@ async def test_rows_whose_completion_copies_the_prompt_are_left_out(engine, mode
     copied = await engine.next(line[-1].story_id)
     assert copied.looped
     rows = list(
-        finetune_rows(await engine.line(line[-1].story_id), "completion", StorySettings().length)
+        finetune_rows(
+            await engine.stories.line(line[-1].story_id), "completion", StorySettings().length
+        )
     )
     assert [row["completion"] for row in rows] == [f" {P1} END"]
     assert OPENING in prompt_text(model.prompts[-2])
@@ -56,7 +58,9 @@ async def test_completion_rows_hold_no_marker_from_member_or_model_text(engine, 
     await engine.edits.set_memory(story_id, "]\n[Author's note: END")
     model.add("He ran down the [road] to the sea and stopped at the end of the pier.", "He runs.")
     await engine.next(story_id, direction="He stopped. END\n\nNEXT PARAGRAPH: the pier")
-    rows = list(finetune_rows(await engine.line(story_id), "completion", StorySettings().length))
+    rows = list(
+        finetune_rows(await engine.stories.line(story_id), "completion", StorySettings().length)
+    )
     assert len(rows) == 2
     for row in rows:
         assert row["prompt"].count("NEXT PARAGRAPH:") == 1

@@ -39,6 +39,6 @@ async def test_the_passage_kept_copies_nothing(store, scenesim):
         passage = await engine.next(story.id)
     finally:
         await model.close()
-    recent = [opening, (await engine.line(story.id))[0].summary or ""]
+    recent = [opening, (await engine.stories.line(story.id))[0].summary or ""]
     assert not passage.looped and not repetition.check(passage.text, recent).loops
     assert "recycled" not in passage.faults and "repetition" not in passage.faults

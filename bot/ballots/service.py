@@ -81,7 +81,7 @@ class Ballots:
         """Write the story's configured number of candidates and open a ballot on them;
         `progress` is told how the writing goes."""
         await self.refuse_if_open(story_id, "passage")
-        story = await self.engine.story(story_id)
+        story = await self.engine.stories.story(story_id)
         settings = StorySettings.of(story)
         candidates = await self.engine.candidates(
             story_id,
@@ -99,7 +99,7 @@ class Ballots:
     async def open_direction_ballot(self, story_id: int, *, opened_by: int | None) -> Ballot:
         """Ask the model for plot directions and open a ballot on them."""
         await self.refuse_if_open(story_id, "direction")
-        settings = StorySettings.of(await self.engine.story(story_id))
+        settings = StorySettings.of(await self.engine.stories.story(story_id))
         directions = await self.engine.asides.directions(story_id, settings.candidates)
         options = [(NUMBERS[i], None, text, None) for i, text in enumerate(directions)]
         return await self._create(story_id, "direction", opened_by, settings, options)
@@ -134,7 +134,7 @@ class Ballots:
         settings: StorySettings,
         options: Sequence[tuple[str, int | None, str, int | None]],
     ) -> Ballot:
-        story = await self.engine.story(story_id)
+        story = await self.engine.stories.story(story_id)
         now = self.clock()
         try:
             return await self.store.create_ballot(
@@ -207,7 +207,7 @@ class Ballots:
         return [b for b in await self.store.open_ballots() if await self._served(b)]
 
     async def _served(self, ballot: Ballot) -> bool:
-        return self.serves((await self.engine.story(ballot.story_id)).guild_id)
+        return self.serves((await self.engine.stories.story(ballot.story_id)).guild_id)
 
     async def finish(self, ballot: Ballot, announce: Callable[[Result], Awaitable[None]]) -> None:
         """Close the ballot, have `announce` show what it decided, then write the winning
@@ -236,7 +236,7 @@ class Ballots:
         current = await self.tally(ballot)
         winner = next((o for o in ballot.options if o.emoji == current.winner), None)
         outcome = "no votes" if winner is None else "reroll" if winner.emoji == RENEW else "chosen"
-        story = await self.engine.story(ballot.story_id)
+        story = await self.engine.stories.story(ballot.story_id)
         still_follows = story.head_id in (ballot.head_id, winner.passage_id if winner else None)
         if story.status != "active" or (ballot.kind == "passage" and not still_follows):
             outcome, winner = "void", None
@@ -260,7 +260,7 @@ class Ballots:
 
     async def _commit(self, ballot: Ballot, candidate_id: int, summarize: bool) -> Passage:
         """Commit the candidate, unless it already is the head (a close that was cut short)."""
-        story = await self.engine.story(ballot.story_id)
+        story = await self.engine.stories.story(ballot.story_id)
         if story.head_id == candidate_id:
             passage = await self.store.passage(candidate_id)
             assert passage is not None
@@ -280,7 +280,7 @@ class Ballots:
             return False
         passage = await self.store.passage(passage_id)
         assert passage is not None
-        story = await self.engine.story(passage.story_id)
+        story = await self.engine.stories.story(passage.story_id)
         if story.head_id != passage_id:
             return False
         await self.store.add_nudge(passage_id, Reaction(member_id, emoji, added, self.clock()))

@@ -81,7 +81,7 @@ async def test_closing_commits_the_winner_and_keeps_the_others_as_branches(
     model.add("Mira finds a key.")
     result = await ballots.close(due)
     assert result.outcome == "chosen" and result.passage.text == CANDIDATES[1]
-    assert [p.text for p in await engine.line(story.id)] == [OPENING, CANDIDATES[1]]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING, CANDIDATES[1]]
     assert len(await engine.store.children(story.head_id)) == 3
     with pytest.raises(InvalidInput, match="already closed"):
         await ballots.close(result.ballot)
@@ -93,7 +93,7 @@ async def test_no_votes_adds_nothing_and_renew_adds_nothing_either(ballots, engi
     again, _ = await opened(ballots, model, story)
     await ballots.vote(again, 11, "🔁", True)
     assert (await ballots.close(again)).outcome == "reroll"
-    assert [p.text for p in await engine.line(story.id)] == [OPENING]
+    assert [p.text for p in await engine.stories.line(story.id)] == [OPENING]
 
 
 async def test_quorum_is_counted_in_distinct_voters(ballots, engine, model, story):
@@ -129,14 +129,14 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(ballots, eng
     await ballots.vote(ballot, 11, "4️⃣", True)
     result = await ballots.close(ballot)
     assert result.direction == "Mira's sister arrives by rowing boat."
-    assert (await engine.story(story.id)).pending_direction == result.direction
+    assert (await engine.stories.story(story.id)).pending_direction == result.direction
     model.add("Her sister arrived, rowing her boat through the fog.", "Mira keeps watch.")
     passage = await engine.next(story.id)
     assert passage.direction == "Mira's sister arrives by rowing boat."
     assert "What happens next: Mira's sister arrives by rowing boat." in prompt_text(
         model.prompts[-2]
     )
-    assert (await engine.story(story.id)).pending_direction == ""
+    assert (await engine.stories.story(story.id)).pending_direction == ""
 
 
 async def test_steer_needs_an_open_direction_ballot_and_room(ballots, model, story):
@@ -155,7 +155,7 @@ async def test_steer_needs_an_open_direction_ballot_and_room(ballots, model, sto
 async def test_tone_nudges_on_the_latest_passage_enter_the_next_prompt(
     ballots, engine, model, story
 ):
-    [opening] = await engine.line(story.id)
+    [opening] = await engine.stories.line(story.id)
     await ballots.record_posted(555, opening.id)
     assert await ballots.nudge(555, 11, "😱", True)
     assert await ballots.nudge(555, 12, "😱", True)
@@ -199,7 +199,7 @@ async def test_a_ballot_whose_story_moved_on_or_ended_is_void(ballots, engine, m
     await engine.next(story.id)
     result = await ballots.close(ballot)
     assert result.outcome == "void" and result.passage is None
-    assert len(await engine.line(story.id)) == 2
+    assert len(await engine.stories.line(story.id)) == 2
     model.add(*[f"Fresh candidate number {n} with its own words." for n in range(3)])
     later, _ = await ballots.open_passage_ballot(story.id, opened_by=7)
     await ballots.vote(later, 11, "2️⃣", True)

@@ -23,8 +23,8 @@ async def started(chat, model, user="alice"):
 
 async def story_line(bot, chat):
     guild_id = chat.channel.guild.id
-    story = await bot.engine.active_story(guild_id, chat.channel.id)
-    return [p.text for p in await bot.engine.line(story.id)]
+    story = await bot.engine.stories.active_story(guild_id, chat.channel.id)
+    return [p.text for p in await bot.engine.stories.line(story.id)]
 
 
 async def test_login_and_sync_register_every_command_with_descriptions(start_bot, fake_discord):
@@ -261,10 +261,10 @@ async def test_a_planned_beat_stays_hidden_until_asked_and_the_planner_can_be_tu
     assert "planner off" in changed.messages[0].content
     model.add(P2, "Mira reads the letter.")
     await chat.run("next")
-    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
     purposes = [call.purpose for call in await bot.engine.store.calls(story.id)]
     assert purposes[-2:] == ["passage", "summary"] and purposes.count("plan") == 1
-    assert (await bot.engine.line(story.id))[-1].beat == ""
+    assert (await bot.engine.stories.line(story.id))[-1].beat == ""
 
 
 async def test_memory_note_settings_and_end(start_bot, chat, model):
@@ -364,7 +364,7 @@ async def test_a_premise_only_story_reads_well_and_keeps_its_premise(
     assert ix.messages[0].edits[0].content == "✍️ Writing…"
     assert intro.startswith("📖 **A heist on the moon.** · started by <@")
     assert "\n\n**§1**\nThe vault door" in intro
-    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
+    story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
     assert story.memory == "A heist on the moon."
     await fake_discord.react(ix.messages[0], "😱", fake_discord.member("bob"))
     model.add(P1, "summary")
@@ -420,8 +420,8 @@ async def test_a_solo_next_streams_into_its_message_and_ends_as_the_stored_passa
     model.add(OPENING, LONG, "Mira hears a bell.")
     ix = await chat.run("next", timeout=20)
     [message] = ix.messages
-    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
-    passage = (await bot.engine.line(story.id))[-1]
+    story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
+    passage = (await bot.engine.stories.line(story.id))[-1]
     assert passage.text == LONG
     assert message.content == f"**§2** · asked by <@{ix.user.id}>\n{LONG}"
     edits = message.edits
@@ -473,11 +473,11 @@ async def test_a_failed_summary_leaves_the_passage_posted_and_is_retried_next_ti
     model.add(P1, ModelError("The model server took too long to answer."))
     ix = await chat.run("next")
     assert ix.messages[0].content.endswith(P1) and not ix.messages[0].ephemeral
-    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
-    assert (await bot.engine.line(story.id))[-1].summary is None
+    story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
+    assert (await bot.engine.stories.line(story.id))[-1].summary is None
     model.add("Mira meets a stranger.", P2, "A bell rings.")
     await chat.run("next")
-    assert [p.summary for p in await bot.engine.line(story.id)][1:] == [
+    assert [p.summary for p in await bot.engine.stories.line(story.id)][1:] == [
         "Mira meets a stranger.",
         "A bell rings.",
     ]

@@ -48,8 +48,8 @@ async def open_ballot(chat, model, texts=CANDIDATES, number=1):
 
 
 async def line_of(bot, chat):
-    story = await bot.engine.active_story(chat.channel.guild.id, chat.channel.id)
-    return story, [p.text for p in await bot.engine.line(story.id)]
+    story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
+    return story, [p.text for p in await bot.engine.stories.line(story.id)]
 
 
 async def closed(chat, prefix):
@@ -79,7 +79,7 @@ async def test_a_full_passage_ballot(start_bot, chat, model, clock, fake_discord
     story, line = await line_of(bot, chat)
     assert line == [OPENING, CANDIDATES[1]]
     branches = await bot.engine.store.children(
-        line_and_head := (await bot.engine.line(story.id))[0].id
+        line_and_head := (await bot.engine.stories.line(story.id))[0].id
     )
     assert sorted(p.text for p in branches) == sorted(CANDIDATES) and line_and_head
 
@@ -216,7 +216,7 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(
         model.prompts[-2]
     )
     story, _ = await line_of(bot, chat)
-    head = (await bot.engine.line(story.id))[-1]
+    head = (await bot.engine.stories.line(story.id))[-1]
     assert head.direction == "Mira's sister arrives by rowing boat."
 
 
@@ -378,7 +378,7 @@ async def test_six_long_steers_keep_the_ballot_under_2000_characters(
     assert "**Closed:** 6️⃣ won with 1 vote." in ballot.content
     assert len(ballot.content) <= 2000
     story, _ = await line_of(bot, chat)
-    assert (await bot.engine.story(story.id)).pending_direction == steers[2]
+    assert (await bot.engine.stories.story(story.id)).pending_direction == steers[2]
 
 
 async def test_six_simultaneous_votes_edit_the_tally_at_most_once_per_interval(
@@ -475,8 +475,8 @@ async def test_the_winner_is_posted_before_its_summary_is_written(
     clock.advance(121)
     await closed(chat, "**§2** · chosen by vote (1 vote)")
     story, _ = await line_of(bot, chat)
-    assert (await bot.engine.line(story.id))[-1].summary is None
+    assert (await bot.engine.stories.line(story.id))[-1].summary is None
     async with asyncio.timeout(5):
-        while (await bot.engine.line(story.id))[-1].summary is None:
+        while (await bot.engine.stories.line(story.id))[-1].summary is None:
             await asyncio.sleep(0.05)
-    assert (await bot.engine.line(story.id))[-1].summary == "Mira meets a stranger."
+    assert (await bot.engine.stories.line(story.id))[-1].summary == "Mira meets a stranger."

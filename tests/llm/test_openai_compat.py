@@ -101,8 +101,8 @@ async def test_server_stopped_mid_story(
         story = await engine.start(opening="The lighthouse keeper found a letter in a bottle.")
         first = await engine.next(story.id)
         assert len(first.text.split()) >= 3
-        before = [(p.id, p.text) for p in await engine.line(story.id)]
-        head = (await engine.story(story.id)).head_id
+        before = [(p.id, p.text) for p in await engine.stories.line(story.id)]
+        head = (await engine.stories.story(story.id)).head_id
         logged = len(await store.calls(story.id))
 
         llama_server.stop()
@@ -116,8 +116,8 @@ async def test_server_stopped_mid_story(
 
         message = str(failure.value)
         assert message == "The model server could not be reached."
-        assert [(p.id, p.text) for p in await engine.line(story.id)] == before
-        assert (await engine.story(story.id)).head_id == head == first.id
+        assert [(p.id, p.text) for p in await engine.stories.line(story.id)] == before
+        assert (await engine.stories.story(story.id)).head_id == head == first.id
         failed = (await store.calls(story.id))[logged:]
         assert [(c.purpose, c.error, c.response) for c in failed] == [("plan", message, "")]
 
@@ -388,7 +388,7 @@ async def test_a_50000_word_answer_is_stored_cut_at_a_sentence_end(
         engine = Engine(store, Models(backend, backend), EngineConfig())
         story = await engine.start(opening="The lighthouse keeper counted the waves.")
         passage = await engine.next(story.id)
-        [stored] = [p for p in await engine.line(story.id) if p.id == passage.id]
+        [stored] = [p for p in await engine.stories.line(story.id) if p.id == passage.id]
         assert 0 < len(stored.text) <= PASSAGE_LIMIT
         assert stored.text.endswith("lamp.") and stored.text in words
         assert len(stored.summary or "") <= PASSAGE_LIMIT

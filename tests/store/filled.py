@@ -41,7 +41,7 @@ async def fill(store: Store) -> Engine:
     engine = Engine(store, Models(model, model), SCRIPTED_CONFIG)
     story = await engine.start(guild_id=1, channel_id=2, opening=OPENING, started_by=7)
     await engine.next(story.id, direction="A storm comes.")
-    head = (await engine.story(story.id)).head_id
+    head = (await engine.stories.story(story.id)).head_id
     candidates = await engine.candidates(story.id, 3)
     ballot = await store.create_ballot(
         story.id,

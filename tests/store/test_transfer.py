@@ -33,13 +33,13 @@ async def test_the_engine_continues_the_stories_on_the_copy(sqlite_and_postgres)
     await transfer(source, target)
     model = varied_model()
     engine = Engine(target, Models(model, model), SCRIPTED_CONFIG)
-    story = await engine.active_story(1, 2)
-    before = await engine.line(story.id)
+    story = await engine.stories.active_story(1, 2)
+    before = await engine.stories.line(story.id)
     assert [p.text for p in before] == [p.text for p in await source.line(story.head_id)]
     passage = await engine.next(story.id)
     [(largest,)] = await source.database.fetch("SELECT max(id) FROM passages")
     assert passage.id == largest + 1 and passage.parent_id == story.head_id
-    assert await engine.line(story.id) == [*before, passage]
+    assert await engine.stories.line(story.id) == [*before, passage]
     [lore] = await engine.store.lore(story.id)
     entry = await engine.edits.add_lore(story.id, "place", "Cape", "cape", "Rocks.")
     assert lore.name == "Mira" and entry.id == lore.id + 1
