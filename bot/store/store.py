@@ -14,19 +14,19 @@ from typing import Any
 
 from bot.store.ballots import BallotRecords
 from bot.store.base import SCHEMA_VERSION, Connection, Database, StaleHead
+from bot.store.calls import CallRecords
 from bot.store.coordination import Coordination
 from bot.store.ledger import LedgerRecords
+from bot.store.lore import LoreRecords
 from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.records import (
     PASSAGE_COLUMNS,
     STORY_COLUMNS,
     LedgerEntry,
-    LoreEntry,
     ModelCall,
     NewPassage,
     Passage,
     Story,
-    lore_from_row,
     now,
     passage_from_row,
     story_from_row,
@@ -34,7 +34,7 @@ from bot.store.records import (
 from bot.store.sqlite import SQLiteDatabase
 
 
-class Store(BallotRecords, Coordination, LedgerRecords):
+class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords):
     """Story operations over one database backend."""
 
     def __init__(self, database: Database) -> None:
@@ -371,85 +371,3 @@ class Store(BallotRecords, Coordination, LedgerRecords):
             (passage_id,),
         )
         return [passage_from_row(row) for row in rows]
-
-    # Lore
-
-    async def add_lore(
-        self, story_id: int, kind: str, name: str, keywords: Sequence[str], text: str
-    ) -> LoreEntry:
-        """Add an entry. Raises Conflict if the name is taken in this story."""
-        async with self._transaction() as db:
-            lore_id = await db.insert(
-                "INSERT INTO lore (story_id, kind, name, keywords, text) VALUES (?, ?, ?, ?, ?)",
-                (story_id, kind, name, "\n".join(keywords), text),
-            )
-        return LoreEntry(lore_id, story_id, kind, name, tuple(keywords), text)
-
-    async def remove_lore(self, story_id: int, name: str) -> bool:
-        async with self._transaction() as db:
-            removed = await db.execute(
-                "DELETE FROM lore WHERE story_id = ? AND lower(name) = lower(?)", (story_id, name)
-            )
-            return removed > 0
-
-    async def lore(self, story_id: int) -> list[LoreEntry]:
-        rows = await self._all(
-            "SELECT id, story_id, kind, name, keywords, text FROM lore"
-            " WHERE story_id = ? ORDER BY kind, name",
-            (story_id,),
-        )
-        return [lore_from_row(row) for row in rows]
-
-    # Model calls
-
-    async def _insert_calls(
-        self,
-        db: Connection,
-        story_id: int | None,
-        passage_id: int | None,
-        calls: Sequence[ModelCall],
-    ) -> None:
-        await db.executemany(
-            "INSERT INTO model_calls (story_id, passage_id, purpose, model, prompt, response,"
-            " prompt_tokens, completion_tokens, latency_ms, error, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    story_id,
-                    passage_id,
-                    call.purpose,
-                    call.model,
-                    call.prompt,
-                    call.response,
-                    call.prompt_tokens,
-                    call.completion_tokens,
-                    call.latency_ms,
-                    call.error,
-                    call.created_at,
-                )
-                for call in calls
-            ],
-        )
-
-    async def log_calls(self, story_id: int | None, calls: Sequence[ModelCall]) -> None:
-        """Log calls that produced nothing stored, such as failed attempts or recaps."""
-        async with self._transaction() as db:
-            await self._insert_calls(db, story_id, None, calls)
-
-    async def calls(self, story_id: int) -> list[ModelCall]:
-        rows = await self._all(
-            "SELECT purpose, model, prompt, response, prompt_tokens, completion_tokens,"
-            " latency_ms, error, created_at FROM model_calls WHERE story_id = ? ORDER BY id",
-            (story_id,),
-        )
-        return [ModelCall(*row) for row in rows]
-
-    async def tokens_used(self, guild_id: int, since: str) -> int:
-        """Prompt and completion tokens of every call for the guild's stories since `since`."""
-        row = await self._one(
-            "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) FROM model_calls"
-            " JOIN stories ON stories.id = model_calls.story_id"
-            " WHERE stories.guild_id = ? AND model_calls.created_at >= ?",
-            (guild_id, since),
-        )
-        return int(row[0])
