@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import os
-import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -16,11 +13,18 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.ballots.service import ballot_choices
+from bot.cli_input import (
+    UsageError,
+    check_arguments,
+    check_new_file,
+    json_for_terminal,
+    read_text_file,
+)
 from bot.config import ConfigError, Secret, Settings, database_url, load_settings, read_shards
 from bot.engine import Engine, EngineConfig
 from bot.errors import StoryError
 from bot.export import finetune_rows, jsonl, markdown, preference_rows
-from bot.inert import BIDI_CONTROLS, terminal_safe
+from bot.inert import terminal_safe
 from bot.llm import ModelError, open_models
 from bot.lookups import find_story
 from bot.prompts import template
@@ -29,59 +33,6 @@ from bot.store import Store, StoreError, transfer
 
 DEMO_PASSAGES = 5
 DEMO_TITLE = "The Door Below the Lamp"
-
-
-class UsageError(Exception):
-    """The command line asks for something that cannot be done; one sentence says why."""
-
-
-def read_text_file(path: str) -> str:
-    """The UTF-8 text of the regular file at `path`; never waits on a FIFO or a device."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise UsageError(f"{path} is not a regular file.")
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"There is no file {path}.") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"The file {path} is not UTF-8 text.") from None
-    except OSError as error:
-        raise UsageError(f"The file {path} cannot be read ({error.strerror}).") from None
-
-
-def check_new_file(path: Path, what: str) -> None:
-    """Raise UsageError unless a file can be written at `path` (which may exist already)."""
-    if path.is_dir():
-        raise UsageError(f"The {what} {path} is a folder.")
-    folder = path.parent
-    if not folder.is_dir():
-        raise UsageError(f"There is no folder {folder} for the {what} {path}.")
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        raise UsageError(f"The {what} {path} is read-only.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"The folder {folder} is read-only, so the {what} {path} cannot be written."
-        )
-
-
-def check_arguments(argv: Sequence[str]) -> None:
-    """Raise UsageError if an argument is not valid UTF-8 (Python keeps such bytes as lone
-    surrogates, which would fail only later, after a model call)."""
-    for argument in argv:
-        try:
-            argument.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = os.fsencode(argument).decode("utf-8", "backslashreplace")
-            raise UsageError(f"The argument {terminal_safe(shown)} is not valid UTF-8.") from None
-
-
-def json_for_terminal(text: str) -> str:
-    """JSON text with the controls JSON leaves raw (C1 and bidirectional) escaped as `\\uXXXX`;
-    they occur only inside strings, so the data is unchanged."""
-    return "".join(
-        json.dumps(char)[1:-1] if char in BIDI_CONTROLS or 0x80 <= ord(char) <= 0x9F else char
-        for char in text
-    )
 
 
 class Terminal:
