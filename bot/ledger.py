@@ -20,6 +20,7 @@ from bot.surface import english_words
 TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Captain", "Father", "Mother", "Aunt", "Uncle")
 TITLE = rf"(?:(?:{'|'.join(TITLES)})\.? )"
 NAME = rf"{TITLE}?[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*"
+UNDERSCORED = re.compile(r"\b[A-Z][a-z]+(?:_[A-Za-z]+)+\b")
 NAME_RUN = re.compile(rf"(?<![\w'])({NAME})(?![\w])")
 PLACE_WORDS = frozenset({
     "island", "isle", "street", "road", "lane", "hall", "house", "castle", "church", "chapel",
@@ -218,8 +219,8 @@ def edit_distance(a: str, b: str) -> int:
 def mutated_names(text: str, ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
     """Names in `text` that the ledger does not hold but that are a letter or two from one
     it does (Hale → Heale), or one it holds as two words run together (Carrow Head →
-    Carrowhead): a name of five letters or fewer may differ by one, a longer one by two.
-    Ordinary English words and plurals are not names gone wrong."""
+    Carrowhead, Carrow_head): a name of five letters or fewer may differ by one, a longer one
+    by two. Ordinary English words and plurals are not names gone wrong."""
     known = ledger_names(ledger)
     joined = {
         "".join(entry.name.replace("-", " ").split()).lower(): entry.name
@@ -228,6 +229,11 @@ def mutated_names(text: str, ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
     }
     words = english_words()
     found = []
+    for run in UNDERSCORED.findall(text):
+        spaced = run.replace("_", " ").lower()
+        name = next((n for n in joined.values() if n.lower().replace("-", " ") == spaced), "")
+        if name:
+            found.append(f"{name} \u2192 {run}")
     for name, _ in names_in(text):
         for word in name.replace("-", " ").split():
             if word in known or len(word) < 4 or word.lower() in words:

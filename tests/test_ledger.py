@@ -30,6 +30,16 @@ def test_a_name_a_letter_or_two_from_a_known_one_has_mutated():
     assert mutated_names("Mrs. Hale said nothing to Tom.", ledger) == ()
 
 
+def test_a_known_name_run_together_or_joined_by_an_underscore_has_mutated():
+    ledger = read_ledger(PASSAGE)
+    assert mutated_names("She rowed back to Skerryisland at dawn.", ledger) == (
+        "Skerry Island \u2192 Skerryisland",
+    )
+    assert mutated_names("She rowed back to Skerry_island at dawn.", ledger) == (
+        "Skerry Island \u2192 Skerry_island",
+    )
+
+
 def test_a_new_name_or_an_english_word_is_no_mutation():
     ledger = read_ledger(PASSAGE)
     assert mutated_names("Gareth rowed over from Portree.", ledger) == ()
