@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+from wordfreq import zipf_frequency
+
 WORD_LIST = Path(__file__).resolve().parent.parent / "data" / "words" / "english.txt"
 """English words, one a line, in lower case, American and British spellings (SCOWL, via
 Debian's wamerican-huge and wbritish-huge; see its LICENSE)."""
@@ -128,17 +130,23 @@ def _part(word: str, known: frozenset[str]) -> bool:
     return word in SHORT_WORDS if len(word) <= SHORT_PART else word in known
 
 
+def in_use(word: str) -> bool:
+    """Whether English text uses `word` at all (wordfreq's frequencies): compounds the word
+    list lacks ("rearview", "toolbelt") are in use; two words run together are not."""
+    return zipf_frequency(word, "en") > 0
+
+
 def fused_words(text: str, story_words: Iterable[str] = ()) -> tuple[str, ...]:
     """The words of `text` that are two words run together ("evencommitted"): in lower case,
-    neither in the English word list nor anywhere else in the story, and made of two words
-    that are. Capitalised words are names, and left alone."""
+    neither in the English word list, nor in use in English, nor anywhere else in the story,
+    and made of two words that are. Capitalised words are names, and left alone."""
     known = english_words()
     story = {word.lower() for word in story_words}
     found = []
     for word in WORDS.findall(text):
         if len(word) < FUSED_LENGTH or not word.islower():
             continue
-        if word in known or word in story or _inflected(word, known):
+        if word in known or word in story or _inflected(word, known) or in_use(word):
             continue
         if split_in_two(word, known):
             found.append(word)
