@@ -41,6 +41,9 @@ ATTEMPTS = 2
 ECHO_WORDS = 4
 """A beat that shares a run of this many words with the planner's own instructions, labels or
 kinds of event echoes the prompt instead of telling the story."""
+ABOUT_THE_TEXT = re.compile(r"\b(?:story|stories|scene|passage|chapter|sentence|update)\b", re.I)
+"""A beat names what happens in the story's world; one that names the story itself, a scene or
+a passage is talk about the text ("The story starts with a scene with…")."""
 LEADING = re.compile(
     r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE
 )
@@ -139,7 +142,9 @@ def usable(beat: str, view: PlanView) -> bool:
     words twice, and not a recent beat again."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!?\u2026][\"'\u201d]*$", beat):
         return False
-    if matches(narration(beat), [*META, *ASSISTANT]) or drifts(beat, view.person):
+    if matches(narration(beat), [*META, *ASSISTANT]) or ABOUT_THE_TEXT.search(narration(beat)):
+        return False
+    if drifts(beat, view.person):
         return False
     grams = ngrams(words(beat), 4)
     if echoes_prompt(beat) or len(set(grams)) < len(grams):

@@ -47,6 +47,12 @@ def test_a_beat_that_echoes_the_planner_s_prompt_or_itself_is_not_used():
     assert usable("Later that night a stranger knocked at Agnes's door.", VIEW)
 
 
+def test_a_beat_about_the_story_rather_than_in_it_is_not_used():
+    assert not usable("The story starts with a scene with Flour and Lena.", VIEW)
+    assert not usable("The recent update to the story has been a dramatic change.", VIEW)
+    assert usable('Agnes shouted, "Tell me the story of the wreck!"', VIEW)
+
+
 def test_a_beat_that_tells_a_recent_one_again_is_not_used():
     assert repeats("Agnes found the ferry empty at the harbour again.", VIEW.beats)
     assert not repeats("A stranger rowed in from Portree with news.", VIEW.beats)
