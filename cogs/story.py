@@ -35,6 +35,10 @@ def header_for(number: int, requested_by: int | None, direction: str) -> str:
     return " · ".join(parts)
 
 
+STANDING = {"memory": ("🧠", "Memory"), "note": ("📝", "Author's note")}
+"""The icon and label of a story's standing texts, which members view or set alike."""
+
+
 def beat_line(passage: Passage) -> str:
     """The passage's beat as a line above its text, when the planner wrote it (a member's
     direction is in the header already)."""
@@ -245,25 +249,28 @@ class StoryCog(commands.Cog):
     @app_commands.describe(text="What the story must always remember; leave out to view it.")
     async def memory(self, interaction: discord.Interaction, text: str | None = None) -> None:
         """View or set what the story must always remember."""
-        story = await self.bot.channel_story(interaction)
-        if text is None:
-            await send(interaction, f"🧠 Memory: {story.memory or '(none)'}", ephemeral=True)
-            return
-        require_manager(interaction, story, "set the memory")
-        await self.engine.edits.set_memory(story.id, text)
-        await send(interaction, "🧠 Memory updated.", ephemeral=True)
+        await self.view_or_set(interaction, "memory", text)
 
     @story.command(name="note")
     @app_commands.describe(text="A standing instruction for every passage; leave out to view it.")
     async def note(self, interaction: discord.Interaction, text: str | None = None) -> None:
         """View or set the author's note that steers every passage."""
+        await self.view_or_set(interaction, "note", text)
+
+    async def view_or_set(
+        self, interaction: discord.Interaction, field: str, text: str | None
+    ) -> None:
+        """Show the story's memory or note to the member, or set it (managers only)."""
         story = await self.bot.channel_story(interaction)
+        icon, label = STANDING[field]
         if text is None:
-            await send(interaction, f"📝 Author's note: {story.note or '(none)'}", ephemeral=True)
+            shown = getattr(story, field) or "(none)"
+            await send(interaction, f"{icon} {label}: {shown}", ephemeral=True)
             return
-        require_manager(interaction, story, "set the author's note")
-        await self.engine.edits.set_note(story.id, text)
-        await send(interaction, "📝 Author's note updated.", ephemeral=True)
+        require_manager(interaction, story, f"set the {label.lower()}")
+        edits = self.engine.edits
+        await (edits.set_memory if field == "memory" else edits.set_note)(story.id, text)
+        await send(interaction, f"{icon} {label} updated.", ephemeral=True)
 
     @story.command(name="settings")
     @app_commands.describe(

@@ -188,9 +188,9 @@ async def test_renew_writes_fresh_candidates_in_a_new_ballot(
     await closed(chat, "**§2** · chosen by vote (1 vote)")
 
 
-async def test_a_steered_direction_wins_and_steers_the_next_passage(
-    start_bot, chat, model, clock, fake_discord
-):
+async def direction_ballot(start_bot, chat, model, fake_discord):
+    """The running bot and the message of a direction ballot on three options, opened with
+    /directions on a new story."""
     bot = await start_bot()
     await start_story(chat, model)
     model.add("1. A storm breaks.\n2. The lamp goes out.\n3. A ship appears.")
@@ -198,6 +198,13 @@ async def test_a_steered_direction_wins_and_steers_the_next_passage(
     ballot = await fake_discord.wait_for(
         lambda: next(iter(ballot_messages(chat)), None), timeout=10
     )
+    return bot, ballot
+
+
+async def test_a_steered_direction_wins_and_steers_the_next_passage(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot, ballot = await direction_ballot(start_bot, chat, model, fake_discord)
     assert "A storm breaks." in ballot.content
     steer = {"text": "Mira's sister arrives by rowing boat."}
     added = await chat.run("steer", steer, user="bob")
@@ -352,11 +359,7 @@ async def test_a_steer_during_a_rate_limited_ballot_post_reaches_the_ballot(
 async def test_six_long_steers_keep_the_ballot_under_2000_characters(
     start_bot, chat, model, clock, fake_discord
 ):
-    bot = await start_bot()
-    await start_story(chat, model)
-    model.add("1. A storm breaks.\n2. The lamp goes out.\n3. A ship appears.")
-    await chat.run("directions")
-    ballot = await fake_discord.wait_for(lambda: next(iter(ballot_messages(chat)), None))
+    bot, ballot = await direction_ballot(start_bot, chat, model, fake_discord)
     steers = [(f"Idea {n}: " + "the fog thickens and a bell rings " * 10)[:300] for n in range(6)]
     replies = []
     for steer in steers:
