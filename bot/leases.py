@@ -17,7 +17,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from bot.errors import Busy, CoolingDown
+from bot.errors import Busy, CoolingDown, NotFound
+from bot.settings import LARGEST_ID
 from bot.store import StaleHead, Store
 from bot.wording import plural
 
@@ -58,6 +59,12 @@ async def renew(store: Store, story_id: int, holder: str, seconds: float) -> Non
             return
 
 
+def known_id(story_id: int) -> None:
+    """Raise NotFound for an id no story can have, before any lease is taken on it."""
+    if not 0 < story_id <= LARGEST_ID:
+        raise NotFound(f"There is no story with id {story_id}.")
+
+
 class StoryLocks:
     """Who may write a story now: a rolling summary this process is writing after a posted
     passage is waited for, any process's write lease refuses at once, and a member's
@@ -72,6 +79,7 @@ class StoryLocks:
     async def ensure_idle(self, story_id: int) -> None:
         """Raise Busy if any process is writing something for the story right now (a summary
         this process is writing after a posted passage is waited for instead)."""
+        known_id(story_id)
         if story_id in self._summaries:
             return
         if await self.store.lease_held(story_id, time.time()):
@@ -82,6 +90,7 @@ class StoryLocks:
         """Wait for a summary this process is writing after a posted passage; then refuse at
         once, before any model call, if any process is writing the story; otherwise hold its
         write lease while we write."""
+        known_id(story_id)
         summary = self._summaries.get(story_id)
         if summary is not None:
             await summary.wait()
@@ -100,6 +109,7 @@ class StoryLocks:
         """Hold the story's write lease to write its pending summary, so that writing
         operations arriving meanwhile wait for it. Yields False, holding nothing, if this
         process is summarising it already or another writer holds it."""
+        known_id(story_id)
         if story_id in self._summaries:
             yield False
             return

@@ -14,6 +14,9 @@ LORE_KINDS = ("character", "place", "thing", "event")
 STYLES = ("chat", "prose", "completion")
 CHAINS = ("automuse", "original")
 MODES = ("vote", "solo")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Half of a UTF-16 pair: what Python keeps of bytes that were not valid text."""
+KIND_NAMES = {str: "a word", int: "a whole number", float: "a number", bool: "on or off"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,12 @@ class StorySettings:
     proposes (bot/planner.py); off, only members' directions steer the story."""
 
     def validated(self) -> StorySettings:
+        for name, field in self.__dataclass_fields__.items():
+            value = getattr(self, name)
+            kind = type(field.default)
+            fits = isinstance(value, kind) or (kind is float and isinstance(value, int))
+            if not fits or (kind is not bool and isinstance(value, bool)):
+                raise InvalidInput(f"The setting {name} must be {KIND_NAMES[kind]}.")
         if self.style not in STYLES:
             raise InvalidInput(f"Style must be one of: {', '.join(STYLES)}.")
         if self.chain not in CHAINS:
@@ -89,6 +98,8 @@ def checked(text: str | None, what: str, limit: int, *, required: bool = True) -
     """`text` without NUL, a leading byte-order mark or surrounding space; InvalidInput if it
     is empty (when required), has characters but none visible, or is too long."""
     text = without_nul_and_bom(text or "").strip()
+    if LONE_SURROGATE.search(text):
+        raise InvalidInput(f"The {what} holds bytes that are not valid text.")
     if text and not has_visible_text(text):
         raise InvalidInput(f"The {what} has no visible characters.")
     if required and not text:

@@ -414,6 +414,37 @@ async def test_unknown_and_ended_stories_are_refused(engine, model):
         await engine.stories.active_story(1, 2)
 
 
+async def test_ids_no_story_can_have_are_refused_before_any_lease(engine, model):
+    for operation in (engine.next, engine.retry, engine.undo, engine.summarize):
+        with pytest.raises(NotFound, match="no story with id"):
+            await operation(2**70)
+    with pytest.raises(NotFound):
+        await engine.locks.ensure_idle(-1)
+    assert model.prompts == []
+
+
+async def test_text_that_is_not_valid_unicode_is_refused_and_nothing_is_stored(engine, model):
+    with pytest.raises(InvalidInput, match="not valid text"):
+        await engine.start(guild_id=1, channel_id=2, opening="bad \ud800 text")
+    story = await started(engine, model)
+    with pytest.raises(InvalidInput, match="not valid text"):
+        await engine.edits.set_memory(story.id, "half \udfff a pair")
+    assert (await engine.stories.story(story.id)).memory == ""
+    assert len(await engine.store.stories()) == 1
+
+
+async def test_a_setting_of_the_wrong_kind_is_refused(engine, model):
+    story = await started(engine, model)
+    with pytest.raises(InvalidInput, match="candidates must be a whole number"):
+        await engine.edits.update_settings(story.id, candidates="3")
+    with pytest.raises(InvalidInput, match="planner must be on or off"):
+        await engine.edits.update_settings(story.id, planner="no")
+    with pytest.raises(InvalidInput, match="quorum must be a whole number"):
+        await engine.edits.update_settings(story.id, quorum=True)
+    assert (await engine.edits.update_settings(story.id, temperature=1)).temperature == 1
+    assert StorySettings.of(await engine.stories.story(story.id)).candidates == 3
+
+
 async def test_an_oversized_direction_is_refused_before_any_model_call(engine, model):
     story = await started(engine, model)
     with pytest.raises(InvalidInput, match="direction"):
