@@ -51,7 +51,10 @@ def test_a_file_that_is_not_a_database_gets_one_sentence_and_exit_code_2(tmp_pat
     result = automuse(tmp_path, "--db", "automuse.db", *command)
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
-    assert line.startswith("automuse: automuse.db is not an AutoMuse database (")
+    if broken == "garbage":
+        assert line.startswith("automuse: automuse.db is not an AutoMuse database (")
+    else:
+        assert line.startswith("automuse: The database automuse.db is damaged (")
     assert "Traceback" not in result.stderr
 
 
@@ -112,3 +115,32 @@ def test_migrate_db_from_a_missing_database_creates_nothing(tmp_path, postgres):
     assert result.returncode == 2
     assert result.stderr == "automuse: There is no database at missing.db.\n"
     assert list(tmp_path.iterdir()) == []
+
+
+async def damaged_database(path: Path, intact: int) -> None:
+    """An AutoMuse database with a story, then the first 2,000 bytes of every page after the
+    `intact` first ones flipped."""
+    store = await Store.open(path)
+    try:
+        await fill(store)
+        for n in range(40):
+            await store.add_lore(1, "thing", f"Filler {n}", ["filler"], "words " * 150)
+    finally:
+        await store.close()
+    data = bytearray(path.read_bytes())
+    assert len(data) > 3 * 4096
+    for start in range(intact * 4096, len(data), 4096):
+        data[start : start + 2000] = bytes(byte ^ 0xFF for byte in data[start : start + 2000])
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("intact", [1, 3])
+@pytest.mark.parametrize("command", [("stories",), ("show", "1"), ("export", "1")])
+def test_a_damaged_database_gets_one_sentence_naming_it_and_exit_code_2(tmp_path, command, intact):
+    asyncio.run(damaged_database(tmp_path / "automuse.db", intact))
+    result = automuse(tmp_path, "--db", "automuse.db", *command)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("automuse: The database automuse.db is damaged (")
+    assert line.endswith("Restore it from a backup.")
+    assert "Traceback" not in result.stderr

@@ -237,6 +237,24 @@ async def use_wal(db: aiosqlite.Connection) -> None:
 
 
 @contextmanager
+def undamaged(name: str) -> Iterator[None]:
+    """Turns SQLite's report of a damaged file ("database disk image is malformed") into one
+    sentence that names the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        if type(error) is not sqlite3.DatabaseError:
+            raise
+        raise damaged(name, error) from None
+
+
+def damaged(name: str, error: sqlite3.DatabaseError) -> StoreError:
+    return StoreError(
+        f"The database {name} is damaged ({error}); nothing was changed. Restore it from a backup."
+    )
+
+
+@contextmanager
 def conflicts() -> Iterator[None]:
     """Turns SQLite's constraint violations into the store's Conflict."""
     try:
@@ -310,6 +328,8 @@ class SQLiteDatabase(Database):
             raise StoreError(f"The database {path} cannot be used ({error}).") from None
         except sqlite3.DatabaseError as error:
             await db.close()
+            if "malformed" in str(error):
+                raise damaged(str(path), error) from None
             raise StoreError(f"{path} is not an AutoMuse database ({error}).") from None
         except BaseException:
             await db.close()
@@ -353,18 +373,21 @@ class SQLiteDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteConnection]:
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield SQLiteConnection(self._db)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+            with undamaged(self.name):
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SQLiteConnection(self._db)
+                except BaseException:
+                    await self._db.execute("ROLLBACK")
+                    raise
+                await self._db.execute("COMMIT")
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self._lock:
-            return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
+            with undamaged(self.name):
+                return [tuple(row) for row in await self._db.execute_fetchall(sql, params)]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self._lock:
-            return await SQLiteConnection(self._db).execute(sql, params)
+            with undamaged(self.name):
+                return await SQLiteConnection(self._db).execute(sql, params)
