@@ -146,11 +146,16 @@ SPECIAL_TOKEN = re.compile(
 """A model's own control token written out as text (`<start_of_image>`, `<|im_end|>`, `</s>`)."""
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters (NUL, escape, bell, C1…) that no passage holds; newlines and tabs stay."""
+
+
 def clean(text: str) -> str:
-    """Model output without surrounding space, its control tokens (each becomes a paragraph
-    break), its mojibake (see `unmangled`), a trailing END, a repeated marker, or a short
-    first line that only announces the text ("Here is the next passage:")."""
-    text = SPECIAL_TOKEN.sub("\n\n", unmangled(text))
+    """Model output without surrounding space, control characters, its control tokens (each
+    becomes a paragraph break), its mojibake (see `unmangled`), a trailing END, a repeated
+    marker, or a short first line that only announces the text ("Here is the next passage:")."""
+    text = CONTROL_CHARACTERS.sub("", unmangled(text).replace("\r\n", "\n"))
+    text = SPECIAL_TOKEN.sub("\n\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     text = text.split("NEXT PARAGRAPH:")[0].strip()
     text = re.sub(rf"\s*\b{COMPLETION_STOP}\s*$", "", text).strip()

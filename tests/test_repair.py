@@ -150,3 +150,8 @@ def test_a_broken_paragraph_and_a_fused_word_are_repaired_for_free() -> None:
 
 def test_a_text_ending_on_an_abbreviation_is_cut_back_to_its_last_sentence() -> None:
     assert repair_passage(f"{BODY} He turned to Mrs.", STORY) == BODY
+
+
+def test_control_characters_in_a_model_answer_are_never_kept() -> None:
+    answer = "The lamp\x00 went out.\x1b[31m She\x07 waited.\r\nThen\x9b the bell\trang."
+    assert clean(answer) == "The lamp went out.[31m She waited.\nThen the bell\trang."
