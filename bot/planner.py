@@ -24,7 +24,7 @@ from bot.calls import CallLog
 from bot.inert import inert_chat, tagged_section
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
 from bot.llm import Models, Sampling
-from bot.narration import drifts, narration
+from bot.narration import drifts, narration, person_counts
 from bot.prompts import LoreNote, fill, labels, template
 from bot.repetition import ngrams, words
 from bot.split import SENTENCE_END
@@ -41,6 +41,9 @@ ATTEMPTS = 2
 ECHO_WORDS = 4
 """A beat that shares a run of this many words with the planner's own instructions, labels or
 kinds of event echoes the prompt instead of telling the story."""
+COPIED_WORDS = 6
+"""A beat sharing a run of this many words with the latest passage copies it instead of
+moving on."""
 ABOUT_THE_TEXT = re.compile(r"\b(?:story|stories|scene|passage|chapter|sentence|update)\b", re.I)
 """A beat names what happens in the story's world; one that names the story itself, a scene or
 a passage is talk about the text ("The story starts with a scene with…")."""
@@ -138,16 +141,20 @@ def repeats(beat: str, beats: Sequence[str]) -> bool:
 
 def usable(beat: str, view: PlanView) -> bool:
     """Whether `beat` can steer a passage: a whole sentence of the story's prose, in its
-    person, not about the story, not an echo of the planner's prompt, not saying the same
-    words twice, and not a recent beat again."""
+    person (a third-person beat has no "I" or "you" outside quotes at all), not about the
+    story, not an echo of the planner's prompt or a copy from the latest passage, not saying
+    the same words twice, and not a recent beat again."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!?\u2026][\"'\u201d]*$", beat):
         return False
     if matches(narration(beat), [*META, *ASSISTANT]) or ABOUT_THE_TEXT.search(narration(beat)):
         return False
-    if drifts(beat, view.person):
+    first, second, _ = person_counts(beat)
+    if drifts(beat, view.person) or (view.person == "third" and first + second > 0):
         return False
     grams = ngrams(words(beat), 4)
     if echoes_prompt(beat) or len(set(grams)) < len(grams):
+        return False
+    if len(longest_shared_run(beat, [view.passage]).split()) >= COPIED_WORDS:
         return False
     return not repeats(beat, view.beats)
 
