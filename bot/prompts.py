@@ -105,6 +105,11 @@ def prose_labels() -> tuple[str, ...]:
     return tuple(body.split("{")[0].strip() for body in labels("prose_context").values())
 
 
+def one_line(text: str) -> str:
+    """`text` on one line: a member's title or premise cannot start a line of the prompt."""
+    return " ".join(text.split())
+
+
 def inert_for(style: str) -> Callable[[str], str]:
     """The function that makes member or model text inert in a prompt of this style."""
     if style == "chat":
@@ -125,7 +130,7 @@ def inert_context(context: Context, style: str) -> Context:
             name: inert(getattr(context, name))
             for name in (
                 *("summary", "memory", "opening", "note", "direction", "nudges", "warning"),
-                "ledger",
+                *("ledger", "lead"),
             )
         },
     )
@@ -188,7 +193,8 @@ def render_prose(context: Context) -> str:
     text, so warnings are left out. Member text cannot end the front matter early."""
     context = inert_context(context, "prose")
     block = labels("prose_context")
-    front = [block["title"].format(text=context.title)] if context.title else []
+    title = one_line(inert_prose(context.title, prose_labels()))
+    front = [block["title"].format(text=title)] if title else []
     if context.memory:
         front.append(block["memory"].format(text=context.memory))
     if context.ledger:

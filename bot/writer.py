@@ -17,12 +17,21 @@ from dataclasses import dataclass, replace
 
 from bot import continuity, repetition
 from bot.calls import CallLog, generate
-from bot.inert import inert_completion
 from bot.judge import StoryView, Verdict, judge_passage, story_person
 from bot.llm import Model, Models, Prompt, Sampling, TextSink
 from bot.narration import FIRST, SECOND, main_character, tense
 from bot.progress import Report, Step
-from bot.prompts import COMPLETION_STOP, Context, fill, fit, render, template, words_for
+from bot.prompts import (
+    COMPLETION_STOP,
+    Context,
+    fill,
+    fit,
+    inert_for,
+    one_line,
+    render,
+    template,
+    words_for,
+)
 from bot.repair import clean, repair_passage, tidy
 from bot.store import LoreEntry
 from bot.voice import Voice, WriterConfig
@@ -296,13 +305,15 @@ def streaming_to(progress: Report | None, variant: int, lead: str = "") -> TextS
 
 
 def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
-    """The prompt for an opening from `premise` in the story's style."""
+    """The prompt for an opening from `premise` in the story's style; the premise is made inert
+    for that style and kept on one line, so it cannot start a chapter or a section."""
+    premise = one_line(inert_for(voice.style)(premise))
     if voice.style == "chat":
         content = fill("opening_chat", premise=premise, words=words_for(voice.length))
         return [{"role": "user", "content": "\n\n".join(filter(None, (content, warning)))}]
     if voice.style == "prose":
         return fill("opening_prose", premise=premise) + "\n\n"
-    return fill("opening_completion", premise=inert_completion(premise))
+    return fill("opening_completion", premise=premise)
 
 
 def led(lead: str, text: str) -> str:
