@@ -298,12 +298,18 @@ def relevant_lore(
 
 
 def recap_prompt(title: str, summary: str, passage: str) -> Prompt:
-    """The request for a short "previously on…" of the story `title`."""
-    text = fill("recap", summary=summary, passage=passage, title=title)
+    """The request for a short "previously on…" of the story `title`; every text in it is made
+    inert."""
+    inert = inert_for("chat")
+    text = fill(
+        "recap", summary=inert(summary), passage=inert(passage), title=one_line(inert(title))
+    )
     return [{"role": "user", "content": text}]
 
 
 def directions_prompt(summary: str, passage: str, count: int) -> Prompt:
-    """The request for `count` short, different options for what could happen next."""
-    text = fill("directions", summary=summary, passage=passage, count=count)
+    """The request for `count` short, different options for what could happen next; every
+    text in it is made inert."""
+    inert = inert_for("chat")
+    text = fill("directions", summary=inert(summary), passage=inert(passage), count=count)
     return [{"role": "user", "content": text}]
