@@ -10,18 +10,22 @@ import unicodedata
 from collections.abc import Iterable
 
 COMPLETION_MARKERS = (
-    (re.compile(r"\bNEXT\s+PARAGRAPH\s*:"), "Next paragraph:"),
+    (re.compile(r"\bNEXT\s*PARAGRAPH\s*:"), "Next paragraph:"),
     (re.compile(r"\bEND\b"), "End"),
     (re.compile(r"\["), "("),
     (re.compile(r"\]"), ")"),
 )
 """The completion format's own markers, and what a copy of one in member text becomes."""
 
-SECTION_TAG = re.compile(r"<(\s*/?\s*[A-Za-z][\w\- ]*)>")
-"""Anything shaped like a section tag, `<name>` or `</name>`."""
+SECTION_TAG = re.compile(r"<(\s*/?\s*[|A-Za-z][\w\-| \t\n]*)>")
+"""Anything shaped like a section tag or a chat template's marker: `<name>`, `</name\n>`,
+`<|im_start|>`."""
 
-SCENE_BREAK = re.compile(r"^[ \t]*(?:[*#~=_-][ \t]*){3,}$", flags=re.M)
-"""A line that is only a scene break: `* * *`, `***`, `---`, `# # #`…"""
+SCENE_BREAK = re.compile(r"^[ \t]*(?:(?:[*#~=_-][ \t]*){3,}|\u2042[ \t]*)$", flags=re.M)
+"""A line that is only a scene break: `* * *`, `***`, `---`, `# # #`, `⁂`…"""
+
+EMPHASIS = re.compile(r"^([ \t]*)[*_]+(?=\S)", flags=re.M)
+"""Markdown emphasis opening a line (`**Latest passages:**`), which would hide a label."""
 
 INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 """Characters that are letters or symbols to Unicode but draw nothing."""
@@ -32,9 +36,19 @@ BIDI_CONTROLS = frozenset(
 """Characters that reorder the text after them on a terminal."""
 
 
+def folded(text: str) -> str:
+    """`text` as a marker matcher must read it: look-alike characters in their plain form
+    (NFKC: fullwidth `<`, `:` and letters), and zero-width and other format characters
+    removed, so that `</mem\u200bory>` or a label with a fullwidth colon cannot slip past as
+    something else."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
 def inert_completion(text: str) -> str:
-    """`text` with no completion marker left: `NEXT PARAGRAPH:`, the stop word `END` and the
-    square brackets of section headers become ordinary prose."""
+    """`text` with no completion marker left, in any look-alike form: `NEXT PARAGRAPH:`, the
+    stop word `END` and the square brackets of section headers become ordinary prose."""
+    text = folded(text).replace("_END_", "End")
     for marker, plain in COMPLETION_MARKERS:
         text = marker.sub(plain, text)
     return text
@@ -44,11 +58,13 @@ def inert_chat(text: str, labels: Iterable[str]) -> str:
     """`text` that cannot close or open a chat-prompt section: anything tag-shaped gets single
     angle quotes instead of `<` and `>`, and a line starting with one of the prompt's own
     `labels` has that label's colon swapped for a dash, so it reads as prose, not a section."""
-    return defuse_labels(SECTION_TAG.sub(r"‹\1›", text), labels)
+    return defuse_labels(SECTION_TAG.sub(r"‹\1›", folded(text)), labels)
 
 
 def defuse_labels(text: str, labels: Iterable[str]) -> str:
-    """`text` with each line that starts with one of `labels` given a dash for the colon."""
+    """`text` with each line that starts with one of `labels` given a dash for the colon; an
+    emphasis mark before a label (`**Latest passages:**`) is dropped first."""
+    text = EMPHASIS.sub(r"\1", text)
     for label in sorted({label.strip() for label in labels if label.strip()}, key=len):
         head = label.rstrip(":").rstrip()
         words = r"\s+".join(re.escape(word) for word in head.split())
@@ -60,7 +76,7 @@ def defuse_labels(text: str, labels: Iterable[str]) -> str:
 def inert_prose(text: str, labels: Iterable[str]) -> str:
     """`text` that cannot end a base model's front matter early: a line that is only a scene
     break (`* * *`) becomes an ellipsis, and the prompt's own `labels` are defused as in chat."""
-    text = SCENE_BREAK.sub("…", text)
+    text = SCENE_BREAK.sub("…", folded(text))
     return defuse_labels(text, labels)
 
 
