@@ -47,8 +47,9 @@ def folded(text: str) -> str:
 
 def inert_completion(text: str) -> str:
     """`text` with no completion marker left, in any look-alike form: `NEXT PARAGRAPH:`, the
-    stop word `END` and the square brackets of section headers become ordinary prose."""
-    text = folded(text).replace("_END_", "End")
+    stop word `END` and the square brackets of section headers become ordinary prose, and a
+    chat template's markers (`<|im_start|>`) get angle quotes, as in chat."""
+    text = SECTION_TAG.sub(r"‹\1›", folded(text).replace("_END_", "End"))
     for marker, plain in COMPLETION_MARKERS:
         text = marker.sub(plain, text)
     return text
