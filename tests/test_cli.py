@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -97,16 +98,21 @@ async def stored_line(path: Path) -> list:
         await store.close()
 
 
-def test_each_passage_keeps_its_beat_which_show_and_export_reveal(written):
-    tmp_path, *_ = written
-    _, line = asyncio.run(stored_line(tmp_path / "cli.db"))
-    beats = [p.beat for p in line[1:] if p.beat]
-    assert beats and all(len(beat.split()) >= 3 for beat in beats), beats
+def test_each_passage_s_beat_is_revealed_by_show_and_export_only_when_asked(tmp_path, written):
+    source, *_ = written
+    _, line = asyncio.run(stored_line(source / "cli.db"))
+    planned = [p.beat for p in line[1:] if p.beat]
+    assert all(len(beat.split()) >= 4 and beat[-1] in ".!?\"'\u201d" for beat in planned), planned
+    beat = "A stranger rowed in from the mainland with a letter for Sylas."
+    (tmp_path / "cli.db").write_bytes((source / "cli.db").read_bytes())
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("UPDATE passages SET beat = ? WHERE id = ?", (beat, line[-1].id))
+    db.close()
     shown = automuse(tmp_path, "show", "1", "--beats")
     plain = automuse(tmp_path, "show", "1")
     exported = automuse(tmp_path, "export", "1", "--beats")
-    for beat in beats:
-        quoted = "> " + " ".join(beat.split())
+    for stored in (*planned, beat):
+        quoted = "> " + " ".join(stored.split())
         assert quoted in shown.stdout and quoted in exported.stdout
         assert quoted not in plain.stdout
     refused = automuse(tmp_path, "export", "1", "--format", "finetune", "--beats")
