@@ -40,9 +40,11 @@ def folded(text: str) -> str:
     """`text` as a marker matcher must read it: look-alike characters in their plain form
     (NFKC: fullwidth `<`, `:` and letters), and zero-width and other format characters
     removed, so that `</mem\u200bory>` or a label with a fullwidth colon cannot slip past as
-    something else."""
+    something else. Bidirectional controls stay: they are part of what was written."""
     text = unicodedata.normalize("NFKC", text)
-    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+    return "".join(
+        char for char in text if unicodedata.category(char) != "Cf" or char in BIDI_CONTROLS
+    )
 
 
 def inert_completion(text: str) -> str:
