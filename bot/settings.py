@@ -84,8 +84,6 @@ class StorySettings:
             raise InvalidInput("A ballot lasts between 10 seconds and a day.")
         if not 0 <= self.quorum <= 1000:
             raise InvalidInput("The quorum must be between 0 (none) and 1000 votes.")
-        if not isinstance(self.planner, bool):
-            raise InvalidInput("The planner is either on or off.")
         return self
 
     @classmethod
