@@ -12,6 +12,7 @@ from bot.store.records import (
     Passage,
     Reaction,
     Story,
+    Thread,
     now,
 )
 from bot.store.store import Store
@@ -32,6 +33,7 @@ __all__ = [
     "Store",
     "StoreError",
     "Story",
+    "Thread",
     "now",
     "transfer",
 ]

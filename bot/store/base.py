@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """The latest numbered migration; every backend has the same numbers, and both schemas are
 equal at each. Numbers are reserved in advance, so one may be missing for a while."""
 

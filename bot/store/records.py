@@ -54,6 +54,11 @@ class Passage:
     beat: str = ""
     """The one sentence saying what happens in it that it was written toward: a member's
     direction, the one members voted for, or the planner's (bot/planner.py)."""
+    thread_id: int | None = None
+    """The story's open thread that its beat advanced, or resolved when `resolves`."""
+    resolves: bool = False
+    planned: str = ""
+    """The beat planned for the passage after it, as JSON (bot/planner.py), or ""."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,24 @@ class NewPassage:
     looped: bool = False
     faults: tuple[str, ...] = ()
     beat: str = ""
+    thread_id: int | None = None
+    resolves: bool = False
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A question the story has raised and not yet answered, such as who sent the signal."""
+
+    id: int
+    story_id: int
+    text: str
+    status: str
+    """"open" or "closed"."""
+    opened_by: int | None
+    """The member who added it, or None when AutoMuse found it in the opening."""
+    advanced: int
+    """How many passages have moved it on."""
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -162,8 +185,9 @@ STORY_COLUMNS = (
 )
 PASSAGE_COLUMNS = (
     "id, story_id, parent_id, text, summary, author_id, direction, model, created_at, context,"
-    " requested_by, looped, depth, faults, beat"
+    " requested_by, looped, depth, faults, beat, thread_id, resolves, planned"
 )
+THREAD_COLUMNS = "id, story_id, text, status, opened_by, advanced, created_at"
 
 
 def story_from_row(row: Sequence[Any]) -> Story:
@@ -173,7 +197,18 @@ def story_from_row(row: Sequence[Any]) -> Story:
 def passage_from_row(row: Sequence[Any]) -> Passage:
     context = json.loads(row[9]) if row[9] else None
     faults = tuple(fault for fault in row[13].split(",") if fault)
-    return Passage(*row[:9], context, row[10], bool(row[11]), row[12], faults, row[14])
+    return Passage(
+        *row[:9],
+        context,
+        row[10],
+        bool(row[11]),
+        row[12],
+        faults,
+        row[14],
+        row[15],
+        bool(row[16]),
+        row[17],
+    )
 
 
 def lore_from_row(row: Sequence[Any]) -> LoreEntry:

@@ -185,6 +185,24 @@ MIGRATIONS: dict[int, str] = {
         UNIQUE (story_id, key)
     );
     """,
+    # 8: a story's open threads (the questions it has raised), the thread a passage's beat
+    # advanced or resolved, and the beat planned for the passage after each one.
+    8: """
+    CREATE TABLE threads (
+        id INTEGER PRIMARY KEY,
+        story_id INTEGER NOT NULL REFERENCES stories (id),
+        text TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        opened_by INTEGER,
+        advanced INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        closed_at TEXT
+    );
+    CREATE INDEX threads_by_story ON threads (story_id, status);
+    ALTER TABLE passages ADD COLUMN thread_id INTEGER;
+    ALTER TABLE passages ADD COLUMN resolves INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE passages ADD COLUMN planned TEXT NOT NULL DEFAULT '';
+    """,
 }
 assert max(MIGRATIONS) == SCHEMA_VERSION
 BUSY_TIMEOUT_MS = 30_000

@@ -32,9 +32,10 @@ from bot.store.records import (
     story_from_row,
 )
 from bot.store.sqlite import SQLiteDatabase
+from bot.store.threads import ThreadRecords
 
 
-class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords):
+class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords, ThreadRecords):
     """Story operations over one database backend."""
 
     def __init__(self, database: Database) -> None:
@@ -107,6 +108,7 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
             passage_id = await self._insert_passage(db, story_id, None, opening)
             await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (passage_id, story_id))
             await self._insert_calls(db, story_id, passage_id, calls)
+            await self._advance_thread(db, story_id, passage_id)
         story = await self.story(story_id)
         assert story is not None
         return story
@@ -193,8 +195,8 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
     ) -> int:
         return await db.insert(
             "INSERT INTO passages (story_id, parent_id, text, summary, author_id, direction,"
-            " model, created_at, context, requested_by, looped, faults, beat, depth)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " model, created_at, context, requested_by, looped, faults, beat, thread_id, resolves,"
+            " depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " coalesce((SELECT depth + 1 FROM passages WHERE id = ?), 0))",
             (
                 story_id,
@@ -210,6 +212,8 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
                 int(new.looped),
                 ",".join(new.faults),
                 new.beat,
+                new.thread_id,
+                int(new.resolves),
                 parent_id,
             ),
         )
@@ -257,6 +261,7 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
         async with self._at_head(story_id, head_id, calls) as db:
             parent = head_id if parent_id is None else parent_id
             passage_id = await self._insert_passage(db, story_id, parent, new)
+            await self._advance_thread(db, story_id, passage_id)
             await db.execute(
                 "UPDATE stories SET head_id = ?, pending_direction = '' WHERE id = ?",
                 (passage_id, story_id),
@@ -296,6 +301,7 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
             )
             await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (passage_id, story_id))
             await self._insert_calls(db, story_id, passage_id, calls)
+            await self._advance_thread(db, story_id, passage_id)
         passage = await self.passage(passage_id)
         assert passage is not None
         return passage

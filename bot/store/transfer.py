@@ -21,6 +21,8 @@ ORDER = (
     "nudges",
     "leases",
     "cooldowns",
+    "ledger",
+    "threads",
 )
 """Tables in an order that satisfies their references; tables not named here come last."""
 LATER = {"stories": "head_id", "ballots": "winner_id"}

@@ -62,6 +62,7 @@ async def fill(store: Store) -> Engine:
     await engine.edits.add_lore(
         story.id, "character", "Mira", "mira, keeper", "A lighthouse keeper."
     )
+    await store.add_thread(story.id, "Who lit the lamp on the empty rock?", 8)
     await store.add_passage_message(7771, chosen.id)
     await store.add_nudge(chosen.id, Reaction(9, "😂", True, 230.0))
     await store.take_cooldown(1, 7, 240.0, 10.0)
