@@ -72,8 +72,8 @@ class Asides:
             for variant in range(k):
                 beats = (*plan.beats, *found)
                 beat = await self.planner.beat(replace(plan, beats=beats), log, variant=variant)
-                if beat:
-                    found.append(beat[: LIMITS.direction])
+                if beat.text:
+                    found.append(beat.text[: LIMITS.direction])
         await self.store.log_calls(story.id, log.calls)
         return found
 

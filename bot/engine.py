@@ -1,9 +1,8 @@
 """The AutoMuse chain: a story's operations, with no knowledge of Discord.
 
-Each step assembles a labelled context (rolling summary, memory, lore, note or direction,
-the last passage or two) within a token budget, has the writer (bot/writer.py) draft and
-check the passage, and stores it with its new rolling summary and the model calls in one
-transaction.
+Each step has the writer (bot/writer.py) draft and check a passage toward its beat from a
+labelled context, and stores it with its model calls; its rolling summary follows, and then
+the next beat is planned ahead (bot/planning.py).
 
 Concurrency: one story writes one thing at a time. A second writing operation on a story
 that is already writing is refused at once with `Busy`; the store's head check also
@@ -25,6 +24,7 @@ from bot.ledger import read_ledger
 from bot.llm import Models
 from bot.lookups import Stories, find_story
 from bot.planner import Planner
+from bot.planning import Plans
 from bot.progress import Report, Step
 from bot.prompts import fit
 from bot.reading import StoryReader
@@ -87,6 +87,7 @@ class Engine:
         self.edits = StoryEdits(store)
         self.locks = StoryLocks(store, self.config.lease_seconds)
         self.reader = StoryReader(store, self.config.recent_passages, self.config.context_tokens)
+        self.plans = Plans(store, self.planner, self.reader)
         self.asides = Asides(
             store, self.writer, self.planner, self.reader, self.config.judged_passages
         )
@@ -197,7 +198,7 @@ class Engine:
             passage = await self.store.append_passage(
                 story.id,
                 story.head_id,
-                self._new_passage(draft, None, direction, requested_by),
+                self._new_passage(draft, direction, requested_by),
                 log.calls,
             )
         return await self._summarized(passage, summarize, progress)
@@ -229,7 +230,7 @@ class Engine:
             passage = await self.store.append_passage(
                 story.id,
                 story.head_id,
-                self._new_passage(draft, None, rejected.direction, requested_by),
+                self._new_passage(draft, rejected.direction, requested_by),
                 log.calls,
                 parent_id=before[-1].id,
             )
@@ -280,7 +281,7 @@ class Engine:
             return await self.store.add_branches(
                 story.id,
                 story.head_id,
-                [self._new_passage(d, None, direction, requested_by) for d in drafts],
+                [self._new_passage(d, direction, requested_by) for d in drafts],
                 log.calls,
             )
 
@@ -323,7 +324,7 @@ class Engine:
         self, story_id: int, progress: Report | None = None
     ) -> tuple[Story, list[Passage]]:
         """The active story and its latest passages, first writing the latest passage's
-        rolling summary if it is still pending (it is written after a passage is posted)."""
+        rolling summary (and planning ahead) if it is still pending."""
         story, line = await self._active(story_id)
         head = line[-1]
         if head.summary is not None:
@@ -341,14 +342,12 @@ class Engine:
             known = [entry.name for entry in await self.store.ledger(story_id)]
             found = read_ledger(head.text, known)
         await self.store.set_summary(story_id, head.id, summary, log.calls, found)
-        return story, [*line[:-1], replace(head, summary=summary)]
+        line = [*line[:-1], replace(head, summary=summary)]
+        return story, await self.plans.ahead(story, line) if self.plans.wanted(story) else line
 
-    def _new_passage(
-        self, draft: Draft, summary: str | None, direction: str, requested_by: int | None
-    ) -> NewPassage:
+    def _new_passage(self, draft: Draft, direction: str, requested_by: int | None) -> NewPassage:
         return NewPassage(
             text=draft.text,
-            summary=summary,
             direction=direction,
             model=draft.model,
             context=draft.context.as_dict(),
@@ -356,6 +355,8 @@ class Engine:
             looped=draft.check.loops,
             faults=draft.faults,
             beat=draft.beat,
+            thread_id=draft.thread_id,
+            resolves=draft.resolves,
         )
 
     # The chain
@@ -372,23 +373,20 @@ class Engine:
         variant: int = 0,
         progress: Report | None = None,
     ) -> Draft:
-        """Write one passage after `line[-1]` toward its beat: `direction`, or else one the
-        planner proposes (unless the story has it off). `avoid` holds texts it must not copy
-        (the passage being retried, the other candidates), `beats` the beats it must not
-        repeat."""
+        """Write one passage after `line[-1]` toward its beat (bot/planning.py). `avoid` holds
+        texts it must not copy (the passage retried, other candidates), `beats` beats too."""
         settings = StorySettings.of(story)
         base, view, plan = await self.reader.story_so_far(story, line, direction, avoid)
         plan = replace(plan, beats=(*plan.beats, *filter(None, beats)))
-        beat, lead = direction, ""
-        wanted = settings.style == "prose" or not direction
-        if settings.chain != "original" and wanted and (direction or settings.planner):
-            lead = await self.planner.beat(plan, log, direction=direction, variant=variant)
-            beat = direction or lead
+        planned = await self.plans.beat(
+            settings, plan, line[-1], log, direction=direction, variant=variant, fresh=bool(beats)
+        )
+        lead, beat = planned.text, direction or planned.text
         if settings.style == "prose":
             base = replace(base, lead=f"{lead} " if lead else "")
         elif beat:
             base = fit(replace(base, direction=beat), self.config.context_tokens)
-        return await self.writer.passage(
+        draft = await self.writer.passage(
             settings,
             base,
             replace(view, beat=beat),
@@ -397,3 +395,6 @@ class Engine:
             variant=variant,
             progress=progress,
         )
+        if not direction:
+            draft.thread_id, draft.resolves = planned.thread_id, planned.resolves
+        return draft

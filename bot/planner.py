@@ -4,8 +4,9 @@ With no direction from members, a small model either wanders or tells the last p
 again. The planner reads the rolling summary, the latest passage, the lore, the continuity
 ledger and the story's recent beats, and proposes something new that follows from them: an
 event, a complication, a discovery, a new or returning character, a change of place or time
-(`prompts/plan_kinds.txt`, taken in turn). With a direction, it writes the sentence in which
-that direction begins to happen.
+(`prompts/plan_kinds.txt`, taken in turn), or every few passages a step toward answering one
+of the story's open threads (bot/threads.py). With a direction, it writes the sentence in
+which that direction begins to happen.
 
 The beat is written as the passage's first sentence, in the story's person and tense, so a
 base model, which takes no instructions, can simply go on from it; a chat model is given it
@@ -14,12 +15,13 @@ as what happens next.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 
-from bot import continuity
+from bot import continuity, threads
 from bot.calls import CallLog
 from bot.inert import inert_chat, tagged_section
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
@@ -28,12 +30,13 @@ from bot.narration import drifts, narration, person_counts
 from bot.prompts import LoreNote, fill, labels, template
 from bot.repetition import ngrams, words
 from bot.split import SENTENCE_END
-from bot.store.records import LoreEntry
+from bot.store.records import LoreEntry, Thread
 from bot.writer import Writer
 
 BEAT_LIMIT = 300
 """The longest beat kept, in characters (a direction's limit)."""
 BEAT_TOKENS = 60
+THREAD_TOKENS = 90
 MIN_WORDS = 4
 SIMILAR = 0.5
 """A beat sharing this share of its key words with a recent one repeats it."""
@@ -68,6 +71,29 @@ class PlanView:
     """How many passages the story has; it picks the kind of thing that happens next."""
     lore_entries: tuple[LoreEntry, ...] = ()
     """The story's whole lore book, which the writer checks names against."""
+    threads: tuple[Thread, ...] = ()
+    """The story's open threads."""
+
+
+@dataclass(frozen=True)
+class Beat:
+    """What is to happen in a passage, and the open thread it moves on or answers."""
+
+    text: str = ""
+    thread_id: int | None = None
+    resolves: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self)) if self.text else ""
+
+    @classmethod
+    def from_json(cls, stored: str) -> Beat:
+        """The beat kept as JSON, or an empty one when there is none or it is unreadable."""
+        try:
+            found = json.loads(stored) if stored else {}
+            return cls(str(found["text"]), found.get("thread_id"), bool(found.get("resolves")))
+        except (ValueError, TypeError, KeyError):
+            return cls()
 
 
 @cache
@@ -79,7 +105,8 @@ def kinds() -> tuple[str, ...]:
 def instructions() -> tuple[str, ...]:
     """The planner's own words: its prompts without their blanks, its labels and its kinds of
     event."""
-    parts = [template(name) for name in ("plan_beat", "plan_direction", "plan_context")]
+    names = ("plan_beat", "plan_direction", "plan_context", "plan_threads")
+    parts = [template(name) for name in names]
     return (*(re.sub(r"\{\w+\}|\[\w+\]", "\n", part) for part in parts), *kinds())
 
 
@@ -159,6 +186,14 @@ def usable(beat: str, view: PlanView) -> bool:
     return not repeats(beat, view.beats)
 
 
+def still_usable(beat: Beat, view: PlanView) -> bool:
+    """Whether `beat`, planned ahead, can still steer the passage `view` leads to: its
+    thread, if any, is still open and it is still a beat the planner would keep."""
+    if not beat.text or not usable(beat.text, view):
+        return False
+    return beat.thread_id is None or any(t.id == beat.thread_id for t in view.threads)
+
+
 class Planner:
     """Proposes each passage's beat with the instruct model (the summary model)."""
 
@@ -168,12 +203,15 @@ class Planner:
 
     async def beat(
         self, view: PlanView, log: CallLog, *, direction: str = "", variant: int = 0
-    ) -> str:
-        """The beat for the next passage, or "" if the model gave none that can be used.
-        With `direction`, the sentence in which it begins to happen; `variant` picks
-        another kind of event (a ballot's candidates each get their own)."""
+    ) -> Beat:
+        """The beat for the next passage, or an empty one if the model gave none that can be
+        used. With `direction`, the sentence in which it begins to happen; `variant` picks
+        another kind of event (a ballot's candidates each get their own, and only the first
+        may be a thread's turn)."""
+        step = None if direction or variant else threads.due(view.threads, view.depth)
         for attempt in range(ATTEMPTS):
             kind = kinds()[(view.depth + variant + attempt * 3) % len(kinds())]
+            turn = step if attempt == 0 else None
             if direction:
                 prompt_text = fill(
                     "plan_direction",
@@ -186,25 +224,41 @@ class Planner:
                 prompt_text = fill(
                     "plan_beat",
                     context=render_view(view),
-                    kind=kind,
+                    kind=inert_chat(turn.kind, plan_labels()) if turn else kind,
                     person=view.person,
                     tense=view.tense,
                 )
-            seed = self.writer.config.seed
-            sampling = Sampling(
-                temperature=0.8,
-                top_p=self.writer.config.top_p,
-                max_tokens=BEAT_TOKENS,
-                seed=None if seed is None else seed + 100 * variant + attempt,
-            )
             answer = await self.writer.generate(
                 self.models.summary,
                 "plan",
                 [{"role": "user", "content": prompt_text}],
-                sampling,
+                self._sampling(BEAT_TOKENS, 100 * variant + attempt),
                 log,
             )
             beat = first_sentence(answer)
             if usable(beat, view):
-                return beat
-        return ""
+                if turn is None:
+                    return Beat(beat)
+                return Beat(beat, turn.thread.id, turn.resolves)
+        return Beat()
+
+    async def threads(self, opening: str, log: CallLog) -> list[str]:
+        """The questions `opening` leaves open, to be the story's first threads."""
+        prompt_text = fill("find_threads", opening=inert_chat(opening, ("opening",)))
+        answer = await self.writer.generate(
+            self.models.summary,
+            "threads",
+            [{"role": "user", "content": prompt_text}],
+            self._sampling(THREAD_TOKENS, 0),
+            log,
+        )
+        return threads.questions(answer)
+
+    def _sampling(self, max_tokens: int, offset: int) -> Sampling:
+        seed = self.writer.config.seed
+        return Sampling(
+            temperature=0.8,
+            top_p=self.writer.config.top_p,
+            max_tokens=max_tokens,
+            seed=None if seed is None else seed + offset,
+        )

@@ -90,6 +90,7 @@ class StoryReader:
             tense=tense(" ".join(view.told)),
             depth=line[-1].depth + 1,
             lore_entries=tuple(lore),
+            threads=() if original else tuple(await self.store.threads(story.id)),
         )
         return base, view, plan
 

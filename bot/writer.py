@@ -73,6 +73,9 @@ class Draft:
     verdict: Verdict
     beat: str = ""
     """What was to happen in it (bot/planner.py), empty when nothing was asked."""
+    thread_id: int | None = None
+    """The story's open thread its beat moves on, or answers when `resolves`."""
+    resolves: bool = False
 
     @property
     def faults(self) -> tuple[str, ...]:

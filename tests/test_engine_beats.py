@@ -17,10 +17,22 @@ PASSAGE = (
     "a letter sealed with black wax."
 )
 PLANNED = StorySettings(planner=True, style="chat")
+NO_BEAT = ("-", "-")
+"""Two answers the planner cannot use: nothing is planned ahead."""
+THREADS = "1. Who is Tom Reid waiting for?\n2. Why does Mira need the lantern?"
 
 
-async def started(engine: Engine, model: ScriptedModel, settings: StorySettings = PLANNED):
+async def started(
+    engine: Engine,
+    model: ScriptedModel,
+    settings: StorySettings = PLANNED,
+    ahead: tuple[str, ...] = NO_BEAT,
+):
+    """A story from OPENING; with the planner on, the opening's threads are found and the
+    first beat is planned ahead from `ahead`."""
     model.add("Mira climbs the lighthouse; Tom Reid sleeps.")
+    if settings.planner and settings.chain != "original":
+        model.add(THREADS, *ahead)
     return await engine.start(guild_id=1, channel_id=2, opening=OPENING, settings=settings)
 
 
@@ -30,35 +42,45 @@ def purposes(calls) -> list[str]:
 
 async def test_with_no_direction_the_planner_s_beat_is_written_and_stored(engine, model, store):
     story = await started(engine, model)
-    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == BEAT and passage.direction == ""
-    assert BEAT in prompt_text(model.prompts[-2]), "the chat writer is given the beat"
-    assert purposes(await store.calls(story.id))[-3:] == ["plan", "passage", "summary"]
+    assert BEAT in prompt_text(model.prompts[-4]), "the chat writer is given the beat"
+    assert purposes(await store.calls(story.id))[-5:] == [
+        "plan",
+        "passage",
+        "summary",
+        "plan",
+        "plan",
+    ]
 
 
 async def test_a_member_s_direction_is_the_beat_and_the_planner_is_not_asked(engine, model, store):
     story = await started(engine, model)
     direction = "Tom Reid wakes and rows for Portree."
+    calls = len(await store.calls(story.id))
     model.add("Tom Reid woke, took the oars and rowed for Portree in the dark.", "Tom rows.")
+    model.add(*NO_BEAT)
     passage = await engine.next(story.id, direction=direction)
     assert passage.beat == direction == passage.direction
-    assert "plan" not in purposes(await store.calls(story.id))
+    assert purposes(await store.calls(story.id))[calls:] == ["passage", "summary", "plan", "plan"]
 
 
 async def test_a_voted_direction_comes_before_the_planner(engine, model, store):
     story = await started(engine, model)
     await store.update_story(story.id, pending_direction="Tom Reid wakes and rows for Portree.")
+    calls = len(await store.calls(story.id))
     model.add("Tom Reid woke, took the oars and rowed for Portree in the dark.", "Tom rows.")
+    model.add(*NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == "Tom Reid wakes and rows for Portree."
-    assert "plan" not in purposes(await store.calls(story.id))
+    assert purposes(await store.calls(story.id))[calls:] == ["passage", "summary", "plan", "plan"]
 
 
 async def test_a_passage_that_misses_its_beat_is_written_again(engine, model):
     story = await started(engine, model)
     model.add(BEAT, "Mira polished the great lens until it shone in the dusk light.")
-    model.add(PASSAGE, "A stranger brings Mira a letter.")
+    model.add(PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.text == PASSAGE
 
@@ -68,25 +90,25 @@ async def test_with_the_planner_off_there_is_no_planned_beat(engine, model, stor
     model.add(PASSAGE, "A stranger brings Mira a letter.")
     passage = await engine.next(story.id)
     assert passage.beat == ""
-    assert purposes(await store.calls(story.id))[-2:] == ["passage", "summary"]
+    assert purposes(await store.calls(story.id)) == ["summary", "passage", "summary"]
 
 
 async def test_the_planner_never_proposes_a_recent_beat_again(engine, model):
     story = await started(engine, model)
-    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     await engine.next(story.id)
     second = "Tom Reid woke and read the letter over Mira's shoulder."
     model.add(BEAT, second, "Tom Reid woke, read the letter over her shoulder and swore.")
-    model.add("Tom reads the letter.")
+    model.add("Tom reads the letter.", *NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == second
-    assert BEAT in prompt_text(model.prompts[-3]), "the planner is shown the recent beats"
+    assert BEAT in prompt_text(model.prompts[-5]), "the planner is shown the recent beats"
 
 
 async def test_the_ledger_is_kept_from_the_opening_on_and_enters_the_context(engine, model):
     story = await started(engine, model)
     assert {e.name for e in await engine.edits.ledger(story.id)} >= {"Mira", "Tom Reid"}
-    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     await engine.next(story.id)
     names = {e.name: e.kind for e in await engine.edits.ledger(story.id)}
     assert names["Portree"] in ("place", "character")
@@ -94,15 +116,16 @@ async def test_the_ledger_is_kept_from_the_opening_on_and_enters_the_context(eng
         "The stranger rowed back to Portree at dawn.",
         "At dawn the stranger rowed back to Portree, and Mira read the letter alone.",
         "He left.",
+        *NO_BEAT,
     )
     await engine.next(story.id)
-    assert "Tom Reid" in prompt_text(model.prompts[-2]), "the writer sees the ledger's cast"
+    assert "Tom Reid" in prompt_text(model.prompts[-4]), "the writer sees the ledger's cast"
 
 
 async def test_a_wrong_ledger_entry_can_be_removed_for_good(engine, model):
     story = await started(engine, model)
     assert await engine.edits.remove_lore(story.id, "Tom Reid") == "ledger"
-    model.add(BEAT, PASSAGE + " Tom Reid slept on.", "A stranger brings Mira a letter.")
+    model.add(BEAT, PASSAGE + " Tom Reid slept on.", "A stranger brings Mira a letter.", *NO_BEAT)
     await engine.next(story.id)
     assert "Tom Reid" not in {e.name for e in await engine.edits.ledger(story.id)}
     with pytest.raises(NotFound, match="no lore or ledger entry named Nobody"):
@@ -114,9 +137,9 @@ async def test_members_lore_comes_before_the_ledger(engine, model):
     await engine.edits.add_lore(
         story.id, "character", "Tom Reid", "Tom", "The keeper's son, a liar."
     )
-    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.")
+    model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     await engine.next(story.id)
-    prompt = prompt_text(model.prompts[-2])
+    prompt = prompt_text(model.prompts[-4])
     assert "The keeper's son, a liar." in prompt
     assert "Characters: Mira." in prompt or "Tom Reid," not in prompt.split("Characters:")[-1]
 

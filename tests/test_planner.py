@@ -4,7 +4,7 @@ from bot.calls import CallLog
 from bot.llm import Models
 from bot.llm.base import prompt_text
 from bot.llm.scripted import ScriptedModel
-from bot.planner import Planner, PlanView, first_sentence, repeats, usable
+from bot.planner import Beat, Planner, PlanView, first_sentence, repeats, usable
 from bot.writer import Writer
 
 VIEW = PlanView(
@@ -72,7 +72,7 @@ async def test_the_planner_asks_again_when_its_first_beat_repeats_one():
     )
     log = CallLog()
     beat = await plan.beat(VIEW, log)
-    assert beat == "A stranger rowed in from Portree with a letter for Agnes."
+    assert beat == Beat("A stranger rowed in from Portree with a letter for Agnes.")
     assert [call.purpose for call in log.calls] == ["plan", "plan"]
     prompt = prompt_text(model.prompts[0])
     for part in (VIEW.summary, VIEW.passage, VIEW.ledger, VIEW.beats[0]):
@@ -81,13 +81,13 @@ async def test_the_planner_asks_again_when_its_first_beat_repeats_one():
 
 async def test_the_planner_gives_no_beat_rather_than_a_bad_one():
     plan, _ = planner("Sure! Here is the next sentence:", "In this chapter, things happen.")
-    assert await plan.beat(VIEW, CallLog()) == ""
+    assert await plan.beat(VIEW, CallLog()) == Beat()
 
 
 async def test_a_direction_is_planned_as_the_sentence_where_it_begins():
     plan, model = planner("Agnes's sister rowed in through the fog.")
     beat = await plan.beat(VIEW, CallLog(), direction="Her sister arrives by boat.")
-    assert beat == "Agnes's sister rowed in through the fog."
+    assert beat.text == "Agnes's sister rowed in through the fog." and beat.thread_id is None
     assert "Her sister arrives by boat." in prompt_text(model.prompts[0])
 
 
