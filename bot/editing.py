@@ -1,6 +1,6 @@
-"""Changes members make to a story besides its passages: memory, author's note, settings
-and lore, and the automatic entries of its continuity ledger. Each input is checked before
-anything is stored."""
+"""Changes members make to a story besides its passages: memory, author's note, settings,
+lore, threads, and the automatic entries of its continuity ledger. Each input is checked
+before anything is stored."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from bot.errors import InvalidInput, NotFound
 from bot.lookups import find_story
 from bot.settings import LIMITS, LORE_KINDS, StorySettings, checked, parse_keywords
-from bot.store import Conflict, LedgerEntry, LoreEntry, Store, Story
+from bot.store import Conflict, LedgerEntry, LoreEntry, Store, Story, Thread
 
 
 class StoryEdits:
@@ -84,3 +84,29 @@ class StoryEdits:
         """What the continuity ledger recorded of the story, most mentioned first."""
         await find_story(self.store, story_id)
         return await self.store.ledger(story_id)
+
+    async def threads(self, story_id: int) -> list[Thread]:
+        """The story's threads, open and closed, oldest first."""
+        await find_story(self.store, story_id)
+        return await self.store.threads(story_id, closed=True)
+
+    async def add_thread(self, story_id: int, text: str, opened_by: int | None) -> Thread:
+        """Open a thread: a question the story is to come back to and answer."""
+        await find_story(self.store, story_id)
+        text = " ".join(checked(text, "thread", LIMITS.thread).split())
+        open_threads = await self.store.threads(story_id)
+        if len(open_threads) >= LIMITS.open_threads:
+            raise InvalidInput(
+                f"This story already has {LIMITS.open_threads} open threads; close one first."
+            )
+        if any(t.text.lower() == text.lower() for t in open_threads):
+            raise InvalidInput("This story already has that thread open.")
+        return await self.store.add_thread(story_id, text, opened_by)
+
+    async def close_thread(self, story_id: int, thread_id: int) -> Thread:
+        """Close an open thread: the planner no longer comes back to it."""
+        await find_story(self.store, story_id)
+        found = [t for t in await self.store.threads(story_id) if t.id == thread_id]
+        if not found or not await self.store.close_thread(story_id, found[0].id):
+            raise NotFound(f"This story has no open thread #{thread_id}.")
+        return replace(found[0], status="closed")

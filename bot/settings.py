@@ -32,6 +32,9 @@ class Limits:
     lore_name: int = 80
     lore_keywords: int = 200
     lore_text: int = 1000
+    thread: int = 200
+    open_threads: int = 10
+    """The most threads a story keeps open at once."""
 
 
 LIMITS = Limits()

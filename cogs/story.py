@@ -14,6 +14,7 @@ from bot.engine import Engine, Passage, Story
 from bot.errors import NotFound
 from bot.export import markdown
 from bot.settings import LIMITS, StorySettings, checked, direction_for
+from bot.store import Thread
 from bot.wording import plural
 from cogs._ballot_messages import open_passage_ballot, refuse_if_open
 from cogs._progress import LiveReply
@@ -45,6 +46,22 @@ def beat_line(passage: Passage) -> str:
     if not passage.beat or passage.beat == passage.direction:
         return ""
     return f"> 🎯 *{passage.beat}*\n"
+
+
+def threads_text(threads: list[Thread]) -> str:
+    """A story's threads as members see them: the open ones, then those closed."""
+    if not threads:
+        return "🧵 No threads yet. Add a question the story should answer with `/story threads`."
+    lines = ["🧵 **Open threads** (the story comes back to one every few passages):"]
+    lines += [
+        f"#{t.id} {t.text} · moved on {plural(t.advanced, 'time')}"
+        for t in threads
+        if t.status == "open"
+    ] or ["(none)"]
+    closed = [f"#{t.id} ~~{t.text}~~" for t in threads if t.status == "closed"]
+    if closed:
+        lines += ["**Closed:**", *closed]
+    return "\n".join(lines)
 
 
 async def write_and_post(
@@ -256,6 +273,28 @@ class StoryCog(commands.Cog):
     async def note(self, interaction: discord.Interaction, text: str | None = None) -> None:
         """View or set the author's note that steers every passage."""
         await self.view_or_set(interaction, "note", text)
+
+    @story.command(name="threads")
+    @app_commands.describe(
+        add="A question the story should come back to and answer, e.g. Who sent the signal?",
+        close="The number of an open thread the story should leave alone.",
+    )
+    async def threads(
+        self, interaction: discord.Interaction, add: str | None = None, close: int | None = None
+    ) -> None:
+        """See the questions this story keeps coming back to, add one, or close one."""
+        story = await self.bot.channel_story(interaction)
+        edits = self.engine.edits
+        if add is not None and close is not None:
+            raise Refused("Add a thread or close one, not both at once.")
+        if add is not None:
+            thread = await edits.add_thread(story.id, add, interaction.user.id)
+            await send(interaction, f"🧵 Opened thread #{thread.id}: {thread.text}")
+        elif close is not None:
+            thread = await edits.close_thread(story.id, close)
+            await send(interaction, f"🧵 Closed thread #{thread.id}: {thread.text}")
+        else:
+            await send(interaction, threads_text(await edits.threads(story.id)), ephemeral=True)
 
     async def view_or_set(
         self, interaction: discord.Interaction, field: str, text: str | None

@@ -3,6 +3,7 @@
 import asyncio
 import itertools
 import json
+import re
 import time
 
 from conftest import OPENING
@@ -51,6 +52,7 @@ async def test_login_and_sync_register_every_command_with_descriptions(start_bot
         "memory",
         "note",
         "settings",
+        "threads",
     }
     assert fake_discord.undocumented_commands() == []
     for command in registered:
@@ -259,12 +261,40 @@ async def test_a_planned_beat_stays_hidden_until_asked_and_the_planner_can_be_tu
     assert f"> 🎯 *{beat}*\n{P1}" in revealed.messages[0].content
     changed = await chat.run("story settings", {"planner": "off"})
     assert "planner off" in changed.messages[0].content
+    story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
+    before = len(await bot.engine.store.calls(story.id))
     model.add(P2, "Mira reads the letter.")
     await chat.run("next")
-    story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
     purposes = [call.purpose for call in await bot.engine.store.calls(story.id)]
-    assert purposes[-2:] == ["passage", "summary"] and purposes.count("plan") == 1
+    assert purposes[before:] == ["passage", "summary"]
     assert (await bot.engine.stories.line(story.id))[-1].beat == ""
+
+
+async def test_members_see_add_and_close_the_story_s_threads(start_bot, chat, model):
+    await start_bot()
+    await started(chat, model)
+    empty = (await chat.run("story threads")).messages[0]
+    assert empty.ephemeral and "No threads yet" in empty.content
+    opened = await chat.run("story threads", {"add": "  Who rang the bell @everyone?  "})
+    [thread_id] = re.findall(r"#(\d+)", opened.messages[0].content)
+    assert "Who rang the bell @everyone?" in opened.messages[0].content
+    assert not opened.messages[0].pings()
+    again = await chat.run("story threads", {"add": "who rang the bell @everyone?"})
+    assert again.messages[0].content == "This story already has that thread open."
+    blank = await chat.run("story threads", {"add": "\u200b"})
+    assert blank.messages[0].content == "The thread has no visible characters."
+    both = await chat.run("story threads", {"add": "Why?", "close": 1})
+    assert both.messages[0].content == "Add a thread or close one, not both at once."
+    listed = (await chat.run("story threads", user="bob")).messages[0].content
+    assert f"#{thread_id} Who rang the bell" in listed and "moved on 0 times" in listed
+    unknown = await chat.run("story threads", {"close": 2**53})
+    assert unknown.messages[0].content == f"This story has no open thread #{2**53}."
+    closed = await chat.run("story threads", {"close": int(thread_id)}, user="bob")
+    assert f"Closed thread #{thread_id}" in closed.messages[0].content
+    listed = (await chat.run("story threads")).messages[0].content
+    assert "Open threads" in listed and "(none)" in listed and "~~Who rang the bell" in listed
+    twice = await chat.run("story threads", {"close": int(thread_id)})
+    assert twice.messages[0].content == f"This story has no open thread #{thread_id}."
 
 
 async def test_memory_note_settings_and_end(start_bot, chat, model):
