@@ -32,7 +32,7 @@ from bot.settings import LIMITS, StorySettings, checked, direction_for, title_fr
 from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig
-from bot.writer import Draft, Writer
+from bot.writer import LEADS, Draft, Writer
 
 
 @dataclass(frozen=True)
@@ -382,8 +382,8 @@ class Engine:
             settings, plan, line[-1], log, direction=direction, variant=variant, fresh=bool(beats)
         )
         lead, beat = planned.text, direction or planned.text
-        if settings.style == "prose":
-            base = replace(base, lead=f"{lead} " if lead else "")
+        if lead and settings.style in LEADS:
+            base = replace(base, lead=f"{lead} " if settings.style == "prose" else lead)
         elif beat:
             base = fit(replace(base, direction=beat), self.config.context_tokens)
         draft = await self.writer.passage(

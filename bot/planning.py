@@ -20,6 +20,7 @@ from bot.planner import Beat, Planner, PlanView, still_usable
 from bot.reading import StoryReader
 from bot.settings import StorySettings
 from bot.store import Passage, Store, Story
+from bot.writer import LEADS
 
 
 class Plans:
@@ -50,12 +51,13 @@ class Plans:
     ) -> Beat:
         """The planner's beat for the passage after `after`: the one planned ahead if it
         still holds, unless `fresh` (a retry) or another candidate (`variant`) asks for a new
-        one. With `direction`, the sentence in which it begins (a prose story opens its
-        passage with it); empty when the story has the planner off or is on the original
-        chain."""
-        if settings.chain == "original" or (direction and settings.style != "prose"):
+        one. With `direction`, the sentence in which it begins, which the passage opens with
+        (with the planner off, only in prose, since a base model takes no instructions). Empty
+        when the story has the planner off, is on the original chain, or is in a style whose
+        passages cannot open with words already written (completion)."""
+        if settings.chain == "original" or (direction and settings.style not in LEADS):
             return Beat()
-        if not direction and not settings.planner:
+        if not settings.planner and (not direction or settings.style != "prose"):
             return Beat()
         ahead = Beat.from_json(after.planned)
         if not (direction or variant or fresh) and still_usable(ahead, view):

@@ -21,6 +21,8 @@ from bot.split import SENTENCE_END
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 COMPLETION_MARKER = "\n\nNEXT PARAGRAPH:"
 COMPLETION_STOP = "END"
+ENDING_SENTENCES = 2
+"""How many of the latest passage's sentences a chat model writing from a lead is shown."""
 
 
 @cache
@@ -76,7 +78,8 @@ class Context:
     """The story's first passage, when it is no longer among `passages` (prose style only:
     a base model keeps the names, places and voice of the page it can see)."""
     lead: str = ""
-    """The first words of the next paragraph, given to a base model to go on from (prose)."""
+    """The first words of the next paragraph, for the model to go on from: a base model's
+    page runs on to them (prose), a chat model's answer starts with them (chat)."""
     ledger: str = ""
     """What the continuity ledger holds of the story: its people, places and facts."""
 
@@ -155,22 +158,35 @@ def _sections(context: Context) -> list[tuple[str, str]]:
 
 def render_chat(context: Context, words: int) -> list[Message]:
     """A system message and one user message with the labelled context, each section between
-    tags that member text cannot close."""
+    tags that member text cannot close.
+
+    With a `lead` (the beat, as the passage's first sentence), the model is shown only the
+    end of the latest passage, so there is little to tell again, and its answer is the lead
+    continued: a closing assistant message holds it."""
     context = inert_context(context, "chat")
     parts = []
     if context.summary:
         parts.append(("summary", _labelled("summary", text=context.summary)))
     parts += _sections(context)
-    parts.append(("passages", _labelled("passages", text="\n\n".join(context.passages))))
-    user = fill(
-        "chat_passage",
-        context="\n\n".join(tagged_section(name, text) for name, text in parts),
-        words=words,
+    if context.lead:
+        ending = " ".join(SENTENCE_END.split(context.passages[-1].strip())[-ENDING_SENTENCES:])
+        parts.append(("ending", _labelled("ending", text=ending)))
+    else:
+        parts.append(("passages", _labelled("passages", text="\n\n".join(context.passages))))
+    sections = "\n\n".join(tagged_section(name, text) for name, text in parts)
+    lead = one_line(context.lead.strip())
+    user = (
+        fill("chat_beat", context=sections, words=words, lead=lead)
+        if lead
+        else fill("chat_passage", context=sections, words=words)
     )
-    return [
+    messages: list[Message] = [
         {"role": "system", "content": template("chat_system")},
         {"role": "user", "content": user},
     ]
+    if lead:
+        messages.append({"role": "assistant", "content": lead})
+    return messages
 
 
 def render_completion(context: Context) -> str:

@@ -55,6 +55,8 @@ repeated within the answer, well under the judge's recycled span."""
 MIN_TOKENS = 80
 """Steering: the fewest tokens a passage may end at (about 60 words, over a stub's 40)."""
 
+LEADS = ("prose", "chat")
+"""The styles whose passages can begin with words already written (the context's lead)."""
 AVOIDED_IN_NARRATION = {
     "third": tuple(sorted(FIRST | SECOND)),
     "first": tuple(sorted(SECOND)),
@@ -123,7 +125,7 @@ class Writer:
         context = base
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
-            lead = context.lead if voice.style == "prose" else ""
+            lead = context.lead if voice.style in LEADS else ""
             text = await self.generate(
                 self.models.passage,
                 "passage",
@@ -132,8 +134,8 @@ class Writer:
                 log,
                 on_text=streaming_to(progress, variant, lead),
             )
-            if voice.style == "prose":
-                text = led(context.lead, text)
+            if lead:
+                text = led(lead, text)
             if not original:
                 text = repair_passage(tidy(text), story)
             if progress is not None:
@@ -152,7 +154,7 @@ class Writer:
             if progress is not None:
                 progress(Step("rewriting", attempt + 2, attempts))
             context, sampling = self._counter_measures(
-                base, lore, draft, story, recent, sampling, attempt + 1
+                base, lore, draft, story, recent, sampling, attempt + 1, voice.style
             )
         return min(drafts, key=lambda d: d.badness)
 
@@ -190,6 +192,7 @@ class Writer:
         recent: Sequence[str],
         sampling: Sampling,
         round_: int,
+        style: str,
     ) -> tuple[Context, Sampling]:
         """The next attempt's context and sampling, aimed at what was wrong with `draft`.
 
@@ -224,8 +227,9 @@ class Writer:
             told = " ".join([story.opening, *story.recent])
             person = story_person(story)
             warnings.append(fill("counter_person", person=person, tense=tense(told)))
-            lead = lead or ("I" if person == "first" else main_character(told))
-        elif "stub" in faults:
+            if style == "prose":
+                lead = lead or ("I" if person == "first" else main_character(told))
+        elif "stub" in faults and style == "prose":
             lead = draft.text + "\n\n"
         if faults & {"meta", "assistant", "debris"}:
             warnings.append(template("counter_meta"))
@@ -320,7 +324,10 @@ def opening_prompt(premise: str, voice: Voice, warning: str = "") -> Prompt:
 
 
 def led(lead: str, text: str) -> str:
-    """`text` as written after the `lead` words it was asked to go on from."""
+    """`text` as written after the `lead` words it was asked to go on from; a model that
+    wrote the lead again (a server that cannot continue an answer) is not given it twice."""
+    if " ".join(text.split()).startswith(" ".join(lead.split())):
+        return text.lstrip()
     if not lead or lead[-1].isspace():
         return lead + text.lstrip()
     if text[:1] in tuple(",.;:!?'’"):

@@ -55,33 +55,63 @@ async def test_with_no_direction_the_planner_s_beat_is_written_and_stored(engine
     ]
 
 
-async def test_a_member_s_direction_is_the_beat_and_the_planner_is_not_asked(engine, model, store):
+async def test_a_member_s_direction_is_the_beat_and_the_passage_opens_where_it_begins(
+    engine, model, store
+):
     story = await started(engine, model)
     direction = "Tom Reid wakes and rows for Portree."
+    opening = "Tom Reid woke in the boat and took up the oars."
     calls = len(await store.calls(story.id))
-    model.add("Tom Reid woke, took the oars and rowed for Portree in the dark.", "Tom rows.")
+    model.add(opening, "He rowed for Portree through the dark, the lamp behind him.", "Tom rows.")
     model.add(*NO_BEAT)
     passage = await engine.next(story.id, direction=direction)
     assert passage.beat == direction == passage.direction
-    assert purposes(await store.calls(story.id))[calls:] == ["passage", "summary", "plan", "plan"]
+    assert passage.text == f"{opening} He rowed for Portree through the dark, the lamp behind him."
+    assert model.prompts[-4][-1] == {"role": "assistant", "content": opening}
+    assert purposes(await store.calls(story.id))[calls:] == [
+        "plan",
+        "passage",
+        "summary",
+        "plan",
+        "plan",
+    ]
 
 
 async def test_a_voted_direction_comes_before_the_planner(engine, model, store):
-    story = await started(engine, model)
+    story = await started(engine, model, ahead=(BEAT,))
     await store.update_story(story.id, pending_direction="Tom Reid wakes and rows for Portree.")
-    calls = len(await store.calls(story.id))
-    model.add("Tom Reid woke, took the oars and rowed for Portree in the dark.", "Tom rows.")
+    model.add("Tom Reid woke in the boat and took up the oars.", "He rowed away.", "Tom rows.")
     model.add(*NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == "Tom Reid wakes and rows for Portree."
-    assert purposes(await store.calls(story.id))[calls:] == ["passage", "summary", "plan", "plan"]
+    assert "Portree" in prompt_text(model.prompts[-5]) and BEAT not in passage.text
 
 
-async def test_a_passage_that_misses_its_beat_is_written_again(engine, model):
-    story = await started(engine, model)
-    model.add(BEAT, "Mira polished the great lens until it shone in the dusk light.")
+async def test_a_chat_passage_starts_with_its_beat_and_sees_only_the_end_of_the_last_one(
+    engine, model
+):
+    story = await started(engine, model, ahead=(BEAT,))
     model.add(PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     passage = await engine.next(story.id)
+    assert passage.text == f"{BEAT} {PASSAGE}"
+    _, user, answer = model.prompts[-4]
+    assert answer == {"role": "assistant", "content": BEAT}
+    assert "The latest passage ended:" in user["content"] and BEAT in user["content"]
+
+
+async def test_a_server_that_writes_the_beat_again_does_not_get_it_twice(engine, model):
+    story = await started(engine, model, ahead=(BEAT,))
+    model.add(f"{BEAT}\n{PASSAGE}", "A stranger brings Mira a letter.", *NO_BEAT)
+    passage = await engine.next(story.id)
+    assert passage.text == f"{BEAT} {PASSAGE}"
+
+
+async def test_a_passage_that_misses_a_member_s_direction_is_written_again(engine, model):
+    story = await started(engine, model, StorySettings(planner=False, style="chat"))
+    direction = "A stranger rows in from Portree with a letter for Mira."
+    model.add("Mira polished the great lens until it shone in the dusk light.")
+    model.add(PASSAGE, "A stranger brings Mira a letter.")
+    passage = await engine.next(story.id, direction=direction)
     assert passage.text == PASSAGE
 
 

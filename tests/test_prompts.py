@@ -32,6 +32,7 @@ def test_every_context_section_has_a_label():
         "nudges",
         "warning",
         "passages",
+        "ending",
     }
 
 

@@ -13,7 +13,17 @@ class Message(TypedDict):
 
 
 Prompt = str | Sequence[Message]
-"""A plain string is sent as a completion; a list of messages as a chat."""
+"""A plain string is sent as a completion; a list of messages as a chat. A chat that ends on
+an assistant message asks for that message to be continued (its words are already written);
+a backend that cannot continue one answers the messages before it."""
+
+
+def prefill(prompt: Sequence[Message]) -> tuple[Sequence[Message], str]:
+    """A chat's messages before its closing assistant message, and that message's words
+    ("" when the chat ends on another role)."""
+    if prompt and prompt[-1]["role"] == "assistant":
+        return prompt[:-1], prompt[-1]["content"]
+    return prompt, ""
 
 
 def prompt_text(prompt: Prompt) -> str:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink
+from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink, prefill
 from bot.llm.steering import Steering, break_tokens, is_steered, markup_tokens
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -35,7 +35,8 @@ def default_gguf_path() -> Path:
 def chat_tokens(llama: Any, messages: Sequence[Message]) -> list[int]:
     """`messages` in the model's chat template, as tokens. The template's own markers are
     special tokens; each message's text is tokenized as plain text, so a `<|im_start|>` typed
-    by a member stays a few ordinary tokens."""
+    by a member stays a few ordinary tokens. A closing assistant message is left open: its
+    words follow the template's start of the answer, for the model to go on from."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     def token_text(token: int) -> str:
@@ -46,6 +47,7 @@ def chat_tokens(llama: Any, messages: Sequence[Message]) -> list[int]:
         eos_token=token_text(llama.token_eos()),
         bos_token=token_text(llama.token_bos()),
     )
+    messages, written = prefill(messages)
     slotted = [{**message, "content": SLOT.format(n)} for n, message in enumerate(messages)]
     rendered = formatter(messages=slotted)
     tokens = llama.tokenize(b"", add_bos=not rendered.added_special, special=True)
@@ -56,6 +58,8 @@ def chat_tokens(llama: Any, messages: Sequence[Message]) -> list[int]:
             text, special = piece, True
         if text:
             tokens += llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+    if written:
+        tokens += llama.tokenize(written.encode("utf-8"), add_bos=False, special=False)
     return tokens
 
 

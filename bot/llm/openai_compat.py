@@ -11,7 +11,7 @@ from typing import Any
 
 import openai
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink
+from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink, prefill
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 """Besides every 5xx, the statuses worth another try (as the openai SDK decides)."""
@@ -83,6 +83,10 @@ class OpenAICompatible:
     async def generate(
         self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
     ) -> Generation:
+        """The server's answer. A chat's closing assistant message is not sent: the OpenAI
+        API takes it for a finished turn, so the answer may repeat its words."""
+        if not isinstance(prompt, str):
+            prompt = prefill(prompt)[0]
         options: dict[str, Any] = {
             "model": self.name,
             "temperature": sampling.temperature,

@@ -164,6 +164,20 @@ async def test_member_text_never_becomes_special_tokens_in_a_chat(local: LocalMo
     assert counts == [5, 5], "system, user and assistant turns only; none from member text"
 
 
+async def test_a_chat_ending_on_an_answer_is_continued_from_its_words(local: LocalModel) -> None:
+    beat = "The stranger set the letter on the table."
+    asked = render_chat(Context(passages=("Mira waited.",)), 50)
+    prefilled = render_chat(Context(passages=("Mira waited.",), lead=beat), 50)
+    assert prefilled[-1] == {"role": "assistant", "content": beat}
+    tokens = local.prompt_tokens(prefilled)
+    text = local._llama.detokenize(tokens, special=True).decode()
+    assert text.endswith("<|im_start|>assistant\n" + beat), "the answer is left open"
+    assert sum(token in special_ids(local) for token in tokens) == 5
+    generation = await local.generate(prefilled, GREEDY.but(max_tokens=12))
+    assert english_words(generation.text) and not generation.text.startswith(beat)
+    assert local.prompt_tokens(asked)[-1] != tokens[-1]
+
+
 async def test_a_completion_prompt_is_all_plain_text(local: LocalModel) -> None:
     generation = await local.generate(HOSTILE, GREEDY.but(max_tokens=4))
     prompt = evaluated_prompt(local, generation.prompt_tokens)

@@ -396,3 +396,21 @@ async def test_a_50000_word_answer_is_stored_cut_at_a_sentence_end(
         assert max(len(response) for response in logged) <= 2 * PASSAGE_LIMIT
     finally:
         await store.close()
+
+
+async def test_a_chat_s_closing_answer_is_not_sent_as_a_finished_turn(
+    fake_server: FakeServer, connect: Connect
+) -> None:
+    bodies: list[dict] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        message = {"role": "assistant", "content": "The lamp went out."}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return web.json_response({**COMPLETION, "object": "chat.completion", "choices": [choice]})
+
+    backend = connect(await fake_server(answer))
+    prefilled = [*CHAT, {"role": "assistant", "content": "The cat"}]
+    generation = await backend.generate(prefilled, GREEDY)
+    assert generation.text == "The lamp went out."
+    assert [bodies[0]["messages"]] == [CHAT]
