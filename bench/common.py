@@ -165,14 +165,18 @@ class Timed:
 
 async def timed_next(
     engine: Engine, store: Store, story_id: int, logged: int
-) -> tuple[str, str, float, list[ModelCall]]:
-    """One `next` on the story: its text (or else the error), the seconds it took, and the
-    model calls logged after the first `logged`."""
+) -> tuple[str, str, float, float, list[ModelCall]]:
+    """One `next` on the story as the bot makes it: its text (or else the error), the seconds
+    until the passage was stored (what a member waits for), the seconds of the whole step
+    with its rolling summary and the next beat planned ahead, and the model calls logged
+    after the first `logged`."""
     started = time.perf_counter()
-    text, error = "", ""
+    text, error, waited = "", "", 0.0
     try:
-        text = (await engine.next(story_id)).text
+        text = (await engine.next(story_id, summarize=False)).text
+        waited = time.perf_counter() - started
+        await engine.summarize(story_id)
     except StoryError as failure:
         error = str(failure)
     seconds = time.perf_counter() - started
-    return text, error, seconds, (await store.calls(story_id))[logged:]
+    return text, error, waited or seconds, seconds, (await store.calls(story_id))[logged:]

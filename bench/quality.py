@@ -47,6 +47,7 @@ from bot.ledger import names_in
 from bot.llm import ModelError, Models, open_models
 from bot.llm.llama import DEFAULT_NAME
 from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, GEMMA_NAME, QWEN_NAME
+from bot.planner import repeats
 from bot.settings import StorySettings
 from bot.split import SENTENCE_END
 from bot.store import Store
@@ -71,7 +72,8 @@ TARGETS = {
     "cast_rate": (">=", 0.90),
     "loop_rate": ("<=", 0.03),
     "passage_calls": ("<=", 2.0),
-    "median_seconds": ("<=", 15.0),
+    "median_wait": ("<=", 15.0),
+    "repeated_beats": ("<=", 0),
 }
 """The targets the default writer is held to."""
 
@@ -148,6 +150,9 @@ class Step:
     overlap: float = 0.0
     words: int = 0
     seconds: float = 0.0
+    """The whole step: the passage, its rolling summary and the next beat planned ahead."""
+    waited: float = 0.0
+    """Until the passage was stored: what a member waits for."""
     passage_calls: int = 0
     plan_calls: int = 0
     all_calls: int = 0
@@ -160,6 +165,10 @@ class Step:
     cast: list[str] = field(default_factory=list)
     """The characters of the passage before, from the ledger."""
     cast_named: bool = True
+    repeated_beat: bool = False
+    """The beat tells again one of the story's earlier beats."""
+    thread: str = ""
+    """"step" or "answer" when the beat was about one of the story's threads."""
 
     @property
     def failed(self) -> bool:
@@ -208,7 +217,8 @@ async def write_story(
     for number in range(1, steps + 1):
         step = Step(step=number)
         ledger = tuple(await store.ledger(story.id))
-        step.text, step.error, step.seconds, new = await timed_next(engine, store, story.id, logged)
+        found = await timed_next(engine, store, story.id, logged)
+        step.text, step.error, step.waited, step.seconds, new = found
         logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.plan_calls = sum(c.purpose == "plan" for c in new)
@@ -221,6 +231,10 @@ async def write_story(
             beat=line[-1].beat if not step.failed else "",
         )
         texts = [p.text for p in before]
+        if not step.failed:
+            step.repeated_beat = repeats(view.beat, [p.beat for p in before if p.beat])
+            if line[-1].thread_id is not None:
+                step.thread = "answer" if line[-1].resolves else "step"
         results.append(judged(step, view, texts) if not step.failed else step)
         print(
             f"    step {number}: {', '.join(step.faults) or 'good'} ({step.seconds:.1f} s)",
@@ -253,6 +267,10 @@ def summarize(steps: list[Step]) -> dict[str, Any]:
     figures["words"] = mean([s.words for s in written])
     figures["mean_seconds"] = mean([s.seconds for s in steps])
     figures["median_seconds"] = statistics.median([s.seconds for s in steps]) if steps else 0.0
+    figures["median_wait"] = statistics.median([s.waited for s in steps]) if steps else 0.0
+    figures["repeated_beats"] = sum(s.repeated_beat for s in beats)
+    figures["thread_steps"] = sum(s.thread == "step" for s in written)
+    figures["thread_answers"] = sum(s.thread == "answer" for s in written)
     figures["passage_calls"] = sum(s.passage_calls for s in steps) / count
     figures["plan_calls"] = sum(s.plan_calls for s in steps) / count
     figures["all_calls"] = sum(s.all_calls for s in steps) / count
@@ -321,17 +339,25 @@ def summarize_all(data: dict[str, Any]) -> None:
 EXTRA = ["beat_rate", "beat_after_lead_rate", "cast_rate"]
 """The figures beside the faults: the beat happened (in the whole passage, and after its first
 sentence), and the cast kept."""
-COSTS = ["mean_seconds", "median_seconds", "passage_calls", "plan_calls", "all_calls"]
+COSTS = [
+    "median_wait",
+    "median_seconds",
+    "passage_calls",
+    "plan_calls",
+    "all_calls",
+]
 
 
 def report(data: dict[str, Any]) -> None:
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
-    headers += ["cast", "words", "s/p", "median s", "gen calls/p", "plan calls/p", "calls/p"]
+    headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
+    headers += ["median wait s", "median step s", "gen calls/p", "plan calls/p", "calls/p"]
     rows = []
     for name, entry in data["configurations"].items():
         s = entry["summary"]
         rates = [s[f"{fault}_rate"] for fault in FAULTS]
         extra = [s["loop_rate"], *(s[key] for key in EXTRA), s["words"]]
+        extra += [s["repeated_beats"], s["thread_steps"], s["thread_answers"]]
         rows.append([name, s["passages"], s["good_rate"], *rates, *extra, *(s[k] for k in COSTS)])
     print(table(headers, rows))
     name = default_configuration(data)
@@ -347,7 +373,8 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
     """The results as bench/README.md shows them: a table, then `writer`'s stories `samples`
     whole, the opening and every passage with its beat and its faults."""
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
-    headers += ["cast", "words", "s / passage", "median s", "generation calls / passage"]
+    headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
+    headers += ["median wait s", "median step s", "generation calls / passage"]
     headers += ["planner calls / passage", "all calls / passage"]
     lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     for name, entry in data["configurations"].items():
@@ -355,7 +382,9 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
         cells = [name, str(s["passages"]), f"{s['good_rate']:.0%}"]
         cells += [f"{s[f'{key}_rate']:.0%}" for key in [*FAULTS, "loop"]]
         cells += [f"{s[key]:.0%}" for key in EXTRA]
-        cells += [f"{s['words']:.0f}", f"{s['mean_seconds']:.1f}", f"{s['median_seconds']:.1f}"]
+        cells += [f"{s['words']:.0f}"]
+        cells += [str(s[key]) for key in ("repeated_beats", "thread_steps", "thread_answers")]
+        cells += [f"{s['median_wait']:.1f}", f"{s['median_seconds']:.1f}"]
         cells += [f"{s[key]:.2f}" for key in COSTS[2:]]
         lines.append("| " + " | ".join(cells) + " |")
     stories = data["configurations"].get(writer, {}).get("stories", {})
@@ -368,7 +397,8 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
             faults = ", ".join(step["faults"]) or "none"
             lines += ["", f"**Passage {step['step']}** (faults: {faults}).", ""]
             if step["beat"]:
-                lines += [f"> Beat: {step['beat']}", ""]
+                about = {"step": " (a step on a thread)", "answer": " (answers a thread)"}
+                lines += [f"> Beat{about.get(step.get('thread', ''), '')}: {step['beat']}", ""]
             lines.append(step["text"] or f"*Not written: {step['error']}*")
     return "\n".join(lines)
 
@@ -411,7 +441,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=12, help="passages per story (default 12)")
     parser.add_argument("--openings", type=int, help="only the first N openings (default all 8)")
-    parser.add_argument("--quick", action="store_true", help="a quick run: 4 openings, 6 steps")
+    parser.add_argument("--quick", action="store_true", help="a quick run: 4 openings, 8 steps")
     parser.add_argument(
         "--markdown",
         nargs="*",
@@ -428,7 +458,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = openings()
     if args.quick:
-        args.openings, args.steps = 4, 6
+        args.openings, args.steps = 4, 8
     if args.openings:
         chosen = dict(list(chosen.items())[: args.openings])
     name = "quality_quick" if args.quick else "quality"

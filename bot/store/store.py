@@ -260,6 +260,8 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
         """
         async with self._at_head(story_id, head_id, calls) as db:
             parent = head_id if parent_id is None else parent_id
+            if parent != head_id:
+                await self._retract_thread(db, story_id, head_id)
             passage_id = await self._insert_passage(db, story_id, parent, new)
             await self._advance_thread(db, story_id, passage_id)
             await db.execute(
@@ -329,9 +331,11 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
         return True
 
     async def move_head(self, story_id: int, head_id: int, new_head_id: int) -> None:
-        """Point the story at another passage it already has (undo)."""
+        """Point the story at another passage it already has (undo); what the old head did
+        to a thread is taken back."""
         async with self._transaction() as db:
             await self._check_head(db, story_id, head_id)
+            await self._retract_thread(db, story_id, head_id)
             await db.execute("UPDATE stories SET head_id = ? WHERE id = ?", (new_head_id, story_id))
 
     async def passage(self, passage_id: int) -> Passage | None:

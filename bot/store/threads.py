@@ -55,6 +55,23 @@ class ThreadRecords:
             (passage_id, passage_id, now(), passage_id, story_id),
         )
 
+    async def _retract_thread(self, db: Connection, story_id: int, passage_id: int) -> None:
+        """Take back what passage `passage_id`, no longer part of the story (undone or
+        retried), did to its thread: one step fewer, and open again if it answered it."""
+        await db.execute(
+            "UPDATE threads SET advanced = CASE WHEN advanced > 0 THEN advanced - 1 ELSE 0 END,"
+            " status = 'open', closed_at = NULL"
+            " WHERE id = (SELECT thread_id FROM passages WHERE id = ? AND resolves = 1)"
+            " AND story_id = ?",
+            (passage_id, story_id),
+        )
+        await db.execute(
+            "UPDATE threads SET advanced = CASE WHEN advanced > 0 THEN advanced - 1 ELSE 0 END"
+            " WHERE id = (SELECT thread_id FROM passages WHERE id = ? AND resolves = 0)"
+            " AND story_id = ? AND status = 'open'",
+            (passage_id, story_id),
+        )
+
     async def set_plan(self, passage_id: int, planned: str) -> None:
         """Keep the beat planned for the passage after `passage_id` (JSON, or "")."""
         async with self.database.transaction() as db:

@@ -58,3 +58,19 @@ async def test_the_plan_for_the_next_passage_is_kept_with_the_passage(store):
     await store.set_plan(story.head_id, '{"text": "A ship lands."}')
     opening = await store.passage(story.head_id)
     assert opening is not None and opening.planned == '{"text": "A ship lands."}'
+
+
+async def test_an_undone_or_retried_passage_takes_back_its_step_and_its_answer(store):
+    story = await started(store)
+    thread = await store.add_thread(story.id, "Who sent the signal?")
+    step = NewPassage(text="A trace.", thread_id=thread.id)
+    first = await store.append_passage(story.id, story.head_id, step)
+    answer = NewPassage(text="The answer.", thread_id=thread.id, resolves=True)
+    second = await store.append_passage(story.id, first.id, answer)
+    assert await store.threads(story.id) == []
+    await store.move_head(story.id, second.id, first.id)
+    [reopened] = await store.threads(story.id)
+    assert reopened.advanced == 1 and reopened.status == "open"
+    await store.append_passage(story.id, first.id, step, parent_id=story.head_id)
+    [retried] = await store.threads(story.id)
+    assert retried.advanced == 1, "the retried step is counted once"
