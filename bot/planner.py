@@ -73,6 +73,10 @@ class PlanView:
     """The story's whole lore book, which the writer checks names against."""
     threads: tuple[Thread, ...] = ()
     """The story's open threads."""
+    cast: tuple[str, ...] = ()
+    """The story's characters, from members' lore and the continuity ledger, most mentioned
+    first."""
+    places: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,37 @@ def usable(beat: str, view: PlanView) -> bool:
     return not repeats(beat, view.beats)
 
 
+@cache
+def stock() -> tuple[str, ...]:
+    return tuple(line for line in template("plan_stock").splitlines() if line.strip())
+
+
+def stock_beat(view: PlanView, variant: int = 0) -> str:
+    """A beat from the table of stock events (`prompts/plan_stock.txt`), filled in with the
+    story's own cast and places, for when the model proposes none that can be used: the
+    first in turn that the story can fill, in its person, and that repeats no recent beat.
+    Empty for a story told in the present tense or with no characters."""
+    if view.tense != "past" or not view.cast:
+        return ""
+    name = "I" if view.person == "first" else view.cast[0]
+    others = [c for c in view.cast if c != view.cast[0]]
+    slots = {
+        "name": name,
+        "other": others[0] if others else "",
+        "place": next(iter(view.places), ""),
+    }
+    table = stock()
+    for offset in range(len(table)):
+        line = table[(view.depth + variant + offset) % len(table)]
+        needed = re.findall(r"\{(\w+)\}", line)
+        if not all(slots.get(slot) for slot in needed):
+            continue
+        beat = line.format(**slots)
+        if usable(beat, view):
+            return beat
+    return ""
+
+
 def still_usable(beat: Beat, view: PlanView) -> bool:
     """Whether `beat`, planned ahead, can still steer the passage `view` leads to: its
     thread, if any, is still open and it is still a beat the planner would keep."""
@@ -207,7 +242,8 @@ class Planner:
         """The beat for the next passage, or an empty one if the model gave none that can be
         used. With `direction`, the sentence in which it begins to happen; `variant` picks
         another kind of event (a ballot's candidates each get their own, and only the first
-        may be a thread's turn)."""
+        may be a thread's turn). When the model gives nothing usable, a stock event fits in
+        the story's cast."""
         step = None if direction or variant else threads.due(view.threads, view.depth)
         for attempt in range(ATTEMPTS):
             kind = kinds()[(view.depth + variant + attempt * 3) % len(kinds())]
@@ -240,7 +276,7 @@ class Planner:
                 if turn is None:
                     return Beat(beat)
                 return Beat(beat, turn.thread.id, turn.resolves)
-        return Beat()
+        return Beat("" if direction else stock_beat(view, variant))
 
     async def threads(self, opening: str, log: CallLog) -> list[str]:
         """The questions `opening` leaves open, to be the story's first threads."""

@@ -14,7 +14,14 @@ from bot.narration import tense
 from bot.planner import PlanView
 from bot.prompts import Context, fit, relevant_lore
 from bot.settings import StorySettings
-from bot.store import LoreEntry, Passage, Store, Story
+from bot.store import LedgerEntry, LoreEntry, Passage, Store, Story
+
+
+def named(kind: str, lore: Sequence[LoreEntry], ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
+    """The names of the story's characters or places: members' lore first, then the
+    continuity ledger's, most mentioned first."""
+    names = [e.name for e in lore if e.kind == kind] + [e.name for e in ledger if e.kind == kind]
+    return tuple(dict.fromkeys(names))
 
 
 class StoryReader:
@@ -91,6 +98,8 @@ class StoryReader:
             depth=line[-1].depth + 1,
             lore_entries=tuple(lore),
             threads=() if original else tuple(await self.store.threads(story.id)),
+            cast=named("character", lore, ledger),
+            places=named("place", lore, ledger),
         )
         return base, view, plan
 

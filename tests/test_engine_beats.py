@@ -7,6 +7,7 @@ from bot.engine import Engine
 from bot.errors import NotFound
 from bot.llm import prompt_text
 from bot.llm.scripted import ScriptedModel
+from bot.planner import Beat
 from bot.settings import StorySettings
 from bot.store import Store
 
@@ -17,8 +18,8 @@ PASSAGE = (
     "a letter sealed with black wax."
 )
 PLANNED = StorySettings(planner=True, style="chat")
-NO_BEAT = ("-", "-")
-"""Two answers the planner cannot use: nothing is planned ahead."""
+NO_BEAT: tuple[str, ...] = ()
+"""No answer for the planner: the model fails, so nothing is planned ahead."""
 THREADS = "1. Who is Tom Reid waiting for?\n2. Why does Mira need the lantern?"
 
 
@@ -45,14 +46,8 @@ async def test_with_no_direction_the_planner_s_beat_is_written_and_stored(engine
     model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == BEAT and passage.direction == ""
-    assert BEAT in prompt_text(model.prompts[-4]), "the chat writer is given the beat"
-    assert purposes(await store.calls(story.id))[-5:] == [
-        "plan",
-        "passage",
-        "summary",
-        "plan",
-        "plan",
-    ]
+    assert BEAT in prompt_text(model.prompts[-3]), "the chat writer is given the beat"
+    assert purposes(await store.calls(story.id))[-4:] == ["plan", "passage", "summary", "plan"]
 
 
 async def test_a_member_s_direction_is_the_beat_and_the_passage_opens_where_it_begins(
@@ -67,14 +62,8 @@ async def test_a_member_s_direction_is_the_beat_and_the_passage_opens_where_it_b
     passage = await engine.next(story.id, direction=direction)
     assert passage.beat == direction == passage.direction
     assert passage.text == f"{opening} He rowed for Portree through the dark, the lamp behind him."
-    assert model.prompts[-4][-1] == {"role": "assistant", "content": opening}
-    assert purposes(await store.calls(story.id))[calls:] == [
-        "plan",
-        "passage",
-        "summary",
-        "plan",
-        "plan",
-    ]
+    assert model.prompts[-3][-1] == {"role": "assistant", "content": opening}
+    assert purposes(await store.calls(story.id))[calls:] == ["plan", "passage", "summary", "plan"]
 
 
 async def test_a_voted_direction_comes_before_the_planner(engine, model, store):
@@ -84,7 +73,7 @@ async def test_a_voted_direction_comes_before_the_planner(engine, model, store):
     model.add(*NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == "Tom Reid wakes and rows for Portree."
-    assert "Portree" in prompt_text(model.prompts[-5]) and BEAT not in passage.text
+    assert "Portree" in prompt_text(model.prompts[-4]) and BEAT not in passage.text
 
 
 async def test_a_chat_passage_starts_with_its_beat_and_sees_only_the_end_of_the_last_one(
@@ -94,7 +83,7 @@ async def test_a_chat_passage_starts_with_its_beat_and_sees_only_the_end_of_the_
     model.add(PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.text == f"{BEAT} {PASSAGE}"
-    _, user, answer = model.prompts[-4]
+    _, user, answer = model.prompts[-3]
     assert answer == {"role": "assistant", "content": BEAT}
     assert "The latest passage ended:" in user["content"] and BEAT in user["content"]
 
@@ -132,7 +121,7 @@ async def test_the_planner_never_proposes_a_recent_beat_again(engine, model):
     model.add("Tom reads the letter.", *NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == second
-    assert BEAT in prompt_text(model.prompts[-5]), "the planner is shown the recent beats"
+    assert BEAT in prompt_text(model.prompts[-4]), "the planner is shown the recent beats"
 
 
 async def test_the_ledger_is_kept_from_the_opening_on_and_enters_the_context(engine, model):
@@ -149,7 +138,7 @@ async def test_the_ledger_is_kept_from_the_opening_on_and_enters_the_context(eng
         *NO_BEAT,
     )
     await engine.next(story.id)
-    assert "Tom Reid" in prompt_text(model.prompts[-4]), "the writer sees the ledger's cast"
+    assert "Tom Reid" in prompt_text(model.prompts[-3]), "the writer sees the ledger's cast"
 
 
 async def test_a_wrong_ledger_entry_can_be_removed_for_good(engine, model):
@@ -169,7 +158,7 @@ async def test_members_lore_comes_before_the_ledger(engine, model):
     )
     model.add(BEAT, PASSAGE, "A stranger brings Mira a letter.", *NO_BEAT)
     await engine.next(story.id)
-    prompt = prompt_text(model.prompts[-4])
+    prompt = prompt_text(model.prompts[-3])
     assert "The keeper's son, a liar." in prompt
     assert "Characters: Mira." in prompt or "Tom Reid," not in prompt.split("Characters:")[-1]
 
@@ -180,3 +169,16 @@ async def test_the_original_chain_keeps_no_ledger_and_plans_nothing(engine, mode
     passage = await engine.next(story.id)
     assert passage.beat == "" and await engine.edits.ledger(story.id) == []
     assert "plan" not in purposes(await store.calls(story.id))
+
+
+async def test_a_planner_that_gives_nothing_usable_leaves_a_stock_event_with_the_cast(
+    engine, model, store
+):
+    story = await started(engine, model, ahead=("-", "-"))
+    opening = await store.passage(story.head_id)
+    assert opening is not None
+    planned = Beat.from_json(opening.planned).text
+    assert planned.startswith(("Mira ", "Tom Reid ")) or " Mira" in planned or "Tom Reid" in planned
+    model.add(" She went to see.", "Something was there.")
+    passage = await engine.next(story.id)
+    assert passage.beat == planned and passage.text.startswith(planned)

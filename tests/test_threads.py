@@ -58,7 +58,7 @@ async def test_the_opening_s_questions_become_threads_and_the_first_beat_is_plan
     passage = await engine.next(story.id)
     assert passage.beat == BEAT
     after = [call.purpose for call in await store.calls(story.id)][calls:]
-    assert after == ["passage", "summary", "plan", "plan"], "/next waits only for the writing"
+    assert after == ["passage", "summary", "plan"], "/next waits only for the writing"
 
 
 async def test_a_member_s_direction_wins_over_the_beat_planned_ahead(engine, model):

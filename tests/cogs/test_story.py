@@ -253,12 +253,13 @@ async def test_a_planned_beat_stays_hidden_until_asked_and_the_planner_can_be_tu
     beat = "A stranger polishes the great lens in the lamp room."
     model.add(beat, P1, "A stranger brings Mira a letter.")
     posted = (await chat.run("next")).messages[0]
-    assert P1 in posted.content and beat not in posted.content
+    assert f"{beat} {P1}" in posted.content, "the passage starts with its beat"
+    assert "🎯" not in posted.content and f"*{beat}*" not in posted.content
     plain = await chat.run("story show", {"last": 1})
-    assert beat not in plain.messages[0].content
+    assert "🎯" not in plain.messages[0].content
     revealed = await chat.run("story show", {"last": 1, "beats": True}, user="bob")
     assert revealed.messages[0].ephemeral
-    assert f"> 🎯 *{beat}*\n{P1}" in revealed.messages[0].content
+    assert f"> 🎯 *{beat}*\n{beat} {P1}" in revealed.messages[0].content
     changed = await chat.run("story settings", {"planner": "off"})
     assert "planner off" in changed.messages[0].content
     story = await bot.engine.stories.active_story(chat.channel.guild.id, chat.channel.id)
