@@ -143,12 +143,13 @@ class Terminal:
         try:
             story = await find_story(store, story_id)
             line = await store.line(story.head_id)
+            threads = await store.threads(story_id, closed=True)
             choices = await ballot_choices(store, story_id)
         finally:
             await store.close()
         length = StorySettings.of(story).length
         if form == "md":
-            text = markdown(story, line, beats=beats)
+            text = markdown(story, line, beats=beats, threads=threads)
         elif form == "preferences":
             text = jsonl(preference_rows(choices, length))
         else:
@@ -230,7 +231,9 @@ def parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a story")
     show.add_argument("id", type=int)
     show.add_argument(
-        "--beats", action="store_true", help="print above each passage what it was to make happen"
+        "--beats",
+        action="store_true",
+        help="print above each passage what it was to make happen, and the story's threads",
     )
     export = commands.add_parser("export", help="export a story as Markdown or JSONL")
     export.add_argument("id", type=int)

@@ -6,6 +6,7 @@ from bot.settings import StorySettings
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern, counting the steps as she went."
 P1 = "At the top she found the lamp room door open and a stranger polishing the great lens."
+BEAT = "A stranger was waiting for Mira in the lamp room."
 
 
 async def written(engine, model, style: str):
@@ -90,3 +91,19 @@ async def test_look_alike_markers_in_member_text_never_reach_a_training_row(engi
             assert "\uff3b" not in text and "\uff25\uff2e\uff24" not in text
             if style == "completion":
                 assert "END" not in row["prompt"] and "E\u200bND" not in row["prompt"]
+
+
+async def test_a_passage_that_began_with_its_beat_is_one_whole_answer(engine, model, store):
+    model.add("Mira climbs.", "1. Who is the stranger?", BEAT)
+    story = await engine.start(
+        guild_id=1, channel_id=2, opening=OPENING, settings=StorySettings(style="chat")
+    )
+    model.add(P1, "She meets a stranger.")
+    await engine.next(story.id)
+    line = await engine.stories.line(story.id)
+    [row] = finetune_rows(line, "chat", StorySettings().length)
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert row["messages"][-1]["content"] == f"{BEAT} {P1}"
+    document = markdown(story, line, beats=True, threads=await store.threads(story.id, closed=True))
+    assert f"> {BEAT}\n\n{BEAT} {P1}" in document
+    assert document.endswith("## Threads\n\n- Who is the stranger? (open, moved on 0 times)\n")
