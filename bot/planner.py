@@ -50,6 +50,14 @@ moving on."""
 ABOUT_THE_TEXT = re.compile(r"\b(?:story|stories|scene|passage|chapter|sentence|update)\b", re.I)
 """A beat names what happens in the story's world; one that names the story itself, a scene or
 a passage is talk about the text ("The story starts with a scene with…")."""
+STANDING_STILL = re.compile(
+    r"\b(?:kept|keeps|keep|continued|continues|continue|went on|goes on|carried on|remained|"
+    r"remains|stayed|stays|still|felt|feels|feeling|seemed|seems|wondered|wonders)\b",
+    re.IGNORECASE,
+)
+"""Words of a beat that only goes on ("they kept working", "she felt nervous"): nothing in it
+changes."""
+LIST_WORDS = {"and", "or", "the", "of", "a", "an"}
 LEADING = re.compile(
     r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE
 )
@@ -170,12 +178,21 @@ def repeats(beat: str, beats: Sequence[str]) -> bool:
     return False
 
 
+def names_only(beat: str) -> bool:
+    """Whether `beat` is only names, as a list is ("Tom, Mira and Agnes.")."""
+    found = re.findall(r"[^\W\d_][\w'-]*", beat)
+    return all(word[0].isupper() or word.lower() in LIST_WORDS for word in found)
+
+
 def usable(beat: str, view: PlanView) -> bool:
-    """Whether `beat` can steer a passage: a whole sentence of the story's prose, in its
-    person (a third-person beat has no "I" or "you" outside quotes at all), not about the
-    story, not an echo of the planner's prompt or a copy from the latest passage, not saying
-    the same words twice, and not a recent beat again."""
+    """Whether `beat` can steer a passage: a whole sentence of the story's prose in which
+    something changes (not a list of names, not one that only goes on), in its person (a
+    third-person beat has no "I" or "you" outside quotes at all), not about the story, not an
+    echo of the planner's prompt or a copy from the latest passage, not saying the same words
+    twice, and not a recent beat again."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!?\u2026][\"'\u201d]*$", beat):
+        return False
+    if names_only(beat) or STANDING_STILL.search(narration(beat)):
         return False
     if matches(narration(beat), [*META, *ASSISTANT]) or ABOUT_THE_TEXT.search(narration(beat)):
         return False

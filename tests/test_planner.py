@@ -136,3 +136,10 @@ async def test_a_direction_the_model_cannot_place_gets_no_stock_event():
     view = replace(VIEW, cast=("Agnes",))
     plan, _ = planner("-", "-")
     assert await plan.beat(view, CallLog(), direction="Her sister comes.") == Beat()
+
+
+def test_a_beat_in_which_nothing_changes_or_that_is_only_names_is_not_used():
+    assert not usable("They kept working through the night, feeling nervous.", VIEW)
+    assert not usable("Agnes felt a mix of relief and fear.", VIEW)
+    assert not usable("Agnes, Callum, Skerry Island and The Ferryman.", VIEW)
+    assert usable("Callum broke the lock on the boathouse and let the dogs out.", VIEW)
