@@ -26,7 +26,7 @@ from bot.calls import CallLog
 from bot.inert import inert_chat, tagged_section
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
 from bot.llm import Models, Sampling
-from bot.narration import drifts, narration, person_counts
+from bot.narration import drifts, narration, person_counts, tense
 from bot.prompts import LoreNote, fill, labels, template
 from bot.repetition import ngrams, words
 from bot.split import SENTENCE_END
@@ -58,6 +58,9 @@ STANDING_STILL = re.compile(
 """Words of a beat that only goes on ("they kept working", "she felt nervous"): nothing in it
 changes."""
 LIST_WORDS = {"and", "or", "the", "of", "a", "an"}
+NOW_WORDS = {"am", "is", "are", "has", "does", "says", "goes", "comes"}
+"""Words that tell a beat in the present tense; a past-tense story's beat has none of them
+outside dialogue."""
 LEADING = re.compile(
     r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE
 )
@@ -178,6 +181,12 @@ def repeats(beat: str, beats: Sequence[str]) -> bool:
     return False
 
 
+def tells_now(beat: str) -> bool:
+    """Whether `beat` is told in the present tense ("I am heading", "she opens the door")."""
+    told = {word.lower() for word in re.findall(r"[A-Za-z]+", narration(beat))}
+    return bool(told & NOW_WORDS) or tense(beat) == "present"
+
+
 def names_only(beat: str) -> bool:
     """Whether `beat` is only names, as a list is ("Tom, Mira and Agnes.")."""
     found = re.findall(r"[^\W\d_][\w'-]*", beat)
@@ -187,9 +196,11 @@ def names_only(beat: str) -> bool:
 def usable(beat: str, view: PlanView) -> bool:
     """Whether `beat` can steer a passage: a whole sentence of the story's prose in which
     something changes (not a list of names, not one that only goes on), in its person (a
-    third-person beat has no "I" or "you" outside quotes at all), not about the story, not an
-    echo of the planner's prompt or a copy from the latest passage, not saying the same words
-    twice, and not a recent beat again."""
+    third-person beat has no "I" or "you" outside quotes at all; a first-person beat says what
+    happens to the narrator, "I" or "we", so the passage stays in their voice), not about the
+    story, not an echo of the planner's prompt or a copy from the latest passage, not saying
+    the same words twice, not a recent beat again, and not in the present tense when the story
+    is told in the past."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!?\u2026][\"'\u201d]*$", beat):
         return False
     if names_only(beat) or STANDING_STILL.search(narration(beat)):
@@ -198,6 +209,8 @@ def usable(beat: str, view: PlanView) -> bool:
         return False
     first, second, _ = person_counts(beat)
     if drifts(beat, view.person) or (view.person == "third" and first + second > 0):
+        return False
+    if (view.person == "first" and first == 0) or (view.tense == "past" and tells_now(beat)):
         return False
     grams = ngrams(words(beat), 4)
     if echoes_prompt(beat) or len(set(grams)) < len(grams):

@@ -143,3 +143,10 @@ def test_a_beat_in_which_nothing_changes_or_that_is_only_names_is_not_used():
     assert not usable("Agnes felt a mix of relief and fear.", VIEW)
     assert not usable("Agnes, Callum, Skerry Island and The Ferryman.", VIEW)
     assert usable("Callum broke the lock on the boathouse and let the dogs out.", VIEW)
+
+
+def test_a_first_person_story_s_beat_happens_to_the_narrator():
+    told_by_me = replace(VIEW, person="first")
+    assert not usable("The supply boat's crew faced a storm off the north rock.", told_by_me)
+    assert usable("I saw the supply boat founder off the north rock.", told_by_me)
+    assert not usable("I am heading back to Carrow Head to find out what happened.", told_by_me)
