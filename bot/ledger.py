@@ -4,8 +4,9 @@ with no model call: cheap enough to run after every passage.
 
 A name is a run of capitalised words that is not an ordinary word starting a sentence. A
 place is a name after "in", "at", "to" and the like, or one ending in a word such as
-"Island"; any other name is a character. Facts are read from plain patterns: "Tom died",
-"Agnes took the key", "Agnes went to the harbour".
+"Island" or "Head"; any other name is a character, unless it follows "the" ("the Board").
+Facts are read from plain patterns: "Tom died", "Agnes took the key", "Agnes went to the
+harbour".
 """
 
 from __future__ import annotations
@@ -27,13 +28,17 @@ PLACE_WORDS = frozenset({
     "village", "town", "city", "harbour", "harbor", "bay", "river", "lake", "sea", "mountain",
     "hill", "forest", "wood", "woods", "park", "station", "square", "bridge", "tower",
     "lighthouse", "manor", "farm", "inn", "tavern", "abbey", "school", "college", "palace",
-    "valley", "point", "cove", "falls", "market", "court",
+    "valley", "point", "cove", "falls", "market", "court", "head", "rock", "cape", "loch",
+    "quay", "pier", "port", "moor", "ridge",
 })  # fmt: skip
 PLACE_BEFORE = re.compile(
     r"(?<!looked )(?<!smiled )(?<!stared )(?<!glanced )(?<!shouted )(?<!laughed )(?<!waved )"
     r"(?<!frowned )(?<!grinned )(?<!nodded )(?<!talk )(?<!talked )(?<!turned )(?<!said )"
     r"\b(?:in|at|to|from|into|toward|towards|across|near|reach(?:ed)?|left|leave)\s+(?:the\s+)?$"
 )
+THE_BEFORE = re.compile(r"\bthe\s+$")
+"""A name after "the" that is no place is an institution or a thing ("the Board"), not
+someone."""
 NOT_NAMES = frozenset({
     "nothing", "everything", "something", "anything", "everyone", "someone", "anyone", "nobody",
     "everybody", "somebody", "anybody", "none", "all", "both", "each", "a", "an", "and", "as",
@@ -138,6 +143,8 @@ def names_in(text: str) -> list[tuple[str, bool]]:
                 continue
             before = sentence[: match.start()]
             place = bool(PLACE_BEFORE.search(before)) or words[-1].lower() in PLACE_WORDS
+            if not place and THE_BEFORE.search(before):
+                continue
             found.append((run, place))
     return found
 

@@ -58,3 +58,13 @@ def test_members_lore_takes_precedence_over_the_ledger():
     shown = ledger_text(read_ledger(PASSAGE), ["Tom Reid"])
     assert "Tom Reid" not in shown
     assert shown.startswith("Characters: Mrs Hale, Old Marta. Places: Skerry Island.")
+
+
+def test_a_headland_is_a_place_and_an_institution_after_the_is_no_one():
+    text = (
+        "I had kept the lamp on Carrow Head for eleven winters. At midnight I wrote it in the "
+        "log, because the Board reads the log and the Board does not like things it cannot "
+        "explain. Jack Farrell rowed out to meet me."
+    )
+    found = {entry.name: entry.kind for entry in read_ledger(text)}
+    assert found == {"Carrow Head": "place", "Jack Farrell": "character"}
