@@ -64,12 +64,20 @@ class Terminal:
             self.progress(f"model: {models.passage.name}; database: {store.name}")
             started = time.perf_counter()
             self.progress("writing the opening…" if not opening else "reading the opening…")
-            story = await engine.start(opening=opening, premise=premise, title=title)
+            story = await engine.start(
+                opening=opening, premise=premise, title=title, summarize=False
+            )
             self.progress(f"story {story.id}: {terminal_safe(story.title)}")
-            if planner is not None:
-                await engine.edits.update_settings(story.id, planner=planner)
             self.print_passage(1, (await engine.stories.line(story.id))[-1].text)
-            await self.write_passages(engine, story.id, passages, after=1)
+            try:
+                if planner is not None:
+                    await engine.edits.update_settings(story.id, planner=planner)
+                await self.write_passages(engine, story.id, passages, after=1)
+            except (StoreError, StoryError, ModelError) as error:
+                raise Interrupted(
+                    f"{str(error).rstrip('.')}; story {story.id} is kept as far as it is"
+                    f" printed, go on with `automuse write --story {story.id}`."
+                ) from None
             seconds = time.perf_counter() - started
             self.progress(
                 f"done in {seconds:.0f} s: story {story.id} has {passages + 1} passages."
@@ -177,6 +185,10 @@ async def migrate_db(source: str, target: str, out: TextIO) -> None:
         await old.close()
     copied = ", ".join(f"{rows} {table}" for table, rows in counts.items())
     print(f"Copied {old.name} to {new.name}: {copied}.", file=out)
+
+
+class Interrupted(Exception):
+    """A story was started and kept, but writing it stopped on an error."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -352,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"automuse: configuration error: {error}", file=sys.stderr)
         return 2
-    except (StoreError, StoryError, ModelError, UsageError) as error:
+    except (StoreError, StoryError, ModelError, UsageError, Interrupted) as error:
         print(f"automuse: {terminal_safe(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

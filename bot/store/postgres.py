@@ -259,8 +259,8 @@ async def reachable(name: str) -> AsyncIterator[None]:
         yield
     except LOST as error:
         raise StoreError(
-            f"The database {name} cannot be reached ({type(error).__name__}); nothing was"
-            " changed, try again later."
+            f"The database {name} cannot be reached ({type(error).__name__}); the change in"
+            " progress was not made, try again later."
         ) from None
 
 
@@ -302,9 +302,16 @@ class PostgresDatabase(Database):
         no AutoMuse schema yet is refused instead. Raises StoreError, with the pool closed,
         if it cannot be used; the message never shows the password."""
         name = public_name(url)
+        pool: asyncpg.Pool | None = None
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=10, timeout=10)
+            # No connection floor: a pool that keeps one would retry it in the background,
+            # logging a traceback each time, once the server has gone away.
+            pool = await asyncpg.create_pool(url, min_size=0, max_size=10, timeout=10)
+            async with pool.acquire():
+                pass
         except (OSError, TimeoutError, asyncpg.PostgresError, ValueError) as error:
+            if pool is not None:
+                await pool.close()
             reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
             raise StoreError(f"The database {name} cannot be opened ({reason}).") from None
         database = cls(pool, name)
