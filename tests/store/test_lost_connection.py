@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
+
 import pytest
+from aiohttp import web
 
 from bot.store import Store, StoreError
 from tests.postgres_server import PostgresServer
+from tests.servers import HOST
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_a_server_gone_after_start_up_is_one_sentence() -> None:
@@ -23,3 +32,63 @@ async def test_a_server_gone_after_start_up_is_one_sentence() -> None:
     assert str(lost.value).startswith("The database ")
     assert "cannot be reached" in str(lost.value) and "\n" not in str(lost.value)
     await store.close()
+
+
+async def test_a_server_stopped_mid_write_keeps_the_story_and_says_so_in_one_line(tmp_path) -> None:
+    """`automuse write` against PostgreSQL that stops while the opening's summary is being
+    written: the opening is kept and announced, and the error says what was kept."""
+    server = PostgresServer().start()
+    try:
+        url = await server.new_database()
+
+        async def answer_once_the_server_is_gone(request: web.Request) -> web.Response:
+            await asyncio.get_running_loop().run_in_executor(None, server.stop)
+            message = {"role": "assistant", "content": "The keeper lit the lamp at dusk."}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            return web.json_response(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "m",
+                    "choices": [choice],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", answer_once_the_server_is_gone)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, HOST, 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        environ = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AUTOMUSE_", "OPENAI_", "DISCORD_"))
+        }
+        environ |= {
+            "PYTHONPATH": str(ROOT),
+            "OPENAI_BASE_URL": f"http://{HOST}:{port}/v1",
+            "AUTOMUSE_MAX_RETRIES": "0",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "--db", url, "write", "-n", "2",
+            "--opening", "The lamp on Ness Island went dark at midnight.",
+            cwd=tmp_path, env=environ,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        await runner.cleanup()
+    finally:
+        server.stop()
+    assert process.returncode == 2
+    lines = [line for line in err.decode().splitlines() if not line.startswith(("· ", "INFO "))]
+    assert len(lines) == 1, err.decode()
+    [line] = lines
+    assert line.startswith("automuse: The database ") and "cannot be reached" in line
+    assert "the change in progress was not made" in line and "nothing was changed" not in line
+    assert line.endswith("story 1 is kept as far as it is printed, go on with"
+                         " `automuse write --story 1`.")  # fmt: skip
+    assert "§1\nThe lamp on Ness Island went dark at midnight." in out.decode()
