@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import tempfile
 import time
@@ -319,11 +320,18 @@ async def run_configuration(
                     print(f"  {name} {key}", flush=True)
                     story = await write_story(engine, store, opening, settings, steps)
                     entry["stories"][key] = {"steps": [asdict(s) for s in story]}
+                    entry["peak_rss_mb"] = peak_rss_mb()
                     save()
             finally:
                 await store.close()
     finally:
         await models.close()
+
+
+def peak_rss_mb() -> float:
+    """The most memory this process has held, in MiB: a configuration's own figure when it
+    is the only one the process runs (`--config NAME`)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def all_steps(entry: dict[str, Any]) -> list[Step]:
@@ -333,13 +341,16 @@ def all_steps(entry: dict[str, Any]) -> list[Step]:
 def summarize_all(data: dict[str, Any]) -> None:
     """Add each configuration's figures, over the stories written so far."""
     for entry in data["configurations"].values():
-        entry["summary"] = summarize(all_steps(entry))
+        entry["summary"] = summarize(all_steps(entry)) | {
+            "peak_rss_mb": entry.get("peak_rss_mb", 0.0)
+        }
 
 
 EXTRA = ["beat_rate", "beat_after_lead_rate", "cast_rate"]
 """The figures beside the faults: the beat happened (in the whole passage, and after its first
 sentence), and the cast kept."""
 COSTS = [
+    "peak_rss_mb",
     "median_wait",
     "median_seconds",
     "passage_calls",
@@ -351,7 +362,8 @@ COSTS = [
 def report(data: dict[str, Any]) -> None:
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
     headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
-    headers += ["median wait s", "median step s", "gen calls/p", "plan calls/p", "calls/p"]
+    headers += ["peak MiB", "median wait s", "median step s", "gen calls/p", "plan calls/p"]
+    headers += ["calls/p"]
     rows = []
     for name, entry in data["configurations"].items():
         s = entry["summary"]
@@ -374,7 +386,7 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
     whole, the opening and every passage with its beat and its faults."""
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
     headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
-    headers += ["median wait s", "median step s", "generation calls / passage"]
+    headers += ["peak MiB", "median wait s", "median step s", "generation calls / passage"]
     headers += ["planner calls / passage", "all calls / passage"]
     lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     for name, entry in data["configurations"].items():
@@ -384,8 +396,9 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
         cells += [f"{s[key]:.0%}" for key in EXTRA]
         cells += [f"{s['words']:.0f}"]
         cells += [str(s[key]) for key in ("repeated_beats", "thread_steps", "thread_answers")]
-        cells += [f"{s['median_wait']:.1f}", f"{s['median_seconds']:.1f}"]
-        cells += [f"{s[key]:.2f}" for key in COSTS[2:]]
+        cells += [f"{s['peak_rss_mb']:.0f}", f"{s['median_wait']:.1f}"]
+        cells += [f"{s['median_seconds']:.1f}"]
+        cells += [f"{s[key]:.2f}" for key in COSTS[3:]]
         lines.append("| " + " | ".join(cells) + " |")
     stories = data["configurations"].get(writer, {}).get("stories", {})
     texts = openings()
