@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import pkgutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import discord
 from discord import app_commands
@@ -45,8 +45,16 @@ async def send(
     interaction: discord.Interaction, text: str, *, ephemeral: bool = False
 ) -> list[discord.Message]:
     """Send `text` as the reply (or its follow-ups), split under Discord's message limit."""
+    return await send_pieces(interaction, split_text(text), ephemeral=ephemeral)
+
+
+async def send_pieces(
+    interaction: discord.Interaction, pieces: Sequence[str], *, ephemeral: bool = False
+) -> list[discord.Message]:
+    """Send each of `pieces` (each within Discord's message limit) as the reply or its
+    follow-ups."""
     sent: list[discord.Message] = []
-    for piece in split_text(text):
+    for piece in pieces:
         if interaction.response.is_done():
             sent.append(
                 await interaction.followup.send(

@@ -39,6 +39,17 @@ def split_text(text: str, limit: int = DISCORD_LIMIT, level: int = 0) -> list[st
     return pieces
 
 
+def split_under(header: str, body: str, limit: int = DISCORD_LIMIT) -> list[str]:
+    """`header` above `body`, in pieces of at most `limit` characters: the header always goes
+    with the first piece of the body, never alone."""
+    if not header:
+        return split_text(body, limit)
+    pieces = split_text(body, limit - len(header) - 1)
+    if not pieces:
+        return split_text(header, limit)
+    return [f"{header}\n{pieces[0]}", *pieces[1:]]
+
+
 def complete_sentences(text: str) -> str:
     """`text` without a last sentence that was cut off mid-way, if it has a complete one."""
     text = text.strip()

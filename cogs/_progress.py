@@ -7,9 +7,9 @@ import logging
 
 import discord
 
-from bot.client import NO_PINGS, send
+from bot.client import NO_PINGS, send_pieces
 from bot.progress import Step
-from bot.split import DISCORD_LIMIT, split_text
+from bot.split import DISCORD_LIMIT, split_under
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +81,20 @@ class LiveReply:
         finally:
             self.editing = False
 
-    async def finish(self, text: str) -> list[discord.Message]:
-        """Replace the progress with `text` (split under Discord's limit, the rest following
-        up), still keeping to the interval."""
+    async def finish(self, text: str, header: str = "") -> list[discord.Message]:
+        """Replace the progress with `text` under `header` (split under Discord's limit, the
+        header with the first piece, the rest following up), still keeping to the interval."""
         await self.stop()
+        pieces = split_under(header, text)
         if not self.shown:
-            return await send(self.interaction, text)
-        first, *rest = split_text(text)
+            return await send_pieces(self.interaction, pieces)
+        first, *rest = pieces
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, self.last_edit + self.interval - loop.time()))
         message = await self._edit(first)
         if message is None:
-            return await send(self.interaction, text)
-        messages = [message]
-        for piece in rest:
-            messages += await send(self.interaction, piece)
-        return messages
+            return await send_pieces(self.interaction, pieces)
+        return [message, *await send_pieces(self.interaction, rest)]
 
     async def stop(self) -> None:
         """Stop showing progress (before the reply turns into a result or an error); an edit

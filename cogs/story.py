@@ -89,7 +89,7 @@ async def write_and_post(
                 progress=live.report,
                 summarize=False,
             )
-        messages = await live.finish(f"{header(passage)}\n{passage.text}")
+        messages = await live.finish(passage.text, header=header(passage))
     for message in messages:
         await bot.ballots.record_posted(message.id, passage.id)
     await bot.engine.summarize(story.id)
@@ -143,8 +143,8 @@ class StoryCog(commands.Cog):
             )
             [opening_passage] = await self.engine.stories.line(story.id)
             intro = f"📖 **{story.title}** · started by <@{interaction.user.id}>"
-            text = f"{intro}\n\n**§1**\n{opening_passage.text}\n\nContinue with `/next`."
-            messages = await live.finish(text)
+            text = f"{opening_passage.text}\n\nContinue with `/next`."
+            messages = await live.finish(text, header=f"{intro}\n\n**§1**")
         for message in messages:
             await self.bot.ballots.record_posted(message.id, opening_passage.id)
         await self.engine.summarize(story.id)

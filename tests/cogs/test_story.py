@@ -155,6 +155,31 @@ async def test_long_passages_are_split_under_2000_characters_between_sentences(
     assert " ".join(pieces).split("\n", 1)[1] == long_passage
 
 
+async def test_a_long_passage_s_header_never_posts_alone(start_bot, chat, model, scenesim):
+    await start_bot()
+    await started(chat, model)
+    rows = (scenesim / "scenes.jsonl").read_text().splitlines()
+    sentences = " ".join(
+        json.loads(row)["completion"].removesuffix(" END").strip() for row in rows[:40]
+    ).split(". ")
+    first, rest = "", []
+    for sentence in sentences:
+        if len(first) < 1960 and len(first) + len(sentence) + 2 <= 1995:
+            first += sentence.strip() + ". "
+        else:
+            rest.append(sentence)
+    first = first.strip()
+    assert 1960 <= len(first) < 2000, "the header and this paragraph are too long for one message"
+    passage = f"{first}\n\n{'. '.join(rest[:5]).strip()}."
+    model.add(passage, "Mira keeps watch.")
+    ix = await chat.run("next", replies=2)
+    pieces = [m.content for m in ix.messages]
+    assert len(pieces) == 2 and all(len(p) <= 2000 for p in pieces)
+    assert pieces[0].startswith("**§2** · asked by") and len(pieces[0].splitlines()) > 1
+    told = " ".join(pieces).split("\n", 1)[1]
+    assert told.replace("\n\n", " ") == passage.replace("\n\n", " ")
+
+
 async def test_a_generated_everyone_pings_no_one(start_bot, chat, model, fake_discord):
     await start_bot()
     await started(chat, model)
