@@ -212,7 +212,7 @@ class Engine:
         summarize: bool = True,
     ) -> Passage:
         """Write the latest passage again; the old one stays in the tree as a branch."""
-        async with self.locks.writing(story_id):
+        async with self.locks.writing(story_id, "retry"):
             story, line = await self._active(story_id)
             if len(line) < 2:
                 raise InvalidInput("The opening cannot be retried.")
@@ -238,7 +238,7 @@ class Engine:
 
     async def undo(self, story_id: int) -> Passage:
         """Step back one passage. The undone passage is kept in the tree. Returns the new head."""
-        async with self.locks.writing(story_id):
+        async with self.locks.writing(story_id, "undo"):
             story, line = await self._active(story_id)
             if len(line) < 2:
                 raise InvalidInput("There is nothing to undo: the story is at its opening.")
@@ -258,7 +258,7 @@ class Engine:
         if not 1 <= k <= 5:
             raise InvalidInput("Ask for between 1 and 5 candidates.")
         direction = checked(direction, "direction", LIMITS.direction, required=False)
-        async with self.locks.writing(story_id):
+        async with self.locks.writing(story_id, "candidates"):
             story, line = await self._settled(story_id, progress)
             direction = direction_for(story, direction)
             drafts: list[Draft] = []
@@ -288,7 +288,7 @@ class Engine:
     async def commit(self, story_id: int, candidate_id: int, *, summarize: bool = True) -> Passage:
         """Make a candidate the story's next passage, then write its rolling summary (with
         `summarize` False it is left pending for `summarize()`)."""
-        async with self.locks.writing(story_id):
+        async with self.locks.writing(story_id, "commit"):
             story, _ = await self._settled(story_id)
             candidate = await self.store.passage(candidate_id)
             if candidate is None or candidate.story_id != story_id:

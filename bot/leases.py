@@ -25,17 +25,38 @@ from bot.wording import plural
 log = logging.getLogger(__name__)
 
 
-def new_holder() -> str:
-    """A name for one hold of a lease: this machine, this process, and a fresh id."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+BUSY = {
+    "next": "A passage is already being written for this story.",
+    "retry": "The latest passage is being written again; try again in a moment.",
+    "undo": "The story is being changed (undo); try again in a moment.",
+    "candidates": "Candidates are being written for this story; try again in a moment.",
+    "commit": "A chosen candidate is being added to the story; try again in a moment.",
+    "summary": "The story's summary is being written; try again in a moment.",
+}
+"""What members are told when the story is busy, by what holds its write lease."""
+
+
+def new_holder(what: str) -> str:
+    """A name for one hold of a lease: this machine, this process, a fresh id, and what it
+    is held for (a key of BUSY)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}:{what}"
+
+
+def busy(holder: str | None) -> Busy:
+    """The refusal for a story whose lease `holder` holds: what it is doing."""
+    what = (holder or "").rsplit(":", 1)[-1]
+    return Busy(BUSY.get(what, BUSY["next"]))
 
 
 @asynccontextmanager
-async def story_lease(store: Store, story_id: int, seconds: float) -> AsyncIterator[bool]:
-    """Hold the story's write lease for the block, renewing it every third of `seconds`.
+async def story_lease(
+    store: Store, story_id: int, seconds: float, what: str = "next"
+) -> AsyncIterator[bool]:
+    """Hold the story's write lease for the block, renewing it every third of `seconds`;
+    `what` says what it is held for.
 
     Yields False, holding nothing, if another writer holds it."""
-    holder = new_holder()
+    holder = new_holder(what)
     if not await store.take_lease(story_id, holder, time.time(), seconds):
         yield False
         return
@@ -82,21 +103,22 @@ class StoryLocks:
         known_id(story_id)
         if story_id in self._summaries:
             return
-        if await self.store.lease_held(story_id, time.time()):
-            raise Busy("A passage is already being written for this story.")
+        holder = await self.store.lease_holder(story_id, time.time())
+        if holder is not None:
+            raise busy(holder)
 
     @asynccontextmanager
-    async def writing(self, story_id: int) -> AsyncIterator[None]:
+    async def writing(self, story_id: int, what: str = "next") -> AsyncIterator[None]:
         """Wait for a summary this process is writing after a posted passage; then refuse at
-        once, before any model call, if any process is writing the story; otherwise hold its
-        write lease while we write."""
+        once, before any model call, if any process is writing the story (saying what it is
+        doing); otherwise hold its write lease while we do `what` (a key of BUSY)."""
         known_id(story_id)
         summary = self._summaries.get(story_id)
         if summary is not None:
             await summary.wait()
-        async with story_lease(self.store, story_id, self.lease_seconds) as held:
+        async with story_lease(self.store, story_id, self.lease_seconds, what) as held:
             if not held:
-                raise Busy("A passage is already being written for this story.")
+                raise busy(await self.store.lease_holder(story_id, time.time()))
             try:
                 yield
             except StaleHead:
@@ -115,7 +137,7 @@ class StoryLocks:
             return
         done = self._summaries[story_id] = asyncio.Event()
         try:
-            async with story_lease(self.store, story_id, self.lease_seconds) as held:
+            async with story_lease(self.store, story_id, self.lease_seconds, "summary") as held:
                 yield held
         finally:
             del self._summaries[story_id]

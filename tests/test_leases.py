@@ -100,3 +100,26 @@ async def test_a_killed_writers_lease_lapses_and_then_another_process_can_write(
             writer.kill()
             writer.wait(timeout=10)
         await store.close()
+
+
+@pytest.mark.parametrize(
+    ("what", "told"),
+    [
+        ("undo", "The story is being changed (undo); try again in a moment."),
+        ("retry", "The latest passage is being written again; try again in a moment."),
+        ("next", "A passage is already being written for this story."),
+    ],
+)
+async def test_a_refusal_says_what_the_story_is_busy_with(store, what, told):
+    story = await stored_story(store)
+    model = ScriptedModel()
+    config = EngineConfig(story_defaults=StorySettings(planner=False))
+    engine = Engine(store, Models(model, model), config)
+    async with story_lease(store, story, seconds=30, what=what) as held:
+        assert held
+        with pytest.raises(Busy) as refused:
+            await engine.next(story)
+        with pytest.raises(Busy) as refused_early:
+            await engine.locks.ensure_idle(story)
+    assert str(refused.value) == str(refused_early.value) == told
+    assert model.prompts == []

@@ -38,10 +38,14 @@ class Coordination:
 
     async def lease_held(self, story_id: int, now: float) -> bool:
         """True if some writer holds an unexpired lease on the story."""
+        return await self.lease_holder(story_id, now) is not None
+
+    async def lease_holder(self, story_id: int, now: float) -> str | None:
+        """Who holds an unexpired lease on the story, or None."""
         rows = await self.database.fetch(
-            "SELECT 1 FROM leases WHERE story_id = ? AND expires > ?", (story_id, now)
+            "SELECT holder FROM leases WHERE story_id = ? AND expires > ?", (story_id, now)
         )
-        return bool(rows)
+        return str(rows[0][0]) if rows else None
 
     async def take_cooldown(
         self, guild_id: int, member_id: int, now: float, seconds: float
