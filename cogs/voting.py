@@ -204,6 +204,35 @@ class VotingCog(commands.Cog):
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         await self.react(payload, added=False)
 
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        await self.cleared(payload.message_id, None)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(
+        self, payload: discord.RawReactionClearEmojiEvent
+    ) -> None:
+        await self.cleared(payload.message_id, str(payload.emoji))
+
+    async def cleared(self, message_id: int, emoji: str | None) -> None:
+        """A moderator cleared a ballot's reactions (all, or one emoji's): those votes are
+        withdrawn, AutoMuse's option reactions go back on, and the tally shows it."""
+        ballot = await self.ballots.ballot_for_message(message_id)
+        if ballot is None:
+            return
+        emojis = [option.emoji for option in ballot.options]
+        emoji = None if emoji is None else canonical(emoji, emojis)
+        if not await self.ballots.withdraw(ballot, emoji):
+            return
+        message = self.message(ballot)
+        try:
+            for option in emojis:
+                if emoji in (None, option):
+                    await message.add_reaction(option)
+        except discord.HTTPException as error:
+            log.warning("ballot %d: its options could not be put back (%s)", ballot.id, error)
+        self.schedule_refresh(ballot)
+
     async def react(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
         """Count a member's reaction as a vote or a tone nudge; bots never count."""
         if self.bot.user and payload.user_id == self.bot.user.id:

@@ -174,6 +174,20 @@ class Ballots:
         await self.store.add_votes(ballot.id, [Reaction(member_id, emoji, added, self.clock())])
         return True
 
+    async def withdraw(self, ballot: Ballot, emoji: str | None = None) -> bool:
+        """Withdraw every vote on an open ballot, or every vote for `emoji`, as when a
+        moderator clears the message's reactions; False if it is not open."""
+        if ballot.status != "open":
+            return False
+        logged: set[tuple[int, str]] = set()
+        for vote in await self.store.votes(ballot.id):
+            (logged.add if vote.added else logged.discard)((vote.member_id, vote.emoji))
+        now = self.clock()
+        gone = [Reaction(m, e, False, now) for m, e in sorted(logged) if emoji in (None, e)]
+        if gone:
+            await self.store.add_votes(ballot.id, gone)
+        return True
+
     async def reconcile(self, ballot: Ballot, reactions: Mapping[str, set[int]]) -> None:
         """Bring the stored votes in line with the reactions on the ballot message now, as
         after a restart: reactions added or removed while the bot was away count from now."""

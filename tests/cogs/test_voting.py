@@ -483,3 +483,28 @@ async def test_the_winner_is_posted_before_its_summary_is_written(
         while (await bot.engine.stories.line(story.id))[-1].summary is None:
             await asyncio.sleep(0.05)
     assert (await bot.engine.stories.line(story.id))[-1].summary == "Mira meets a stranger."
+
+
+async def test_cleared_reactions_withdraw_their_votes_and_the_options_come_back(
+    start_bot, chat, model, clock, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    await start_story(chat, model)
+    ballot = await open_ballot(chat, model)
+    alice, bob, owner = (fake_discord.member(name) for name in ("alice", "bob", "owner"))
+    await fake_discord.react(ballot, "2️⃣", alice)
+    await fake_discord.react(ballot, "2️⃣", bob)
+    await fake_discord.react(ballot, "1️⃣", owner)
+    await fake_discord.wait_for(lambda: "— ██ 2" in ballot.content)
+    await fake_discord.clear_reactions(ballot, "2️⃣")
+    await fake_discord.wait_for(lambda: "2️⃣" in ballot.reactions and "— ██ 2" not in ballot.content)
+    stored = await bot.ballots.ballot_for_message(ballot.id)
+    assert (await bot.ballots.tally(stored)).votes == {owner.user.id: "1️⃣"}
+    assert ballot.reactions["2️⃣"] == [fake_discord.bot_member(chat.channel.guild).id]
+    await fake_discord.clear_reactions(ballot)
+    await fake_discord.wait_for(lambda: list(ballot.reactions) == ["1️⃣", "2️⃣", "3️⃣", "🔁"])
+    assert (await bot.ballots.tally(stored)).votes == {}
+    await fake_discord.wait_for(lambda: "— █ 1" not in ballot.content)
+    clock.advance(121)
+    await closed(chat, "🗳️ The ballot closed with no votes, so nothing was added.")
+    assert (await line_of(bot, chat))[1] == [OPENING]

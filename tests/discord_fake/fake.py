@@ -509,6 +509,25 @@ class FakeDiscord:
         self._notify()
         return True
 
+    async def clear_reactions(self, message: Message | int, emoji: str | None = None) -> None:
+        """Remove every reaction from a message, or every one of `emoji`, as a moderator
+        does, and dispatch MESSAGE_REACTION_REMOVE_ALL or MESSAGE_REACTION_REMOVE_EMOJI."""
+        message = self._message(message)
+        event: dict[str, Any] = {
+            "channel_id": str(message.channel.id),
+            "message_id": str(message.id),
+            "guild_id": str(message.guild.id),
+        }
+        if emoji is None:
+            message.reactions.clear()
+            name = "MESSAGE_REACTION_REMOVE_ALL"
+        else:
+            message.reactions.pop(emoji, None)
+            event["emoji"] = emoji_dict(emoji)
+            name = "MESSAGE_REACTION_REMOVE_EMOJI"
+        await self._dispatch(name, message.guild.id, lambda _: event)
+        self._notify()
+
     def _reaction_event(self, message: Message, emoji: str, user_id: int) -> dict[str, Any]:
         return {
             "type": 0,
