@@ -79,6 +79,31 @@ def may_manage(interaction: discord.Interaction, story: Story) -> bool:
     return interaction.user.id == story.started_by or interaction.permissions.manage_messages
 
 
+BALLOT_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "add_reactions": "Add Reactions",
+    "read_message_history": "Read Message History",
+}
+"""What AutoMuse needs in a channel to post a ballot and its reactions, with Discord's names."""
+
+
+def require_ballot_permissions(interaction: discord.Interaction) -> None:
+    """Refuse, before any model call, a ballot in a channel where AutoMuse could not post it
+    whole, naming the permissions it lacks there."""
+    granted = interaction.app_permissions
+    needed = dict(BALLOT_PERMISSIONS)
+    if isinstance(interaction.channel, discord.Thread):
+        needed["send_messages_in_threads"] = "Send Messages in Threads"
+    missing = [name for flag, name in needed.items() if not getattr(granted, flag)]
+    if missing:
+        what = " and ".join(filter(None, [", ".join(missing[:-1]), missing[-1]]))
+        raise Refused(
+            f"AutoMuse needs the {what} permission{'s' if len(missing) > 1 else ''} in this"
+            " channel to post a ballot; ask a moderator to grant it, or use solo mode."
+        )
+
+
 def require_manager(interaction: discord.Interaction, story: Story, action: str) -> None:
     if not may_manage(interaction, story):
         raise Refused(

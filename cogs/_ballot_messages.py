@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 import discord
 
 from bot.ballots.service import BallotOpen, Result
 from bot.ballots.tally import RENEW, Tally
-from bot.client import AutoMuse, Refused, post
+from bot.client import AutoMuse, Refused, post, send
 from bot.engine import Passage, Story
 from bot.split import DISCORD_LIMIT
 from bot.store import Ballot
 from bot.wording import plural
 from cogs._progress import LiveReply
+
+log = logging.getLogger(__name__)
+UNPOSTED = "**Closed:** this ballot could not be posted whole, so nothing was added."
 
 LABEL_LIMITS = (DISCORD_LIMIT, 200, 120, 60, 30)
 """Longest option label in a ballot message, tried in turn until the message fits."""
@@ -82,17 +87,41 @@ async def open_passage_ballot(
         steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
         asker = f"<@{interaction.user.id}>"
         await live.finish(f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")
-    await post_ballot(bot, story, ballot, candidates)
+    await post_ballot(bot, story, ballot, candidates, interaction)
 
 
 async def post_ballot(
-    bot: AutoMuse, story: Story, ballot: Ballot, candidates: list[Passage] | None = None
-) -> discord.Message:
+    bot: AutoMuse,
+    story: Story,
+    ballot: Ballot,
+    candidates: list[Passage] | None = None,
+    interaction: discord.Interaction | None = None,
+) -> discord.Message | None:
     """Post the candidates in full, then the ballot message with a reaction per option.
 
     The message id is recorded before any reaction is added, and the options are read again
     until every one has its reaction, so an option added meanwhile (/steer) is never missed.
+    A ballot that cannot be posted whole (a permission taken away meanwhile) is closed with
+    nothing decided, and the member who asked for it (or else the log) is told why.
     """
+    try:
+        return await _post_ballot(bot, story, ballot, candidates)
+    except discord.Forbidden:
+        await bot.ballots.abandon(ballot)
+        told = (
+            "The ballot could not be posted whole: AutoMuse lost a permission it needs in this"
+            " channel (Send Messages, Add Reactions or Read Message History), so the ballot"
+            " was closed and nothing was added."
+        )
+        log.warning("ballot %d could not be posted: a permission is missing", ballot.id)
+        if interaction is not None:
+            await send(interaction, told, ephemeral=True)
+        return None
+
+
+async def _post_ballot(
+    bot: AutoMuse, story: Story, ballot: Ballot, candidates: list[Passage] | None
+) -> discord.Message:
     channel = bot.get_partial_messageable(story.channel_id or 0)
     for option, candidate in zip(ballot.options, candidates or [], strict=False):
         await post(channel, f"**{option.emoji}**\n{candidate.text}")
@@ -108,7 +137,11 @@ async def post_ballot(
         if not missing:
             break
         for emoji in missing:
-            await message.add_reaction(emoji)
+            try:
+                await message.add_reaction(emoji)
+            except discord.Forbidden:
+                await message.edit(content=f"{shown}\n{UNPOSTED}")
+                raise
             reacted.add(emoji)
     latest = describe(current, await bot.ballots.tally(current))
     if latest != shown:

@@ -9,7 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NO_PINGS, AutoMuse, Refused, require_manager, send
+from bot.client import (
+    NO_PINGS,
+    AutoMuse,
+    Refused,
+    require_ballot_permissions,
+    require_manager,
+    send,
+)
 from bot.engine import Engine, Passage, Story
 from bot.errors import NotFound
 from bot.export import markdown
@@ -177,6 +184,8 @@ class StoryCog(commands.Cog):
         """Write the next passage: posted at once, or as candidates to vote on (vote mode)."""
         story = await self.bot.channel_story(interaction)
         direction_for(story, direction)
+        if StorySettings.of(story).mode == "vote":
+            require_ballot_permissions(interaction)
         await refuse_if_open(self.bot, story, "passage")
         await self.engine.locks.ensure_idle(story.id)
         await self.bot.check_budget(interaction)

@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot.ballots.service import Result
 from bot.ballots.tally import canonical
 from bot.ballots.tones import palette
-from bot.client import AutoMuse, Refused, may_manage, post, send
+from bot.client import AutoMuse, Refused, may_manage, post, require_ballot_permissions, send
 from bot.engine import Story
 from bot.errors import StoryError
 from bot.store import Ballot
@@ -73,12 +73,13 @@ class VotingCog(commands.Cog):
     async def directions(self, interaction: discord.Interaction) -> None:
         """Open a ballot on what happens next: AutoMuse proposes, /steer adds your own."""
         story = await self.bot.channel_story(interaction)
+        require_ballot_permissions(interaction)
         await refuse_if_open(self.bot, story, "direction")
         await self.bot.check_budget(interaction)
         await interaction.response.defer(thinking=True)
         ballot = await self.ballots.open_direction_ballot(story.id, opened_by=interaction.user.id)
         await send(interaction, f"🧭 What happens next? Asked by <@{interaction.user.id}>.")
-        await post_ballot(self.bot, story, ballot)
+        await post_ballot(self.bot, story, ballot, interaction=interaction)
 
     @app_commands.command(name="steer")
     @app_commands.describe(text="What you would like to happen next, in a sentence or two.")

@@ -237,6 +237,13 @@ class Ballots:
         finally:
             self.closing.discard(ballot.id)
 
+    async def abandon(self, ballot: Ballot) -> bool:
+        """Close a ballot that could not be posted whole, with nothing decided (void); False
+        if it was closed already."""
+        return await self.store.close_ballot(
+            ballot.id, closed_at=self.clock(), outcome="void", winner_id=None
+        )
+
     async def close(self, ballot: Ballot, *, summarize: bool = True) -> Result:
         """Close the ballot and carry out what it decided.
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from conftest import OPENING
+from discord_fake.state import Perm
 
 from bot.ballots.tally import NUMBERS
 from bot.llm import prompt_text
@@ -508,3 +509,50 @@ async def test_cleared_reactions_withdraw_their_votes_and_the_options_come_back(
     clock.advance(121)
     await closed(chat, "🗳️ The ballot closed with no votes, so nothing was added.")
     assert (await line_of(bot, chat))[1] == [OPENING]
+
+
+async def test_a_ballot_without_add_reactions_is_refused_before_any_model_call(
+    start_bot, chat, model, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    await start_story(chat, model)
+    guild = chat.channel.guild
+    guild.everyone.permissions &= ~Perm.ADD_REACTIONS
+    calls = len(model.prompts)
+    for command in ("next", "directions"):
+        refused = (await chat.run(command)).messages[0]
+        assert refused.ephemeral
+        assert refused.content == (
+            "AutoMuse needs the Add Reactions permission in this channel to post a ballot;"
+            " ask a moderator to grant it, or use solo mode."
+        )
+    assert len(model.prompts) == calls
+    story, _ = await line_of(bot, chat)
+    assert await bot.ballots.open_ballot(story.id, "passage") is None
+
+
+async def test_a_permission_taken_away_while_writing_closes_the_ballot_and_says_so(
+    start_bot, chat, model, fake_discord
+):
+    bot = await start_bot(**VOTE)
+    await start_story(chat, model)
+    guild = chat.channel.guild
+
+    def last_candidate(prompt, sampling):
+        guild.everyone.permissions &= ~Perm.ADD_REACTIONS
+        return CANDIDATES[2]
+
+    model.add(*CANDIDATES[:2])
+    model.fallback = last_candidate
+    ix = await chat.run("next", replies=2)
+    told = ix.messages[-1]
+    assert told.ephemeral and told.content.startswith("The ballot could not be posted whole")
+    [ballot] = ballot_messages(chat)
+    assert ballot.content.endswith("**Closed:** this ballot could not be posted whole, so nothing"
+                                   " was added.")  # fmt: skip
+    story, line = await line_of(bot, chat)
+    assert line == [OPENING]
+    assert await bot.ballots.open_ballot(story.id, "passage") is None
+    guild.everyone.permissions |= Perm.ADD_REACTIONS
+    model.fallback = None
+    await open_ballot(chat, model, FRESH, number=2)
