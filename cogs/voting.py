@@ -135,6 +135,10 @@ class VotingCog(commands.Cog):
             await self.ballots.finish(ballot, self.announce)
         except StoryError as error:
             log.warning("ballot %d could not close yet: %s", ballot.id, error)
+        except discord.HTTPException as error:
+            log.warning(
+                "ballot %d closed, but its result could not be posted (%s)", ballot.id, error
+            )
         finally:
             refresh = self.refreshes.pop(ballot.id, None)
             if refresh is not None:

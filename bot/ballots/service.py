@@ -237,6 +237,19 @@ class Ballots:
         finally:
             self.closing.discard(ballot.id)
 
+    async def end_stories(self, guild_id: int, channel_id: int | None = None) -> list[int]:
+        """End the active stories of a channel (or of a whole guild) AutoMuse can no longer
+        reach, closing their open ballots with nothing decided; the ids of those ended."""
+        ended = []
+        for story in await self.store.active_stories(guild_id, channel_id):
+            for kind in ("passage", "direction"):
+                ballot = await self.store.open_ballot(story.id, kind)
+                if ballot is not None:
+                    await self.abandon(ballot)
+            await self.store.update_story(story.id, status="ended")
+            ended.append(story.id)
+        return ended
+
     async def abandon(self, ballot: Ballot) -> bool:
         """Close a ballot that could not be posted whole, with nothing decided (void); False
         if it was closed already."""

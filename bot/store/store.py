@@ -164,6 +164,15 @@ class Store(BallotRecords, CallRecords, Coordination, LedgerRecords, LoreRecords
         )
         return story_from_row(row) if row else None
 
+    async def active_stories(self, guild_id: int, channel_id: int | None = None) -> list[Story]:
+        """The guild's active stories, or only the one in `channel_id`."""
+        rows = await self._all(
+            f"SELECT {STORY_COLUMNS} FROM stories WHERE guild_id = ? AND status = 'active'"
+            " AND (? IS NULL OR channel_id = ?) ORDER BY id",
+            (guild_id, channel_id, channel_id),
+        )
+        return [story_from_row(row) for row in rows]
+
     async def stories(self) -> list[tuple[Story, int]]:
         """Every story, newest first, with the number of passages on its current line."""
         rows = await self._all(

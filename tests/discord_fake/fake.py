@@ -509,6 +509,20 @@ class FakeDiscord:
         self._notify()
         return True
 
+    async def delete_channel(self, channel: Channel) -> None:
+        """Delete a channel as Discord does: CHANNEL_DELETE, then 404 Unknown Channel (10003)
+        on every request about it."""
+        del channel.guild.channels[channel.id]
+        await self._dispatch("CHANNEL_DELETE", channel.guild.id, lambda _: channel.to_dict())
+        self._notify()
+
+    async def remove_bot(self, guild: Guild) -> None:
+        """The guild removes the bot: GUILD_DELETE (without `unavailable`), then 404 Unknown
+        Channel on its channels."""
+        await self._dispatch("GUILD_DELETE", guild.id, lambda _: {"id": str(guild.id)})
+        guild.channels.clear()
+        self._notify()
+
     async def clear_reactions(self, message: Message | int, emoji: str | None = None) -> None:
         """Remove every reaction from a message, or every one of `emoji`, as a moderator
         does, and dispatch MESSAGE_REACTION_REMOVE_ALL or MESSAGE_REACTION_REMOVE_EMOJI."""

@@ -35,6 +35,7 @@ class Perm(enum.IntFlag):
 class Intent(enum.IntFlag):
     """Gateway intent bits that decide which events a session receives."""
 
+    GUILDS = 1 << 0
     GUILD_MEMBERS = 1 << 1
     GUILD_PRESENCES = 1 << 8
     GUILD_MESSAGES = 1 << 9
