@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import OPENING
 from discord_fake.state import Perm
 
@@ -511,19 +512,29 @@ async def test_cleared_reactions_withdraw_their_votes_and_the_options_come_back(
     assert (await line_of(bot, chat))[1] == [OPENING]
 
 
-async def test_a_ballot_without_add_reactions_is_refused_before_any_model_call(
-    start_bot, chat, model, fake_discord
+@pytest.mark.parametrize(
+    ("denied", "named"),
+    [
+        (Perm.ADD_REACTIONS, "the Add Reactions permission"),
+        (
+            Perm.SEND_MESSAGES | Perm.ADD_REACTIONS,
+            "the Send Messages and Add Reactions permissions",
+        ),
+    ],
+)
+async def test_a_ballot_without_its_permissions_is_refused_before_any_model_call(
+    start_bot, chat, model, fake_discord, denied, named
 ):
     bot = await start_bot(**VOTE)
     await start_story(chat, model)
     guild = chat.channel.guild
-    guild.everyone.permissions &= ~Perm.ADD_REACTIONS
+    guild.everyone.permissions &= ~denied
     calls = len(model.prompts)
     for command in ("next", "directions"):
         refused = (await chat.run(command)).messages[0]
         assert refused.ephemeral
         assert refused.content == (
-            "AutoMuse needs the Add Reactions permission in this channel to post a ballot;"
+            f"AutoMuse needs {named} in this channel to post a ballot;"
             " ask a moderator to grant it, or use solo mode."
         )
     assert len(model.prompts) == calls
