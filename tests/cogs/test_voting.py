@@ -527,8 +527,8 @@ async def test_a_ballot_without_its_permissions_is_refused_before_any_model_call
 ):
     bot = await start_bot(**VOTE)
     await start_story(chat, model)
-    guild = chat.channel.guild
-    guild.everyone.permissions &= ~denied
+    [bot_role] = fake_discord.bot_member(chat.channel.guild).roles
+    chat.channel.overwrites[bot_role.id] = (0, int(denied))
     calls = len(model.prompts)
     for command in ("next", "directions"):
         refused = (await chat.run(command)).messages[0]
@@ -550,7 +550,7 @@ async def test_a_permission_taken_away_while_writing_closes_the_ballot_and_says_
     guild = chat.channel.guild
 
     def last_candidate(prompt, sampling):
-        guild.everyone.permissions &= ~Perm.ADD_REACTIONS
+        chat.channel.overwrites[guild.id] = (0, int(Perm.ADD_REACTIONS))
         return CANDIDATES[2]
 
     model.add(*CANDIDATES[:2])
@@ -564,6 +564,6 @@ async def test_a_permission_taken_away_while_writing_closes_the_ballot_and_says_
     story, line = await line_of(bot, chat)
     assert line == [OPENING]
     assert await bot.ballots.open_ballot(story.id, "passage") is None
-    guild.everyone.permissions |= Perm.ADD_REACTIONS
+    del chat.channel.overwrites[guild.id]
     model.fallback = None
     await open_ballot(chat, model, FRESH, number=2)

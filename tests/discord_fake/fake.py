@@ -342,11 +342,11 @@ class FakeDiscord:
             "data": data,
             "guild_id": str(guild.id),
             "channel_id": str(channel.id),
-            "channel": {**channel.to_dict(), "permissions": str(user.permissions)},
-            "member": {**user.to_dict(), "permissions": str(user.permissions)},
+            "channel": {**channel.to_dict(), "permissions": str(channel.permissions_for(user))},
+            "member": {**user.to_dict(), "permissions": str(channel.permissions_for(user))},
             "token": token,
             "version": 1,
-            "app_permissions": str(self.bot_member(guild).permissions),
+            "app_permissions": str(channel.permissions_for(self.bot_member(guild))),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
@@ -642,8 +642,10 @@ class FakeDiscord:
     # -- permissions ---------------------------------------------------------------------------
 
     def require(self, channel: Channel, permission: Perm) -> None:
-        """Raise 403 Missing Permissions unless the bot has ``permission`` in ``channel``."""
-        if not self.bot_member(channel.guild).has(permission):
+        """Raise 403 Missing Permissions unless the bot has ``permission`` in ``channel``,
+        with the channel's permission overwrites applied."""
+        granted = channel.permissions_for(self.bot_member(channel.guild))
+        if granted & permission != permission:
             raise missing_permissions()
 
     # -- gateway -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime
 import enum
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,14 @@ class Flag(enum.IntFlag):
 
     EPHEMERAL = 1 << 6
     LOADING = 1 << 7
+
+
+def sum_bits(values: Iterable[int]) -> int:
+    """Every bit set in any of `values`."""
+    found = 0
+    for value in values:
+        found |= value
+    return found
 
 
 class Perm(enum.IntFlag):
@@ -180,15 +189,40 @@ class Channel:
     position: int = 0
     topic: str | None = None
     messages: list[Message] = field(default_factory=list)
+    overwrites: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Permission overwrites by role or member id: (allow, deny)."""
+
+    def permissions_for(self, member: Member) -> int:
+        """The member's permissions here, as Discord computes them: the guild's, then the
+        @everyone overwrite, the member's roles' overwrites together, and the member's own."""
+        value = self.guild.permissions_for(member)
+        if value == Perm.ALL:
+            return value
+        allow, deny = self.overwrites.get(self.guild.id, (0, 0))
+        value = (value & ~deny) | allow
+        roles = [self.overwrites[r.id] for r in member.roles if r.id in self.overwrites]
+        value &= ~sum_bits(d for _, d in roles)
+        value |= sum_bits(a for a, _ in roles)
+        allow, deny = self.overwrites.get(member.id, (0, 0))
+        return (value & ~deny) | allow
 
     def to_dict(self) -> dict[str, Any]:
+        member_ids = {member_id for member_id in self.guild.members}
         return {
             "id": str(self.id),
             "type": 0,
             "guild_id": str(self.guild.id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [
+                {
+                    "id": str(target),
+                    "type": 1 if target in member_ids else 0,
+                    "allow": str(allow),
+                    "deny": str(deny),
+                }
+                for target, (allow, deny) in self.overwrites.items()
+            ],
             "topic": self.topic,
             "nsfw": False,
             "parent_id": None,
