@@ -29,9 +29,9 @@ class ChannelsCog(commands.Cog):
         await self.gone(payload.guild_id, payload.thread_id, "its thread was deleted")
 
     @commands.Cog.listener()
-    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
-        if after.archived and not before.archived:
-            await self.gone(after.guild.id, after.id, "its thread was archived")
+    async def on_raw_thread_update(self, payload: discord.RawThreadUpdateEvent) -> None:
+        if payload.data.get("thread_metadata", {}).get("archived"):
+            await self.gone(payload.guild_id, payload.thread_id, "its thread was archived")
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:

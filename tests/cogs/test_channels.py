@@ -48,3 +48,22 @@ async def test_a_server_that_removes_the_bot_ends_its_stories(
         lambda: "the server removed AutoMuse" in caplog.text or None, timeout=10
     )
     assert (await bot.engine.stories.story(story.id)).status == "ended"
+
+
+async def test_a_thread_archived_or_deleted_ends_its_story(
+    start_bot, chat, model, fake_discord, caplog
+):
+    caplog.set_level(logging.INFO)
+    bot = await start_bot()
+    stories = []
+    for name in ("archived", "deleted"):
+        chat.channel = fake_discord.add_thread(fake_discord.channel("story"), name)
+        await start_story(chat, model)
+        stories.append((await line_of(bot, chat))[0])
+    archived, deleted = (fake_discord.channel(name) for name in ("archived", "deleted"))
+    await fake_discord.archive_thread(archived)
+    await fake_discord.wait_for(lambda: "its thread was archived" in caplog.text or None)
+    await fake_discord.delete_thread(deleted)
+    await fake_discord.wait_for(lambda: "its thread was deleted" in caplog.text or None)
+    for story in stories:
+        assert (await bot.engine.stories.story(story.id)).status == "ended"

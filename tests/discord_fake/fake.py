@@ -178,6 +178,12 @@ class FakeDiscord:
         guild.channels[channel.id] = channel
         return channel
 
+    def add_thread(self, parent: Channel, name: str) -> Channel:
+        """A public thread in `parent`, with its parent's permissions."""
+        thread = Channel(self.ids.next(), parent.guild, name, 0, parent=parent)
+        parent.guild.channels[thread.id] = thread
+        return thread
+
     def add_member(self, guild: Guild, username: str, *, roles: tuple[Role, ...] = ()) -> Member:
         member = Member(self._new_user(username), guild, list(roles))
         guild.members[member.id] = member
@@ -514,6 +520,25 @@ class FakeDiscord:
         on every request about it."""
         del channel.guild.channels[channel.id]
         await self._dispatch("CHANNEL_DELETE", channel.guild.id, lambda _: channel.to_dict())
+        self._notify()
+
+    async def archive_thread(self, thread: Channel) -> None:
+        """Archive a thread: THREAD_UPDATE with `thread_metadata.archived` true."""
+        thread.archived = True
+        await self._dispatch("THREAD_UPDATE", thread.guild.id, lambda _: thread.to_dict())
+        self._notify()
+
+    async def delete_thread(self, thread: Channel) -> None:
+        """Delete a thread: THREAD_DELETE, then 404 Unknown Channel on every request."""
+        del thread.guild.channels[thread.id]
+        assert thread.parent is not None
+        event = {
+            "id": str(thread.id),
+            "guild_id": str(thread.guild.id),
+            "parent_id": str(thread.parent.id),
+            "type": 11,
+        }
+        await self._dispatch("THREAD_DELETE", thread.guild.id, lambda _: event)
         self._notify()
 
     async def remove_bot(self, guild: Guild) -> None:

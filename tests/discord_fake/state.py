@@ -191,10 +191,16 @@ class Channel:
     messages: list[Message] = field(default_factory=list)
     overwrites: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Permission overwrites by role or member id: (allow, deny)."""
+    parent: Channel | None = None
+    """The channel a thread belongs to; None for a channel."""
+    archived: bool = False
 
     def permissions_for(self, member: Member) -> int:
         """The member's permissions here, as Discord computes them: the guild's, then the
-        @everyone overwrite, the member's roles' overwrites together, and the member's own."""
+        @everyone overwrite, the member's roles' overwrites together, and the member's own.
+        A thread has its parent channel's."""
+        if self.parent is not None:
+            return self.parent.permissions_for(member)
         value = self.guild.permissions_for(member)
         if value == Perm.ALL:
             return value
@@ -208,9 +214,23 @@ class Channel:
 
     def to_dict(self) -> dict[str, Any]:
         member_ids = {member_id for member_id in self.guild.members}
+        thread = {}
+        if self.parent is not None:
+            thread = {
+                "owner_id": str(self.guild.owner_id),
+                "message_count": len(self.messages),
+                "member_count": 1,
+                "thread_metadata": {
+                    "archived": self.archived,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": iso(datetime.datetime.now(datetime.UTC)),
+                    "locked": False,
+                },
+            }
         return {
+            **thread,
             "id": str(self.id),
-            "type": 0,
+            "type": 0 if self.parent is None else 11,
             "guild_id": str(self.guild.id),
             "name": self.name,
             "position": self.position,
@@ -225,7 +245,7 @@ class Channel:
             ],
             "topic": self.topic,
             "nsfw": False,
-            "parent_id": None,
+            "parent_id": None if self.parent is None else str(self.parent.id),
             "rate_limit_per_user": 0,
             "last_message_id": str(self.messages[-1].id) if self.messages else None,
         }
@@ -263,9 +283,9 @@ class Guild:
             "large": False,
             "member_count": len(self.members),
             "members": [member.to_dict() for member in self.members.values()],
-            "channels": [channel.to_dict() for channel in self.channels.values()],
+            "channels": [c.to_dict() for c in self.channels.values() if c.parent is None],
             "roles": [role.to_dict() for role in self.roles.values()],
-            "threads": [],
+            "threads": [c.to_dict() for c in self.channels.values() if c.parent is not None],
             "presences": [],
             "voice_states": [],
             "emojis": [],
