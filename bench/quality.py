@@ -335,7 +335,17 @@ def peak_rss_mb() -> float:
 
 
 def all_steps(entry: dict[str, Any]) -> list[Step]:
-    return [Step(**s) for story in entry["stories"].values() for s in story["steps"]]
+    """Every step of a configuration's stories, each beat checked again against the story's
+    earlier beats (so a stored run is read with today's `repeats`)."""
+    steps = []
+    for story in entry["stories"].values():
+        beats: list[str] = []
+        for stored in story["steps"]:
+            step = Step(**stored)
+            step.repeated_beat = bool(step.beat) and repeats(step.beat, beats)
+            beats += [step.beat] if step.beat else []
+            steps.append(step)
+    return steps
 
 
 def summarize_all(data: dict[str, Any]) -> None:

@@ -3,10 +3,10 @@ facts a reader holds it to (who has died, who holds what, where everyone is). Pu
 with no model call: cheap enough to run after every passage.
 
 A name is a run of capitalised words that is not an ordinary word starting a sentence. A
-place is a name after "in", "at", "to" and the like, or one ending in a word such as
-"Island" or "Head"; any other name is a character, unless it follows "the" ("the Board").
-Facts are read from plain patterns: "Tom died", "Agnes took the key", "Agnes went to the
-harbour".
+place is a name after "in", "at", "to" and the like, or one with a word such as "Island" or
+"Head" after its first ("Carrow Head", "Relay Station Nine"); any other name is a character,
+unless it follows "the" ("the Board"). Facts are read from plain patterns: "Tom died", "Agnes
+took the key", "Agnes went to the harbour".
 """
 
 from __future__ import annotations
@@ -142,7 +142,9 @@ def names_in(text: str) -> list[tuple[str, bool]]:
             if not named and not (at_start and _acts_as_name(run, sentence[match.end() :], text)):
                 continue
             before = sentence[: match.start()]
-            place = bool(PLACE_BEFORE.search(before)) or words[-1].lower() in PLACE_WORDS
+            place = bool(PLACE_BEFORE.search(before)) or any(
+                word.lower() in PLACE_WORDS for word in words[-1:] + words[1:]
+            )
             if not place and THE_BEFORE.search(before):
                 continue
             found.append((run, place))

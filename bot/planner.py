@@ -61,6 +61,12 @@ LIST_WORDS = {"and", "or", "the", "of", "a", "an"}
 NOW_WORDS = {"am", "is", "are", "has", "does", "says", "goes", "comes"}
 """Words that tell a beat in the present tense; a past-tense story's beat has none of them
 outside dialogue."""
+PRESENT_VERB = re.compile(r"\b(?:he|she|it|[A-Z][a-z]+)\s+([a-z]{2,}[^s\W]s)\b")
+"""A verb in the present tense after its subject: "Dale calls", "she opens"."""
+NOT_VERBS = {
+    "always", "perhaps", "towards", "afterwards", "sometimes", "nevertheless", "besides",
+    "across", "unless", "series", "news", "lens", "glass", "business", "was", "has", "this",
+}  # fmt: skip
 LEADING = re.compile(
     r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE
 )
@@ -171,20 +177,31 @@ def first_sentence(answer: str) -> str:
     return ""
 
 
+def event_words(beat: str) -> set[str]:
+    """The key words of `beat` that say what happens: its content words without the names
+    (capitalised words) of who it happens to, which any two beats about them share."""
+    names = set(continuity.content_words(" ".join(re.findall(r"\b[A-Z][\w']*", beat))))
+    return set(continuity.beat_words(beat)) - names
+
+
 def repeats(beat: str, beats: Sequence[str]) -> bool:
-    """Whether `beat` tells again one of the `beats` (shares most of its key words)."""
-    mine = set(continuity.beat_words(beat))
+    """Whether `beat` tells again one of the `beats`: shares most of the words that say what
+    happens (names left aside)."""
+    mine = event_words(beat)
     for other in beats:
-        theirs = set(continuity.beat_words(other))
+        theirs = event_words(other)
         if mine and theirs and len(mine & theirs) / min(len(mine), len(theirs)) >= SIMILAR:
             return True
     return False
 
 
 def tells_now(beat: str) -> bool:
-    """Whether `beat` is told in the present tense ("I am heading", "she opens the door")."""
-    told = {word.lower() for word in re.findall(r"[A-Za-z]+", narration(beat))}
-    return bool(told & NOW_WORDS) or tense(beat) == "present"
+    """Whether `beat` is told in the present tense ("I am heading", "Dale calls the police",
+    "she opens the door")."""
+    said = narration(beat)
+    told = {word.lower() for word in re.findall(r"[A-Za-z]+", said)}
+    verbs = {verb for verb in PRESENT_VERB.findall(said) if verb not in NOT_VERBS}
+    return bool(told & NOW_WORDS or verbs) or tense(beat) == "present"
 
 
 def names_only(beat: str) -> bool:

@@ -68,3 +68,10 @@ def test_a_headland_is_a_place_and_an_institution_after_the_is_no_one():
     )
     found = {entry.name: entry.kind for entry in read_ledger(text)}
     assert found == {"Carrow Head": "place", "Jack Farrell": "character"}
+
+
+def test_a_name_with_a_place_word_after_its_first_is_a_place():
+    found = {
+        e.name: e.kind for e in read_ledger("Ines ran the relay. Relay Station Nine was dark.")
+    }
+    assert found == {"Ines": "character", "Relay Station Nine": "place"}

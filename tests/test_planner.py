@@ -150,3 +150,22 @@ def test_a_first_person_story_s_beat_happens_to_the_narrator():
     assert not usable("The supply boat's crew faced a storm off the north rock.", told_by_me)
     assert usable("I saw the supply boat founder off the north rock.", told_by_me)
     assert not usable("I am heading back to Carrow Head to find out what happened.", told_by_me)
+
+
+def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
+    for beat in (
+        "Inspector Dale calls the police to report the man's appearance.",
+        "Agnes returns to the cottage and begins to pack.",
+    ):
+        assert not usable(beat, VIEW)
+    assert usable("The next morning Agnes woke to find the ferry gone.", VIEW)
+
+
+def test_two_beats_about_the_same_people_are_not_the_same_event():
+    assert not repeats(
+        "Grandpa Teodor burned the letter in the stove.",
+        ["Grandpa Teodor returned to the kitchen."],
+    )
+    assert repeats(
+        "Lena found the ferry empty at the harbour.", ["Grandpa Teodor found the ferry empty."]
+    )
