@@ -289,12 +289,11 @@ class Planner:
         """The beat for the next passage, or an empty one if the model gave none that can be
         used. With `direction`, the sentence in which it begins to happen; `variant` picks
         another kind of event (a ballot's candidates each get their own, and only the first
-        may be a thread's turn). When the model gives nothing usable, a stock event fits in
-        the story's cast."""
+        may be a thread's turn, which every attempt keeps to). When the model gives nothing
+        usable, a stock event fits in the story's cast."""
         step = None if direction or variant else threads.due(view.threads, view.depth)
         for attempt in range(ATTEMPTS):
             kind = kinds()[(view.depth + variant + attempt * 3) % len(kinds())]
-            turn = step if attempt == 0 else None
             if direction:
                 prompt_text = fill(
                     "plan_direction",
@@ -307,7 +306,7 @@ class Planner:
                 prompt_text = fill(
                     "plan_beat",
                     context=render_view(view),
-                    kind=inert_chat(turn.kind, plan_labels()) if turn else kind,
+                    kind=inert_chat(step.kind, plan_labels()) if step else kind,
                     person=view.person,
                     tense=view.tense,
                 )
@@ -320,9 +319,9 @@ class Planner:
             )
             beat = first_sentence(answer)
             if usable(beat, view):
-                if turn is None:
+                if step is None:
                     return Beat(beat)
-                return Beat(beat, turn.thread.id, turn.resolves)
+                return Beat(beat, step.thread.id, step.resolves)
         return Beat("" if direction else stock_beat(view, variant))
 
     async def threads(self, opening: str, log: CallLog) -> list[str]:

@@ -122,3 +122,15 @@ async def test_a_beat_planned_for_a_thread_since_closed_is_planned_again(engine,
     model.add(*NO_BEAT)
     passage = await engine.next(story.id)
     assert passage.beat == fresh and passage.thread_id is None
+
+
+async def test_a_thread_s_turn_is_kept_to_when_the_first_answer_cannot_be_used(
+    engine, model, store
+):
+    story = await started(engine, model, ahead=(BEAT,))
+    turn = "A fisherman told Mira that Tom Reid was waiting for his brother."
+    model.add(PASSAGE, "A stranger brings Mira a letter.", "Sure! Here is a beat:", turn)
+    await engine.next(story.id)
+    assert "Who is Tom Reid waiting for?" in prompt_text(model.prompts[-1])
+    head = await store.passage((await engine.stories.story(story.id)).head_id)
+    assert head is not None and Beat.from_json(head.planned).thread_id is not None
