@@ -31,18 +31,24 @@ OPENING = "The keeper \x1b[31mlit\x1b[0m the lamp.\n\tThen he \x9b waited."
 PASSAGE = "A ship \x1b]8;;http://x\x07came\x1b]8;;\x07 in the night. It \u202ewas\u202c dark."
 
 
-def automuse(cwd: Path, *args: str | bytes, drop_root: bool = False) -> subprocess.CompletedProcess:
-    """Run the command as a member would; a dead model server makes any model call fail."""
+def cli_environment(model_url: str) -> dict[str, str]:
+    """The environment the command runs in: none of ours from this machine, the model server
+    at `model_url`, and no retries."""
     environ = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("AUTOMUSE_", "OPENAI_", "DISCORD_"))
     }
-    environ |= {
+    return environ | {
         "PYTHONPATH": str(ROOT),
-        "OPENAI_BASE_URL": f"http://{HOST}:{free_port()}/v1",
+        "OPENAI_BASE_URL": model_url,
         "AUTOMUSE_MAX_RETRIES": "0",
     }
+
+
+def automuse(cwd: Path, *args: str | bytes, drop_root: bool = False) -> subprocess.CompletedProcess:
+    """Run the command as a member would; a dead model server makes any model call fail."""
+    environ = cli_environment(f"http://{HOST}:{free_port()}/v1")
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -13,8 +11,7 @@ from aiohttp import web
 from bot.store import Store, StoreError
 from tests.postgres_server import PostgresServer
 from tests.servers import HOST
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.test_cli_errors import cli_environment
 
 
 async def test_a_server_gone_after_start_up_is_one_sentence() -> None:
@@ -63,16 +60,7 @@ async def test_a_server_stopped_mid_write_keeps_the_story_and_says_so_in_one_lin
         site = web.TCPSite(runner, HOST, 0)
         await site.start()
         port = runner.addresses[0][1]
-        environ = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AUTOMUSE_", "OPENAI_", "DISCORD_"))
-        }
-        environ |= {
-            "PYTHONPATH": str(ROOT),
-            "OPENAI_BASE_URL": f"http://{HOST}:{port}/v1",
-            "AUTOMUSE_MAX_RETRIES": "0",
-        }
+        environ = cli_environment(f"http://{HOST}:{port}/v1")
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "--db", url, "write", "-n", "2",
             "--opening", "The lamp on Ness Island went dark at midnight.",
