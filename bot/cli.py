@@ -187,6 +187,11 @@ async def migrate_db(source: str, target: str, out: TextIO) -> None:
     print(f"Copied {old.name} to {new.name}: {copied}.", file=out)
 
 
+REQUEST_LOGGERS = ("httpx", "httpx2")
+"""The HTTP clients under the openai SDK, which log a line per request: kept for the bot's
+log, left out of a terminal command's output."""
+
+
 class Interrupted(Exception):
     """A story was started and kept, but writing it stopped on an error."""
 
@@ -360,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             settings = with_shard_flags(settings, args.shard_count, args.shards)
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        if args.command != "run":
+            for name in REQUEST_LOGGERS:
+                logging.getLogger(name).setLevel(logging.WARNING)
         asyncio.run(dispatch(args, settings, sys.stdout, sys.stderr))
     except ConfigError as error:
         print(f"automuse: configuration error: {error}", file=sys.stderr)
