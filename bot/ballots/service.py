@@ -179,11 +179,12 @@ class Ballots:
         moderator clears the message's reactions; False if it is not open."""
         if ballot.status != "open":
             return False
-        logged: set[tuple[int, str]] = set()
-        for vote in await self.store.votes(ballot.id):
-            (logged.add if vote.added else logged.discard)((vote.member_id, vote.emoji))
         now = self.clock()
-        gone = [Reaction(m, e, False, now) for m, e in sorted(logged) if emoji in (None, e)]
+        gone = [
+            Reaction(m, e, False, now)
+            for m, e in sorted(await self._standing(ballot))
+            if emoji in (None, e)
+        ]
         if gone:
             await self.store.add_votes(ballot.id, gone)
         return True
@@ -191,9 +192,7 @@ class Ballots:
     async def reconcile(self, ballot: Ballot, reactions: Mapping[str, set[int]]) -> None:
         """Bring the stored votes in line with the reactions on the ballot message now, as
         after a restart: reactions added or removed while the bot was away count from now."""
-        logged: set[tuple[int, str]] = set()
-        for vote in await self.store.votes(ballot.id):
-            (logged.add if vote.added else logged.discard)((vote.member_id, vote.emoji))
+        logged = await self._standing(ballot)
         present = {
             (member, emoji)
             for emoji in option_emojis(ballot)
@@ -204,6 +203,13 @@ class Ballots:
         changes += [Reaction(m, e, True, now) for m, e in sorted(present - logged)]
         if changes:
             await self.store.add_votes(ballot.id, changes)
+
+    async def _standing(self, ballot: Ballot) -> set[tuple[int, str]]:
+        """The (member, emoji) reactions the stored votes say are on the ballot now."""
+        standing: set[tuple[int, str]] = set()
+        for vote in await self.store.votes(ballot.id):
+            (standing.add if vote.added else standing.discard)((vote.member_id, vote.emoji))
+        return standing
 
     async def tally(self, ballot: Ballot) -> Tally:
         return tally(await self.store.votes(ballot.id), option_emojis(ballot))
