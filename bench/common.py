@@ -9,13 +9,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.errors import StoryError
 from bot.llm import Generation, Model, Models, Prompt, Sampling, TextSink, open_models
 from bot.llm.llama import LocalModel
+from bot.progress import Step
 from bot.prompts import COMPLETION_MARKER
 from bot.settings import StorySettings
 from bot.store import ModelCall, Store
@@ -163,20 +164,37 @@ class Timed:
             self.seconds += time.perf_counter() - started
 
 
-async def timed_next(
-    engine: Engine, store: Store, story_id: int, logged: int
-) -> tuple[str, str, float, float, list[ModelCall]]:
-    """One `next` on the story as the bot makes it: its text (or else the error), the seconds
-    until the passage was stored (what a member waits for), the seconds of the whole step
-    with its rolling summary and the next beat planned ahead, and the model calls logged
+class Timing(NamedTuple):
+    """One `next` as timed_next saw it."""
+
+    text: str
+    error: str
+    waited: float
+    """Seconds until the passage was stored: what a member waits for."""
+    seconds: float
+    """Seconds of the whole step, with its rolling summary and the next beat planned ahead."""
+    calls: list[ModelCall]
+    first_words: float
+    """Seconds until the passage's first words were shown (0 when none were)."""
+
+
+async def timed_next(engine: Engine, store: Store, story_id: int, logged: int) -> Timing:
+    """One `next` on the story as the bot makes it, timed; its model calls are those logged
     after the first `logged`."""
     started = time.perf_counter()
-    text, error, waited = "", "", 0.0
+    text, error, waited, first_words = "", "", 0.0, 0.0
+
+    def shown(step: Step) -> None:
+        nonlocal first_words
+        if step.text and not first_words:
+            first_words = time.perf_counter() - started
+
     try:
-        text = (await engine.next(story_id, summarize=False)).text
+        text = (await engine.next(story_id, summarize=False, progress=shown)).text
         waited = time.perf_counter() - started
         await engine.summarize(story_id)
     except StoryError as failure:
         error = str(failure)
     seconds = time.perf_counter() - started
-    return text, error, waited or seconds, seconds, (await store.calls(story_id))[logged:]
+    calls = (await store.calls(story_id))[logged:]
+    return Timing(text, error, waited or seconds, seconds, calls, first_words)

@@ -99,9 +99,9 @@ async def write_story(
     results = []
     for number in range(1, steps + 1):
         step = Step(row=row, step=number)
-        step.text, step.error, _, step.seconds, new = await timed_next(
-            engine, store, story.id, logged
-        )
+        timing = await timed_next(engine, store, story.id, logged)
+        step.text, step.error, step.seconds = timing.text, timing.error, timing.seconds
+        new = timing.calls
         logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.all_calls = len(new)

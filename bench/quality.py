@@ -46,7 +46,7 @@ from bot.engine import Engine, EngineConfig
 from bot.judge import FAULTS, StoryView, judge_passage
 from bot.ledger import names_in
 from bot.llm import ModelError, Models, open_models
-from bot.llm.llama import DEFAULT_NAME
+from bot.llm.llama import DEFAULT_NAME, LocalModel
 from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, GEMMA_NAME, QWEN_NAME
 from bot.planner import repeats
 from bot.settings import StorySettings
@@ -74,6 +74,7 @@ TARGETS = {
     "loop_rate": ("<=", 0.03),
     "passage_calls": ("<=", 2.0),
     "median_wait": ("<=", 15.0),
+    "median_first_words": ("<=", 3.0),
     "repeated_beats": ("<=", 0),
 }
 """The targets the default writer is held to."""
@@ -105,6 +106,16 @@ CONFIGURATIONS: dict[str, WriterSetup] = {
         lambda _: StorySettings(style="chat"),
         "Qwen2.5-Coder-1.5B-Instruct in the chat style; it plans and summarises too",
     ),
+    "qwen-chat-smollm2": WriterSetup(
+        embedded(QWEN_NAME, DEFAULT_NAME),
+        lambda _: StorySettings(style="chat"),
+        "Qwen2.5-Coder-1.5B-Instruct in the chat style; SmolLM2-135M-Instruct plans and summarises",
+    ),
+    "gemma-prose-qwen": WriterSetup(
+        embedded(GEMMA_NAME, QWEN_NAME),
+        lambda _: StorySettings(style="prose"),
+        "Gemma 3 270M base in the prose style; Qwen2.5-Coder-1.5B-Instruct plans and summarises",
+    ),
     "smollm2-chat": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="chat"),
@@ -121,7 +132,7 @@ CONFIGURATIONS: dict[str, WriterSetup] = {
         "the original chain on SmolLM2-135M-Instruct",
     ),
 }
-CANDIDATES = ["gemma-prose", "qwen-chat", "smollm2-chat"]
+CANDIDATES = ["gemma-prose", "gemma-prose-qwen", "qwen-chat", "qwen-chat-smollm2", "smollm2-chat"]
 """What a run measures unless --config says otherwise: the candidate writers, one of which is
 the default."""
 
@@ -154,6 +165,8 @@ class Step:
     """The whole step: the passage, its rolling summary and the next beat planned ahead."""
     waited: float = 0.0
     """Until the passage was stored: what a member waits for."""
+    first_words: float = 0.0
+    """Until the passage's first words were shown."""
     passage_calls: int = 0
     plan_calls: int = 0
     all_calls: int = 0
@@ -219,7 +232,7 @@ async def write_story(
         step = Step(step=number)
         ledger = tuple(await store.ledger(story.id))
         found = await timed_next(engine, store, story.id, logged)
-        step.text, step.error, step.waited, step.seconds, new = found
+        step.text, step.error, step.waited, step.seconds, new, step.first_words = found
         logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.plan_calls = sum(c.purpose == "plan" for c in new)
@@ -269,6 +282,8 @@ def summarize(steps: list[Step]) -> dict[str, Any]:
     figures["mean_seconds"] = mean([s.seconds for s in steps])
     figures["median_seconds"] = statistics.median([s.seconds for s in steps]) if steps else 0.0
     figures["median_wait"] = statistics.median([s.waited for s in steps]) if steps else 0.0
+    shown = [s.first_words for s in steps if s.first_words]
+    figures["median_first_words"] = statistics.median(shown) if shown else 0.0
     figures["repeated_beats"] = sum(s.repeated_beat for s in beats)
     figures["thread_steps"] = sum(s.thread == "step" for s in written)
     figures["thread_answers"] = sum(s.thread == "answer" for s in written)
@@ -321,11 +336,20 @@ async def run_configuration(
                     story = await write_story(engine, store, opening, settings, steps)
                     entry["stories"][key] = {"steps": [asdict(s) for s in story]}
                     entry["peak_rss_mb"] = peak_rss_mb()
+                    entry["prompt_reuse"] = prompt_reuse(models)
                     save()
             finally:
                 await store.close()
     finally:
         await models.close()
+
+
+def prompt_reuse(models: Models) -> float:
+    """The share of the embedded models' prompt tokens that llama.cpp kept evaluated from the
+    call before, so far (0 for another backend)."""
+    local = {id(m): m for m in (models.passage, models.summary) if isinstance(m, LocalModel)}
+    read = sum(model.prompt_tokens_read for model in local.values())
+    return sum(model.prompt_tokens_reused for model in local.values()) / read if read else 0.0
 
 
 def peak_rss_mb() -> float:
@@ -352,7 +376,8 @@ def summarize_all(data: dict[str, Any]) -> None:
     """Add each configuration's figures, over the stories written so far."""
     for entry in data["configurations"].values():
         entry["summary"] = summarize(all_steps(entry)) | {
-            "peak_rss_mb": entry.get("peak_rss_mb", 0.0)
+            "peak_rss_mb": entry.get("peak_rss_mb", 0.0),
+            "prompt_reuse": entry.get("prompt_reuse", 0.0),
         }
 
 
@@ -360,7 +385,9 @@ EXTRA = ["beat_rate", "beat_after_lead_rate", "cast_rate"]
 """The figures beside the faults: the beat happened (in the whole passage, and after its first
 sentence), and the cast kept."""
 COSTS = [
+    "prompt_reuse",
     "peak_rss_mb",
+    "median_first_words",
     "median_wait",
     "median_seconds",
     "passage_calls",
@@ -372,7 +399,9 @@ COSTS = [
 def report(data: dict[str, Any]) -> None:
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
     headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
-    headers += ["peak MiB", "median wait s", "median step s", "gen calls/p", "plan calls/p"]
+    headers += ["prompt reused", "peak MiB", "first words s", "median wait s", "median step s"]
+    headers += ["gen calls/p"]
+    headers += ["plan calls/p"]
     headers += ["calls/p"]
     rows = []
     for name, entry in data["configurations"].items():
@@ -396,7 +425,9 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
     whole, the opening and every passage with its beat and its faults."""
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
     headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
-    headers += ["peak MiB", "median wait s", "median step s", "generation calls / passage"]
+    headers += ["prompt tokens reused", "peak MiB", "median first words s", "median wait s"]
+    headers += ["median step s"]
+    headers += ["generation calls / passage"]
     headers += ["planner calls / passage", "all calls / passage"]
     lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     for name, entry in data["configurations"].items():
@@ -406,9 +437,10 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
         cells += [f"{s[key]:.0%}" for key in EXTRA]
         cells += [f"{s['words']:.0f}"]
         cells += [str(s[key]) for key in ("repeated_beats", "thread_steps", "thread_answers")]
-        cells += [f"{s['peak_rss_mb']:.0f}", f"{s['median_wait']:.1f}"]
+        cells += [f"{s['prompt_reuse']:.0%}", f"{s['peak_rss_mb']:.0f}"]
+        cells += [f"{s[key]:.1f}" for key in ("median_first_words", "median_wait")]
         cells += [f"{s['median_seconds']:.1f}"]
-        cells += [f"{s[key]:.2f}" for key in COSTS[3:]]
+        cells += [f"{s[key]:.2f}" for key in COSTS[5:]]
         lines.append("| " + " | ".join(cells) + " |")
     stories = data["configurations"].get(writer, {}).get("stories", {})
     texts = openings()

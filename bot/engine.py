@@ -334,7 +334,8 @@ class Engine:
         settings = StorySettings.of(story)
         async with collected(self.store, story_id) as log:
             if len(line) > 1:
-                summary = await self.summarizer.after(settings, line[-2], head.text, log)
+                frame, _, _ = await self.reader.story_so_far(story, line[:-1])
+                summary = await self.summarizer.after(settings, line[-2], head.text, log, frame)
             else:
                 summary = await self.summarizer.summary("", head.text, settings, log)
         found = []

@@ -27,7 +27,7 @@ from bot.inert import inert_chat, tagged_section
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
 from bot.llm import Models, Sampling
 from bot.narration import drifts, narration, person_counts, tense
-from bot.prompts import LoreNote, fill, labels, template
+from bot.prompts import Context, LoreNote, chat_labels, fill, labels, story_chat, template
 from bot.repetition import ngrams, words
 from bot.split import SENTENCE_END
 from bot.store.records import LoreEntry, Thread
@@ -80,6 +80,7 @@ class PlanView:
     passage: str
     ledger: str = ""
     lore: tuple[LoreNote, ...] = ()
+    memory: str = ""
     beats: tuple[str, ...] = ()
     """The story's recent beats, oldest first."""
     person: str = "third"
@@ -124,40 +125,52 @@ def kinds() -> tuple[str, ...]:
 
 @cache
 def instructions() -> tuple[str, ...]:
-    """The planner's own words: its prompts without their blanks, its labels and its kinds of
+    """The planner's own words: its prompts without their blanks, their labels and its kinds of
     event."""
-    names = ("plan_beat", "plan_direction", "plan_context", "plan_threads")
+    names = (
+        "chat_system",
+        "context",
+        "plan_beat",
+        "plan_direction",
+        "plan_context",
+        "plan_threads",
+    )
     parts = [template(name) for name in names]
     return (*(re.sub(r"\{\w+\}|\[\w+\]", "\n", part) for part in parts), *kinds())
 
 
 def echoes_prompt(beat: str) -> bool:
-    """Whether `beat` repeats the planner's instructions rather than telling the story."""
+    """Whether `beat` repeats the planner's instructions, or starts with one of its labels,
+    rather than telling the story."""
+    if any(label and beat.lower().startswith(label.lower()) for label in plan_labels()):
+        return True
     return len(longest_shared_run(beat, instructions()).split()) >= ECHO_WORDS
 
 
 @cache
 def plan_labels() -> tuple[str, ...]:
-    return tuple(body.split("{")[0].strip() for body in labels("plan_context").values())
+    return (
+        *chat_labels(),
+        *(body.split("{")[0].strip() for body in labels("plan_context").values()),
+    )
+
+
+def frame_of(view: PlanView) -> Context:
+    """The part of the story every chat prompt starts with (bot/prompts.render_frame)."""
+    return Context(
+        passages=(), summary=view.summary, memory=view.memory, lore=view.lore, ledger=view.ledger
+    )
 
 
 def render_view(view: PlanView) -> str:
-    """The story as the planner reads it, each part between tags member text cannot close."""
+    """What the planner reads besides the frame: the latest passage and the recent beats, each
+    between tags member text cannot close."""
     block = labels("plan_context")
 
     def inert(text: str) -> str:
         return inert_chat(text, plan_labels())
 
-    parts = []
-    if view.summary:
-        parts.append(("summary", block["summary"].format(text=inert(view.summary))))
-    if view.ledger:
-        parts.append(("ledger", block["ledger"].format(text=inert(view.ledger))))
-    parts += [
-        ("lore", block["lore"].format(kind=n.kind, name=inert(n.name), text=inert(n.text)))
-        for n in view.lore
-    ]
-    parts.append(("passage", block["passage"].format(text=inert(view.passage))))
+    parts = [("passage", block["passage"].format(text=inert(view.passage)))]
     if view.beats:
         beats = " ".join(inert(beat) for beat in view.beats)
         parts.append(("beats", block["beats"].format(text=beats)))
@@ -313,7 +326,7 @@ class Planner:
             answer = await self.writer.generate(
                 self.models.summary,
                 "plan",
-                [{"role": "user", "content": prompt_text}],
+                story_chat(frame_of(view), prompt_text),
                 self._sampling(BEAT_TOKENS, 100 * variant + attempt),
                 log,
             )

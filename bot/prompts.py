@@ -92,7 +92,7 @@ class Context:
         return cls(**{**data, "passages": tuple(data["passages"]), "lore": lore})
 
 
-def _labelled(section: str, **values: str) -> str:
+def labelled(section: str, **values: str) -> str:
     return labels()[section].format(**values)
 
 
@@ -139,21 +139,57 @@ def inert_context(context: Context, style: str) -> Context:
     )
 
 
-def _sections(context: Context) -> list[tuple[str, str]]:
-    """The non-story sections, named and labelled, in the order they are shown."""
+def _standing(context: Context) -> list[tuple[str, str]]:
+    """The sections that change least from one step to the next, named and labelled: the
+    memory, the lore, the ledger."""
     sections = []
     if context.memory:
-        sections.append(("memory", _labelled("memory", text=context.memory)))
-    if context.ledger:
-        sections.append(("ledger", _labelled("ledger", text=context.ledger)))
+        sections.append(("memory", labelled("memory", text=context.memory)))
     sections += [
-        ("lore", _labelled("lore", kind=entry.kind, name=entry.name, text=entry.text))
+        ("lore", labelled("lore", kind=entry.kind, name=entry.name, text=entry.text))
         for entry in context.lore
     ]
-    for name in ("note", "direction", "nudges", "warning"):
-        if getattr(context, name):
-            sections.append((name, _labelled(name, text=getattr(context, name))))
+    if context.ledger:
+        sections.append(("ledger", labelled("ledger", text=context.ledger)))
     return sections
+
+
+def _steering(context: Context) -> list[tuple[str, str]]:
+    """The sections that steer this one step: the note, the direction, nudges, a warning."""
+    return [
+        (name, labelled(name, text=getattr(context, name)))
+        for name in ("note", "direction", "nudges", "warning")
+        if getattr(context, name)
+    ]
+
+
+def _sections(context: Context) -> list[tuple[str, str]]:
+    """The non-story sections, named and labelled, in the order they are shown."""
+    return _standing(context) + _steering(context)
+
+
+def render_frame(context: Context) -> str:
+    """What every chat prompt about the story starts with, in one form: the memory, the lore,
+    the ledger and the summary, each between tags member text cannot close.
+
+    The writer's, the planner's and the summariser's prompts all begin with the chat system
+    message and this frame, so a model that runs them one after another (llama.cpp keeps what
+    it evaluated of the longest common prefix) reads the shared part once."""
+    context = inert_context(context, "chat")
+    parts = _standing(context)
+    if context.summary:
+        parts.append(("summary", labelled("summary", text=context.summary)))
+    return "\n\n".join(tagged_section(name, text) for name, text in parts)
+
+
+def story_chat(context: Context, task: str) -> list[Message]:
+    """A chat about the story: the system message, then one user message holding the frame of
+    `context` (render_frame) and `task`, the part that is this call's own."""
+    frame = render_frame(context)
+    return [
+        {"role": "system", "content": template("chat_system")},
+        {"role": "user", "content": "\n\n".join(filter(None, (frame, task)))},
+    ]
 
 
 def render_chat(context: Context, words: int) -> list[Message]:
@@ -163,27 +199,21 @@ def render_chat(context: Context, words: int) -> list[Message]:
     With a `lead` (the beat, as the passage's first sentence), the model is shown only the
     end of the latest passage, so there is little to tell again, and its answer is the lead
     continued: a closing assistant message holds it."""
-    context = inert_context(context, "chat")
-    parts = []
-    if context.summary:
-        parts.append(("summary", _labelled("summary", text=context.summary)))
-    parts += _sections(context)
-    if context.lead:
-        ending = " ".join(SENTENCE_END.split(context.passages[-1].strip())[-ENDING_SENTENCES:])
-        parts.append(("ending", _labelled("ending", text=ending)))
+    inert = inert_context(context, "chat")
+    parts = _steering(inert)
+    if inert.lead:
+        ending = " ".join(SENTENCE_END.split(inert.passages[-1].strip())[-ENDING_SENTENCES:])
+        parts.append(("ending", labelled("ending", text=ending)))
     else:
-        parts.append(("passages", _labelled("passages", text="\n\n".join(context.passages))))
+        parts.append(("passages", labelled("passages", text="\n\n".join(inert.passages))))
     sections = "\n\n".join(tagged_section(name, text) for name, text in parts)
-    lead = one_line(context.lead.strip())
-    user = (
+    lead = one_line(inert.lead.strip())
+    task = (
         fill("chat_beat", context=sections, words=words, lead=lead)
         if lead
         else fill("chat_passage", context=sections, words=words)
     )
-    messages: list[Message] = [
-        {"role": "system", "content": template("chat_system")},
-        {"role": "user", "content": user},
-    ]
+    messages = story_chat(context, task)
     if lead:
         messages.append({"role": "assistant", "content": lead})
     return messages

@@ -88,10 +88,11 @@ class StoryReader:
         base = await self.context(story, line, direction, lore, shown)
         view = replace(await self.story_view(story, line, avoid), ledger=tuple(ledger))
         plan = PlanView(
-            summary=line[-1].summary or "",
+            summary=base.summary,
             passage=line[-1].text,
-            ledger=shown,
+            ledger=base.ledger,
             lore=base.lore,
+            memory=base.memory,
             beats=tuple(filter(None, (p.beat for p in line[-4:]))),
             person=story_person(view),
             tense=tense(" ".join(view.told)),

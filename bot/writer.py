@@ -126,13 +126,11 @@ class Writer:
         for attempt in range(attempts):
             prompt = render(context, voice.style, words_for(voice.length))
             lead = context.lead if voice.style in LEADS else ""
+            sink = streaming_to(progress, variant, lead)
+            if sink is not None and lead:
+                sink("")  # the passage's first words are its lead: shown before the model reads
             text = await self.generate(
-                self.models.passage,
-                "passage",
-                prompt,
-                sampling,
-                log,
-                on_text=streaming_to(progress, variant, lead),
+                self.models.passage, "passage", prompt, sampling, log, on_text=sink
             )
             if lead:
                 text = led(lead, text)

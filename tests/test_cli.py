@@ -20,6 +20,12 @@ FAST = {
     "AUTOMUSE_TIMEOUT": "3600",
 }
 """Short passages; and a deadline no busy test machine reaches (speed is for the benchmarks)."""
+SMALL = {
+    "AUTOMUSE_MODEL": "SmolLM2-135M-Instruct",
+    "AUTOMUSE_SUMMARY_MODEL": "SmolLM2-135M-Instruct",
+}
+"""The smallest embedded model, for the tests of the command's own work; the demo runs the
+default writer."""
 
 
 def automuse(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +55,7 @@ def written(tmp_path_factory, scenesim):
     tmp_path = tmp_path_factory.mktemp("cli")
     opening = scenesim / "story_run" / "00_opening.txt"
     result = automuse(
-        tmp_path, "write", "--opening-file", str(opening), "-n", "2", "--title", "Sylas"
+        tmp_path, "write", "--opening-file", str(opening), "-n", "2", "--title", "Sylas", **SMALL
     )
     return tmp_path, result, opening.read_text()
 
@@ -122,7 +128,7 @@ def test_each_passage_s_beat_is_revealed_by_show_and_export_only_when_asked(tmp_
 def test_a_story_written_with_the_planner_off_has_no_planned_beat(tmp_path, written):
     source, *_ = written
     (tmp_path / "cli.db").write_bytes((source / "cli.db").read_bytes())
-    result = automuse(tmp_path, "write", "--story", "1", "-n", "1", "--planner", "off")
+    result = automuse(tmp_path, "write", "--story", "1", "-n", "1", "--planner", "off", **SMALL)
     assert result.returncode == 0, result.stderr
     story, line = asyncio.run(stored_line(tmp_path / "cli.db"))
     assert len(line) == 4 and line[-1].beat == "" and len(line[-1].text.split()) > 5

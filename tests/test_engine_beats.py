@@ -37,6 +37,15 @@ async def started(
     return await engine.start(guild_id=1, channel_id=2, opening=OPENING, settings=settings)
 
 
+def shared_start(first: str, second: str) -> str:
+    """The longest text both start with."""
+    length = next(
+        (n for n, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
+        min(len(first), len(second)),
+    )
+    return first[:length]
+
+
 def purposes(calls) -> list[str]:
     return [call.purpose for call in calls]
 
@@ -48,6 +57,38 @@ async def test_with_no_direction_the_planner_s_beat_is_written_and_stored(engine
     assert passage.beat == BEAT and passage.direction == ""
     assert BEAT in prompt_text(model.prompts[-3]), "the chat writer is given the beat"
     assert purposes(await store.calls(story.id))[-4:] == ["plan", "passage", "summary", "plan"]
+
+
+async def test_the_planner_writer_and_summariser_prompts_start_alike_one_after_another(
+    engine, model
+):
+    """Each call starts with what the call before it started with, the summary included, so
+    an embedded model reads that part once (llama.cpp reuses the longest common prefix)."""
+    story = await started(engine, model, ahead=(BEAT,))
+    summary = "A stranger brings Mira a letter from Portree."
+    model.add(PASSAGE, summary, "Tom Reid found the letter on the stairs.")
+    await engine.next(story.id)
+    model.add("Tom Reid read the letter twice and burned it in the lamp.", "Tom burns it.")
+    await engine.next(story.id)
+    plan, write, summarise, plan_next, write_next = (prompt_text(p) for p in model.prompts[-7:-2])
+    assert "Mira climbs the lighthouse; Tom Reid sleeps." in shared_start(plan, write)
+    assert "Mira climbs the lighthouse; Tom Reid sleeps." in shared_start(write, summarise)
+    assert summary in shared_start(plan_next, write_next)
+
+
+async def test_a_passage_s_first_words_show_before_the_model_has_read_its_prompt(engine, model):
+    story = await started(engine, model, ahead=(BEAT,))
+    model.add(PASSAGE, "A stranger brings Mira a letter.")
+    shown: list[str] = []
+    calls = len(model.prompts)
+
+    def progress(step) -> None:
+        if step.text and not shown:
+            shown.append(step.text)
+            shown.append(str(len(model.prompts) - calls))
+
+    await engine.next(story.id, progress=progress)
+    assert shown == [f"{BEAT} ", "0"], "the lead is shown before the writer's call"
 
 
 async def test_a_member_s_direction_is_the_beat_and_the_passage_opens_where_it_begins(

