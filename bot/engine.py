@@ -11,7 +11,7 @@ refuses a change prepared against a head that has since moved (another process).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.asides import Asides
@@ -190,7 +190,7 @@ class Engine:
         the passage as it streams. The new rolling summary is written once the passage is
         stored; with `summarize` False it is left pending for `summarize()`."""
         direction = checked(direction, "direction", LIMITS.direction, required=False)
-        async with self.locks.writing(story_id):
+        async with self.locks.writing(story_id, waiting=catching_up(progress)):
             story, line = await self._settled(story_id, progress)
             direction = direction_for(story, direction)
             async with collected(self.store, story_id) as log:
@@ -258,7 +258,7 @@ class Engine:
         if not 1 <= k <= 5:
             raise InvalidInput("Ask for between 1 and 5 candidates.")
         direction = checked(direction, "direction", LIMITS.direction, required=False)
-        async with self.locks.writing(story_id, "candidates"):
+        async with self.locks.writing(story_id, "candidates", catching_up(progress)):
             story, line = await self._settled(story_id, progress)
             direction = direction_for(story, direction)
             drafts: list[Draft] = []
@@ -399,3 +399,11 @@ class Engine:
         if not direction:
             draft.thread_id, draft.resolves = planned.thread_id, planned.resolves
         return draft
+
+
+def catching_up(progress: Report | None) -> Callable[[], None] | None:
+    """What tells `progress` that a request waits for the story's pending summary (and the
+    next beat planned after it)."""
+    if progress is None:
+        return None
+    return lambda: progress(Step("summarising"))

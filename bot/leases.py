@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 from bot.errors import Busy, CoolingDown, NotFound
@@ -108,13 +108,18 @@ class StoryLocks:
             raise busy(holder)
 
     @asynccontextmanager
-    async def writing(self, story_id: int, what: str = "next") -> AsyncIterator[None]:
-        """Wait for a summary this process is writing after a posted passage; then refuse at
-        once, before any model call, if any process is writing the story (saying what it is
-        doing); otherwise hold its write lease while we do `what` (a key of BUSY)."""
+    async def writing(
+        self, story_id: int, what: str = "next", waiting: Callable[[], None] | None = None
+    ) -> AsyncIterator[None]:
+        """Wait for a summary this process is writing after a posted passage (calling
+        `waiting` first, if given); then refuse at once, before any model call, if any process
+        is writing the story (saying what it is doing); otherwise hold its write lease while we
+        do `what` (a key of BUSY)."""
         known_id(story_id)
         summary = self._summaries.get(story_id)
         if summary is not None:
+            if waiting is not None:
+                waiting()
             await summary.wait()
         async with story_lease(self.store, story_id, self.lease_seconds, what) as held:
             if not held:

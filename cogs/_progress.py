@@ -27,7 +27,7 @@ def describe_step(step: Step, header: str = "") -> str:
         return "🔍 Checking it for repetition and other faults…"
     if step.stage == "rewriting":
         return f"🔁 Not good enough yet; writing it again (attempt {step.number} of {step.total})…"
-    return "📜 Summarising…"
+    return "📜 Summarising the story so far and planning what comes next…"
 
 
 class LiveReply:

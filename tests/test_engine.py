@@ -476,8 +476,12 @@ async def test_a_passage_asked_for_during_a_summary_waits_for_it_instead_of_bein
     model.add(P1)
     await engine.next(story.id, summarize=False)
     model.add("Mira meets a stranger.", P2, "A bell rings.")
-    summarized, passage = await asyncio.gather(engine.summarize(story.id), engine.next(story.id))
+    steps: list[Step] = []
+    summarized, passage = await asyncio.gather(
+        engine.summarize(story.id), engine.next(story.id, progress=steps.append)
+    )
     assert summarized and passage.text == P2
+    assert steps[0].stage == "summarising", "the waiting request says what it waits for"
     assert [p.summary for p in await engine.stories.line(story.id)][1:] == [
         "Mira meets a stranger.",
         "A bell rings.",

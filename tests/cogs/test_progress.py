@@ -9,7 +9,9 @@ def test_each_step_reads_as_a_short_status_line():
     assert describe_step(Step("writing")) == "✍️ Writing…"
     assert describe_step(Step("checking")).startswith("🔍 Checking it")
     assert describe_step(Step("rewriting", 2, 3)).endswith("(attempt 2 of 3)…")
-    assert describe_step(Step("summarising")) == "📜 Summarising…"
+    assert describe_step(Step("summarising")) == (
+        "📜 Summarising the story so far and planning what comes next…"
+    )
 
 
 def test_a_streamed_passage_shows_under_its_header_and_never_passes_2000_characters():
