@@ -259,11 +259,16 @@ def stock_beat(view: PlanView, variant: int = 0) -> str:
     """A beat from the table of stock events (`prompts/plan_stock.txt`), filled in with the
     story's own cast and places, for when the model proposes none that can be used: the
     first in turn that the story can fill, in its person, and that repeats no recent beat.
-    Empty for a story told in the present tense or with no characters."""
-    if view.tense != "past" or not view.cast:
+    Empty for a story told in the present tense, or in the third person with no characters
+    (a first-person story always has its narrator)."""
+    if view.tense != "past":
         return ""
-    name = "I" if view.person == "first" else view.cast[0]
-    others = [c for c in view.cast if c != view.cast[0]]
+    if view.person == "first":
+        name, others = "I", list(view.cast)
+    elif view.cast:
+        name, others = view.cast[0], list(view.cast[1:])
+    else:
+        return ""
     slots = {
         "name": name,
         "other": others[0] if others else "",

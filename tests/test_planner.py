@@ -130,6 +130,8 @@ async def test_when_the_model_gives_nothing_usable_a_stock_event_fits_in_the_cas
     assert first.startswith("I ") or " I " in first
     assert stock_beat(replace(view, tense="present")) == ""
     assert stock_beat(replace(view, cast=())) == ""
+    alone = stock_beat(replace(view, cast=(), person="first", depth=0))
+    assert alone.startswith("I "), "a first-person story always has its narrator"
 
 
 async def test_a_direction_the_model_cannot_place_gets_no_stock_event():
