@@ -45,8 +45,8 @@ ECHO_WORDS = 4
 """A beat that shares a run of this many words with the planner's own instructions, labels or
 kinds of event echoes the prompt instead of telling the story."""
 COPIED_WORDS = 6
-"""A beat sharing a run of this many words with the latest passage copies it instead of
-moving on."""
+"""A beat sharing a run of this many words with the latest passage or the summary copies what
+happened instead of moving on."""
 ABOUT_THE_TEXT = re.compile(r"\b(?:story|stories|scene|passage|chapter|sentence|update)\b", re.I)
 """A beat names what happens in the story's world; one that names the story itself, a scene or
 a passage is talk about the text ("The story starts with a scene with…")."""
@@ -245,7 +245,7 @@ def usable(beat: str, view: PlanView) -> bool:
     grams = ngrams(words(beat), 4)
     if echoes_prompt(beat) or len(set(grams)) < len(grams):
         return False
-    if len(longest_shared_run(beat, [view.passage]).split()) >= COPIED_WORDS:
+    if len(longest_shared_run(beat, [view.passage, view.summary]).split()) >= COPIED_WORDS:
         return False
     return not repeats(beat, view.beats)
 

@@ -58,10 +58,12 @@ def test_a_beat_that_echoes_the_planner_s_prompt_or_itself_is_not_used():
     assert usable("Later that night a stranger knocked at Agnes's door.", VIEW)
 
 
-def test_a_third_person_story_s_beat_says_no_i_and_copies_no_run_of_the_passage():
+def test_a_third_person_story_s_beat_says_no_i_and_copies_no_run_of_what_happened():
     assert not usable("As I stood there on the rock, Agnes watched the sea.", VIEW)
     assert usable('Agnes shouted at the gulls, "I will never leave!"', VIEW)
     assert not usable("The ferry did not come, and Agnes went back to the cottage.", VIEW)
+    summarised = replace(VIEW, summary="Agnes waited on Skerry Island for a ferry.")
+    assert not usable("At dawn Agnes waited on Skerry Island for a ferry again.", summarised)
 
 
 def test_a_beat_about_the_story_rather_than_in_it_is_not_used():
