@@ -121,6 +121,11 @@ CONFIGURATIONS: dict[str, WriterSetup] = {
         lambda _: StorySettings(style="chat"),
         "our chain, SmolLM2-135M-Instruct in the chat style",
     ),
+    "smollm2-chat-qwen": WriterSetup(
+        embedded(DEFAULT_NAME, QWEN_NAME),
+        lambda _: StorySettings(style="chat"),
+        "SmolLM2-135M-Instruct in the chat style; Qwen2.5-Coder-1.5B-Instruct plans and summarises",
+    ),
     "smollm2-completion": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="completion"),
@@ -132,7 +137,14 @@ CONFIGURATIONS: dict[str, WriterSetup] = {
         "the original chain on SmolLM2-135M-Instruct",
     ),
 }
-CANDIDATES = ["gemma-prose", "gemma-prose-qwen", "qwen-chat", "qwen-chat-smollm2", "smollm2-chat"]
+CANDIDATES = [
+    "gemma-prose",
+    "gemma-prose-qwen",
+    "qwen-chat",
+    "qwen-chat-smollm2",
+    "smollm2-chat",
+    "smollm2-chat-qwen",
+]
 """What a run measures unless --config says otherwise: the candidate writers, one of which is
 the default."""
 
