@@ -45,7 +45,7 @@ NOT_NAMES = frozenset({
     "at", "but", "by", "for", "from", "he", "her", "his", "i", "if", "in", "it", "its", "my",
     "no", "not", "now", "of", "on", "once", "one", "or", "our", "she", "so", "that", "the",
     "their", "then", "there", "they", "this", "to", "we", "what", "when", "where", "while",
-    "with", "you", "your", "yes", "oh", "god", "sir", "madam", "lord", "lady", "monday",
+    "with", "you", "your", "yes", "oh", "let", "god", "sir", "madam", "lord", "lady", "monday",
     "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
     "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "english", "christmas", "earth", "chapter",
@@ -81,6 +81,9 @@ DEATH_WORDS = re.compile(
     r"|dream|dreamed|dreamt|late)\b",
     re.I,
 )
+OPENING_QUOTES = (', "', ", \u201c", ': "', ": \u201c")
+"""How a quotation opens inside a sentence (`Mira said, "After…`): its first word starts a
+sentence."""
 NAMED_ACT = re.compile(
     r"(?:said|asked|says|asks|whispered|shouted|replied|nodded|smiled|laughed|sighed|knew"
     r"|felt|thought|was|had|could|would|did|took|went|came|saw|ran|stood|sat|[a-z]{3,}ed)[,.]?"
@@ -132,7 +135,8 @@ def names_in(text: str) -> list[tuple[str, bool]]:
         for match in NAME_RUN.finditer(sentence):
             run = match.group(1)
             words = run.split()
-            at_start = match.start() == 0 or not sentence[: match.start()].strip(" \"'\u201c(")
+            before = sentence[: match.start()].rstrip()
+            at_start = not before.strip("\"'\u201c(") or before.endswith(OPENING_QUOTES)
             while words and words[0].lower() in NOT_NAMES:
                 words, at_start = words[1:], False
             run = " ".join(words)

@@ -47,9 +47,12 @@ kinds of event echoes the prompt instead of telling the story."""
 COPIED_WORDS = 6
 """A beat sharing a run of this many words with the latest passage or the summary copies what
 happened instead of moving on."""
-ABOUT_THE_TEXT = re.compile(r"\b(?:story|stories|scene|passage|chapter|sentence|update)\b", re.I)
-"""A beat names what happens in the story's world; one that names the story itself, a scene or
-a passage is talk about the text ("The story starts with a scene with…")."""
+ABOUT_THE_TEXT = re.compile(
+    r"\b(?:story|stories|scene|passage|chapter|sentence|update|characters?)\b", re.I
+)
+"""A beat names what happens in the story's world; one that names the story itself, a scene, a
+passage or a character is talk about the text ("The story starts with a scene with…", "Teodor
+noticed a new character")."""
 STANDING_STILL = re.compile(
     r"\b(?:kept|keeps|keep|continued|continues|continue|went on|goes on|carried on|remained|"
     r"remains|stayed|stays|still|felt|feels|feeling|seemed|seems|wondered|wonders)\b",

@@ -24,6 +24,12 @@ def test_a_sentence_starting_on_an_ordinary_word_names_no_one():
     assert [name for name, _ in names_in("Then the rain came. Rain fell on Mira.")] == ["Mira"]
 
 
+def test_a_quotation_s_first_word_starts_a_sentence_and_let_s_names_no_one():
+    text = 'Grandpa Teodor said, "After mixing the flour, we wait." Lena said, "Let\'s go."'
+    assert [name for name, _ in names_in(text)] == ["Grandpa Teodor", "Lena"]
+    assert [name for name, _ in names_in('Lena said, "Tom Reid knows."')] == ["Lena", "Tom Reid"]
+
+
 def test_a_name_a_letter_or_two_from_a_known_one_has_mutated():
     ledger = read_ledger(PASSAGE)
     assert mutated_names("Mrs. Heale said nothing to Tom.", ledger) == ("Hale \u2192 Heale",)

@@ -69,6 +69,7 @@ def test_a_third_person_story_s_beat_says_no_i_and_copies_no_run_of_what_happene
 def test_a_beat_about_the_story_rather_than_in_it_is_not_used():
     assert not usable("The story starts with a scene with Flour and Lena.", VIEW)
     assert not usable("The recent update to the story has been a dramatic change.", VIEW)
+    assert not usable("At the harbour Agnes noticed a new character with a news brief.", VIEW)
     assert usable('Agnes shouted, "Tell me the story of the wreck!"', VIEW)
 
 
