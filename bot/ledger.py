@@ -146,7 +146,8 @@ def names_in(text: str) -> list[tuple[str, bool]]:
             if not named and not (at_start and _acts_as_name(run, sentence[match.end() :], text)):
                 continue
             before = sentence[: match.start()]
-            place = bool(PLACE_BEFORE.search(before)) or any(
+            owns = sentence[match.end() :].startswith(("'s", "\u2019s"))
+            place = (bool(PLACE_BEFORE.search(before)) and not owns) or any(
                 word.lower() in PLACE_WORDS for word in words[-1:] + words[1:]
             )
             if not place and THE_BEFORE.search(before):

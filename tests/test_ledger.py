@@ -30,6 +30,14 @@ def test_a_quotation_s_first_word_starts_a_sentence_and_let_s_names_no_one():
     assert [name for name, _ in names_in('Lena said, "Tom Reid knows."')] == ["Lena", "Tom Reid"]
 
 
+def test_someone_whose_house_is_gone_to_is_no_place():
+    assert names_in("Mira walked over to Tom's house and knocked.") == [
+        ("Mira", False),
+        ("Tom", False),
+    ]
+    assert names_in("Mira sailed to Skerry at dawn.")[-1] == ("Skerry", True)
+
+
 def test_a_name_a_letter_or_two_from_a_known_one_has_mutated():
     ledger = read_ledger(PASSAGE)
     assert mutated_names("Mrs. Heale said nothing to Tom.", ledger) == ("Hale \u2192 Heale",)
