@@ -104,6 +104,8 @@ ASSISTANT = [
 HTML_TAG = r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>"
 FURNITURE = r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$"
 """A line that only credits a source, as web text has under a picture: "(Source)"."""
+FOREIGN_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+"""Runs of Chinese, Japanese or Korean characters."""
 DEBRIS = [
     r"\\[nt]",
     r"^[ \t]*(?:[\u2022\u00b7\u25aa\u25ba\u2713\u2714]|[-+][ \t]|\d{1,2}[.)][ \t])",
@@ -192,9 +194,20 @@ def matches(text: str, patterns: Iterable[str]) -> tuple[str, ...]:
 
 
 def debris(text: str) -> tuple[str, ...]:
-    """What in `text` is not story prose (see DEBRIS), as found."""
+    """What in `text` is not story prose (see DEBRIS, and stray_script), as found."""
     found = (re.search(pattern, text, re.I | re.M) for pattern in DEBRIS)
-    return tuple(match.group(0).strip() for match in found if match)
+    return tuple(match.group(0).strip() for match in found if match) + stray_script(text)
+
+
+def stray_script(text: str) -> tuple[str, ...]:
+    """Words of another script dropped into prose written in the Latin alphabet ("from另一个
+    direction"), as a small model slips into another language it was trained on; a story
+    written in that script is left alone."""
+    foreign = FOREIGN_SCRIPT.findall(text)
+    letters = sum(char.isalpha() for char in text)
+    if not foreign or sum(map(len, foreign)) * 10 > letters:
+        return ()
+    return tuple(foreign[:1])
 
 
 def sentences(text: str) -> list[str]:

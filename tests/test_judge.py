@@ -13,6 +13,7 @@ from bot.judge import (
     RECYCLED_WORDS,
     StoryView,
     Verdict,
+    debris,
     judge_passage,
     judge_summary,
 )
@@ -249,3 +250,11 @@ def test_empty_text_is_a_stub_cut_off_and_does_not_raise() -> None:
     verdict = judge_passage(" \n ", story())
     assert {"stub", "cutoff"} <= set(verdict.faults)
     assert verdict.recycled_span == ""
+
+
+def test_words_of_another_script_inside_english_prose_are_debris() -> None:
+    slipped = GOOD + " Mara saw a light from另一个 direction."
+    assert debris(slipped) == ("另一个",)
+    assert "debris" in judge_passage(slipped, story()).faults
+    assert "debris" not in judge_passage(GOOD, story()).faults
+    assert debris("她走进了灯塔，看见Mira站在窗前。灯光很暗，海浪拍打着岩石。") == ()
