@@ -66,6 +66,11 @@ NOW_WORDS = {"am", "is", "are", "has", "does", "says", "goes", "comes"}
 outside dialogue."""
 PRESENT_VERB = re.compile(r"\b(?:he|she|it|[A-Z][a-z]+)\s+([a-z]{2,}[^s\W]s)\b")
 """A verb in the present tense after its subject: "Dale calls", "she opens"."""
+PRESENT_AFTER_APPOSITION = re.compile(
+    r",\s+([a-z]{2,}[^s\W]s)\s+(?:the|a|an|his|her|their|its|to|into|toward|towards|through"
+    r"|at|on|in|out|up|down|back|with|from)\b"
+)
+"""The same after an apposition or a clause: "Tom, seeing the door, approaches the door"."""
 NOT_VERBS = {
     "always", "perhaps", "towards", "afterwards", "sometimes", "nevertheless", "besides",
     "across", "unless", "series", "news", "lens", "glass", "business", "was", "has", "this",
@@ -216,7 +221,8 @@ def tells_now(beat: str) -> bool:
     "she opens the door")."""
     said = narration(beat)
     told = {word.lower() for word in re.findall(r"[A-Za-z]+", said)}
-    verbs = {verb for verb in PRESENT_VERB.findall(said) if verb not in NOT_VERBS}
+    found = PRESENT_VERB.findall(said) + PRESENT_AFTER_APPOSITION.findall(said)
+    verbs = {verb for verb in found if verb not in NOT_VERBS}
     return bool(told & NOW_WORDS or verbs) or tense(beat) == "present"
 
 

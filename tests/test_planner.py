@@ -161,9 +161,12 @@ def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
     for beat in (
         "Inspector Dale calls the police to report the man's appearance.",
         "Agnes returns to the cottage and begins to pack.",
+        "Agnes, seeing the ferry was not the only boat, approaches the harbour with caution.",
+        "One night Mr Hale, a customer of the shop, arrives with news about the ferry.",
     ):
         assert not usable(beat, VIEW)
     assert usable("The next morning Agnes woke to find the ferry gone.", VIEW)
+    assert usable("That night Agnes packed boots, coats and letters into a trunk.", VIEW)
 
 
 def test_two_beats_about_the_same_people_are_not_the_same_event():
