@@ -94,38 +94,39 @@ def embedded(writer: str, summariser: str) -> Callable[[], Models]:
     )
 
 
+ABOUT = {
+    GEMMA_NAME: "Gemma 3 270M base",
+    QWEN_NAME: "Qwen2.5-Coder-1.5B-Instruct",
+    DEFAULT_NAME: "SmolLM2-135M-Instruct",
+}
+
+
+def pair(writer: str, summariser: str, style: str) -> WriterSetup:
+    """`writer` writing in `style`, with `summariser` planning and summarising."""
+    helper = (
+        "it plans and summarises too"
+        if writer == summariser
+        else (f"{ABOUT[summariser]} plans and summarises")
+    )
+    return WriterSetup(
+        embedded(writer, summariser),
+        lambda _: StorySettings(style=style),
+        f"{ABOUT[writer]} in the {style} style; {helper}",
+    )
+
+
 CONFIGURATIONS: dict[str, WriterSetup] = {
     "default": WriterSetup(default_models, default_settings, "our chain, the default writer"),
-    "gemma-prose": WriterSetup(
-        embedded(GEMMA_NAME, DEFAULT_NAME),
-        lambda _: StorySettings(style="prose"),
-        "Gemma 3 270M base in the prose style; SmolLM2-135M-Instruct plans and summarises",
-    ),
-    "qwen-chat": WriterSetup(
-        embedded(QWEN_NAME, QWEN_NAME),
-        lambda _: StorySettings(style="chat"),
-        "Qwen2.5-Coder-1.5B-Instruct in the chat style; it plans and summarises too",
-    ),
-    "qwen-chat-smollm2": WriterSetup(
-        embedded(QWEN_NAME, DEFAULT_NAME),
-        lambda _: StorySettings(style="chat"),
-        "Qwen2.5-Coder-1.5B-Instruct in the chat style; SmolLM2-135M-Instruct plans and summarises",
-    ),
-    "gemma-prose-qwen": WriterSetup(
-        embedded(GEMMA_NAME, QWEN_NAME),
-        lambda _: StorySettings(style="prose"),
-        "Gemma 3 270M base in the prose style; Qwen2.5-Coder-1.5B-Instruct plans and summarises",
-    ),
+    "gemma-prose": pair(GEMMA_NAME, DEFAULT_NAME, "prose"),
+    "gemma-prose-qwen": pair(GEMMA_NAME, QWEN_NAME, "prose"),
+    "qwen-chat": pair(QWEN_NAME, QWEN_NAME, "chat"),
+    "qwen-chat-smollm2": pair(QWEN_NAME, DEFAULT_NAME, "chat"),
     "smollm2-chat": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="chat"),
         "our chain, SmolLM2-135M-Instruct in the chat style",
     ),
-    "smollm2-chat-qwen": WriterSetup(
-        embedded(DEFAULT_NAME, QWEN_NAME),
-        lambda _: StorySettings(style="chat"),
-        "SmolLM2-135M-Instruct in the chat style; Qwen2.5-Coder-1.5B-Instruct plans and summarises",
-    ),
+    "smollm2-chat-qwen": pair(DEFAULT_NAME, QWEN_NAME, "chat"),
     "smollm2-completion": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="completion"),
