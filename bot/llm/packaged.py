@@ -123,10 +123,10 @@ EMBEDDED = {
 DEFAULT_WRITER = QWEN_NAME
 """The embedded model that writes passages unless AUTOMUSE_MODEL names another: the one whose
 stories moved best in bench/quality.py (bench/README.md)."""
-DEFAULT_SUMMARIZER = QWEN_NAME
+DEFAULT_SUMMARIZER = DEFAULT_NAME
 """The embedded model that plans beats and writes summaries, recaps and directions unless
-AUTOMUSE_SUMMARY_MODEL names another: an instruct model, and the writer itself, so that one
-model is loaded."""
+AUTOMUSE_SUMMARY_MODEL names another: an instruct model; beside the Qwen writer, SmolLM2's
+shorter summaries left it less to tell again (bench/README.md)."""
 
 
 def embedded_model(name: str) -> EmbeddedModel:

@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.llm import ModelError, Sampling, open_models
-from bot.llm.llama import LocalModel
+from bot.llm.llama import DEFAULT_NAME, LocalModel, default_gguf_path
 from bot.llm.openai_compat import OpenAICompatible
 from bot.llm.packaged import QWEN_FILE, QWEN_NAME, cache_dir
 from bot.prompts import Context, LoreNote, render_chat
@@ -233,8 +233,10 @@ async def test_open_models_picks_backend(environ: dict[str, str], expected: type
         if expected is LocalModel:
             assert (models.passage.name, models.style) == (QWEN_NAME, "chat")
             assert models.passage.path == cache_dir() / QWEN_FILE
-            assert models.summary is models.passage and models.summary_style == "chat"
+            assert models.summary.path == default_gguf_path()
+            assert (models.summary.name, models.summary_style) == (DEFAULT_NAME, "chat")
             assert models.passage._llama is None, "nothing is loaded before the first call"
+            assert models.summary._llama is None
         else:
             assert models.summary is models.passage and models.style == "chat"
     finally:
@@ -274,7 +276,7 @@ async def test_a_chosen_writer_keeps_the_default_planner_and_summariser() -> Non
     models = open_models(load_settings(environ={"AUTOMUSE_MODEL": "gemma-3-270m"}, env_file=None))
     try:
         assert (models.passage.name, models.style) == ("gemma-3-270m", "prose")
-        assert (models.summary.name, models.summary_style) == (QWEN_NAME, "chat")
+        assert (models.summary.name, models.summary_style) == (DEFAULT_NAME, "chat")
     finally:
         await models.close()
 
