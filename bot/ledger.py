@@ -135,20 +135,20 @@ def names_in(text: str) -> list[tuple[str, bool]]:
         for match in NAME_RUN.finditer(sentence):
             run = match.group(1)
             words = run.split()
-            before = sentence[: match.start()].rstrip()
-            at_start = not before.strip("\"'\u201c(") or before.endswith(OPENING_QUOTES)
+            before, after = sentence[: match.start()], sentence[match.end() :]
+            opened = before.rstrip()
+            at_start = not opened.strip("\"'\u201c(") or opened.endswith(OPENING_QUOTES)
             while words and words[0].lower() in NOT_NAMES:
                 words, at_start = words[1:], False
             run = " ".join(words)
             if not run:
                 continue
             named = _is_name(run, at_start)
-            if not named and not (at_start and _acts_as_name(run, sentence[match.end() :], text)):
+            if not named and not (at_start and _acts_as_name(run, after, text)):
                 continue
-            before = sentence[: match.start()]
-            owns = sentence[match.end() :].startswith(("'s", "\u2019s"))
+            owns = after.startswith(("'s", "\u2019s"))
             place = (bool(PLACE_BEFORE.search(before)) and not owns) or any(
-                word.lower() in PLACE_WORDS for word in words[-1:] + words[1:]
+                word.lower() in PLACE_WORDS for word in words[1:] or words
             )
             if not place and THE_BEFORE.search(before):
                 continue
