@@ -1,8 +1,9 @@
 """The AutoMuse chain: a story's operations, with no knowledge of Discord.
 
 Each step has the writer (bot/writer.py) draft and check a passage toward its beat from a
-labelled context, and stores it with its model calls; its rolling summary follows, and then
-the next beat is planned ahead (bot/planning.py).
+labelled context (bot/drafting.py), and stores it with its model calls; its rolling summary
+follows, and then the next beat is planned ahead (bot/planning.py). A ballot's candidates
+are written together, each toward a beat of its own.
 
 Concurrency: one story writes one thing at a time. A second writing operation on a story
 that is already writing is refused at once with `Busy`; the store's head check also
@@ -11,12 +12,13 @@ refuses a change prepared against a head that has since moved (another process).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.asides import Asides
-from bot.calls import CallLog, collected
+from bot.calls import collected
 from bot.config import Settings
+from bot.drafting import Drafter
 from bot.editing import StoryEdits
 from bot.errors import GenerationFailed, InvalidInput, NotFound
 from bot.leases import StoryLocks
@@ -26,13 +28,12 @@ from bot.lookups import Stories, find_story
 from bot.planner import Planner
 from bot.planning import Plans
 from bot.progress import Report, Step
-from bot.prompts import fit
 from bot.reading import StoryReader
 from bot.settings import LIMITS, StorySettings, checked, direction_for, title_from
 from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig
-from bot.writer import LEADS, Draft, Writer
+from bot.writer import Draft, Writer
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Engine:
         self.locks = StoryLocks(store, self.config.lease_seconds)
         self.reader = StoryReader(store, self.config.recent_passages, self.config.context_tokens)
         self.plans = Plans(store, self.planner, self.reader)
+        self.drafter = Drafter(self.reader, self.plans, self.writer, self.config.context_tokens)
         self.asides = Asides(
             store, self.writer, self.planner, self.reader, self.config.judged_passages
         )
@@ -194,7 +196,7 @@ class Engine:
             story, line = await self._settled(story_id, progress)
             direction = direction_for(story, direction)
             async with collected(self.store, story_id) as log:
-                draft = await self._draft(story, line, direction, log, progress=progress)
+                draft = await self.drafter.one(story, line, direction, log, progress=progress)
             passage = await self.store.append_passage(
                 story.id,
                 story.head_id,
@@ -218,7 +220,7 @@ class Engine:
                 raise InvalidInput("The opening cannot be retried.")
             rejected, before = line[-1], line[:-1]
             async with collected(self.store, story_id) as log:
-                draft = await self._draft(
+                draft = await self.drafter.one(
                     story,
                     before,
                     rejected.direction,
@@ -261,23 +263,10 @@ class Engine:
         async with self.locks.writing(story_id, "candidates", catching_up(progress)):
             story, line = await self._settled(story_id, progress)
             direction = direction_for(story, direction)
-            drafts: list[Draft] = []
+            if progress is not None:
+                progress(Step("writing", 1, k))
             async with collected(self.store, story_id) as log:
-                for index in range(k):
-                    if progress is not None:
-                        progress(Step("writing", index + 1, k))
-                    drafts.append(
-                        await self._draft(
-                            story,
-                            line,
-                            direction,
-                            log,
-                            avoid=[draft.text for draft in drafts],
-                            beats=[draft.beat for draft in drafts],
-                            variant=index,
-                            progress=progress,
-                        )
-                    )
+                drafts = await self.drafter.candidates(story, line, direction, log, k, progress)
             return await self.store.add_branches(
                 story.id,
                 story.head_id,
@@ -359,46 +348,6 @@ class Engine:
             thread_id=draft.thread_id,
             resolves=draft.resolves,
         )
-
-    # The chain
-
-    async def _draft(
-        self,
-        story: Story,
-        line: Sequence[Passage],
-        direction: str,
-        log: CallLog,
-        *,
-        avoid: Sequence[str] = (),
-        beats: Sequence[str] = (),
-        variant: int = 0,
-        progress: Report | None = None,
-    ) -> Draft:
-        """Write one passage after `line[-1]` toward its beat (bot/planning.py). `avoid` holds
-        texts it must not copy (the passage retried, other candidates), `beats` beats too."""
-        settings = StorySettings.of(story)
-        base, view, plan = await self.reader.story_so_far(story, line, direction, avoid)
-        plan = replace(plan, beats=(*plan.beats, *filter(None, beats)))
-        planned = await self.plans.beat(
-            settings, plan, line[-1], log, direction=direction, variant=variant, fresh=bool(beats)
-        )
-        lead, beat = planned.text, direction or planned.text
-        if lead and settings.style in LEADS:
-            base = replace(base, lead=f"{lead} " if settings.style == "prose" else lead)
-        elif beat:
-            base = fit(replace(base, direction=beat), self.config.context_tokens)
-        draft = await self.writer.passage(
-            settings,
-            base,
-            replace(view, beat=beat),
-            plan.lore_entries,
-            log,
-            variant=variant,
-            progress=progress,
-        )
-        if not direction:
-            draft.thread_id, draft.resolves = planned.thread_id, planned.resolves
-        return draft
 
 
 def catching_up(progress: Report | None) -> Callable[[], None] | None:

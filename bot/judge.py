@@ -144,11 +144,15 @@ class StoryView:
     ledger: tuple[LedgerEntry, ...] = ()
     beat: str = ""
     """What should happen in the passage (bot/planner.py); empty when nothing was asked."""
+    rivals: tuple[str, ...] = ()
+    """The other candidates for the same place in the story (a ballot's): a passage must not
+    copy or retell them either."""
 
     @property
     def told(self) -> tuple[str, ...]:
-        """Every passage the judge can see, the opening first, each once."""
-        return tuple(dict.fromkeys(filter(None, (self.opening, *self.earlier, *self.recent))))
+        """Every passage the judge can see, the opening first, each once, then the rivals."""
+        texts = (self.opening, *self.earlier, *self.recent, *self.rivals)
+        return tuple(dict.fromkeys(filter(None, texts)))
 
 
 @dataclass(frozen=True)
@@ -312,8 +316,9 @@ def verdict(
 
 
 def story_texts(story: StoryView) -> Sequence[str]:
-    """The texts a passage must not copy from: the recent passages, the summary, the opening."""
-    return [*story.recent, story.summary, story.opening]
+    """The texts a passage must not copy from: the recent passages, the summary, the opening
+    and the rival candidates."""
+    return [*story.recent, story.summary, story.opening, *story.rivals]
 
 
 def judge_passage(text: str, story: StoryView) -> Verdict:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot import continuity, repetition
-from bot.calls import CallLog, generate
+from bot.calls import CallLog, generate, generate_many
 from bot.judge import StoryView, Verdict, judge_passage, story_person
 from bot.llm import Model, Models, Prompt, Sampling, TextSink
 from bot.narration import FIRST, SECOND, main_character, tense
@@ -95,6 +95,21 @@ class Draft:
         return self.verdict.score + (LOOP_WEIGHT * self.check.badness if self.check.loops else 0)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One passage to write: the context it is written from, what the judge knows of the story
+    and of its beat, and its variant (a ballot's candidate, which varies the seed)."""
+
+    base: Context
+    story: StoryView
+    variant: int = 0
+
+
+def best(drafts: Sequence[Draft]) -> Draft:
+    """The attempt with the least badness."""
+    return min(drafts, key=lambda d: d.badness)
+
+
 class Writer:
     """Drafts passages, openings and summaries with the models, checking what they write."""
 
@@ -113,48 +128,114 @@ class Writer:
         variant: int = 0,
         progress: Report | None = None,
     ) -> Draft:
-        """Generate one passage that continues `story` from the context `base`: judge each
-        attempt, repair it for free, regenerate with counter-measures while a fault remains,
-        and keep the best attempt. The original chain takes its one attempt as it is. With
-        `progress`, each attempt is streamed to it and each check and rewrite reported."""
-        recent = [*story.recent[-repetition.RECENT :], story.summary]
-        sampling = self.passage_sampling(voice, variant, story_person(story))
+        """Generate one passage that continues `story` from the context `base` (see
+        `passages`)."""
+        jobs = [Job(base, story, variant)]
+        return (await self.passages(voice, jobs, lore, log, progress=progress))[0]
+
+    async def passages(
+        self,
+        voice: Voice,
+        jobs: Sequence[Job],
+        lore: Sequence[LoreEntry],
+        log: CallLog,
+        *,
+        progress: Report | None = None,
+    ) -> list[Draft]:
+        """Generate each job's passage: write the first attempts together, judge each on its
+        own (against the story and, for a ballot's candidates, the candidates before it),
+        repair it for free, regenerate with counter-measures while a fault remains (the
+        rewrites of a round together too), and keep each job's best attempt. The original
+        chain takes its one attempt as it is. With `progress`, the attempts are streamed to it
+        and each check and rewrite reported."""
         original = voice.chain == "original"
         attempts = 1 if original else self.config.attempts
-        drafts: list[Draft] = []
-        context = base
+        contexts = [job.base for job in jobs]
+        samplings = [
+            self.passage_sampling(voice, job.variant, story_person(job.story)) for job in jobs
+        ]
+        drafts: list[list[Draft]] = [[] for _ in jobs]
+        pending = list(range(len(jobs)))
         for attempt in range(attempts):
-            prompt = render(context, voice.style, words_for(voice.length))
-            lead = context.lead if voice.style in LEADS else ""
-            sink = streaming_to(progress, variant, lead)
+            if attempt and progress is not None:
+                progress(Step("rewriting", attempt + 1, attempts))
+            texts = await self._write(
+                voice,
+                [(contexts[n], samplings[n], jobs[n].variant) for n in pending],
+                log,
+                progress,
+            )
+            if progress is not None:
+                progress(Step("checking", jobs[pending[0]].variant + 1))
+            for n, text in zip(pending, texts, strict=True):
+                rivals = tuple(best(drafts[m]).text for m in range(n) if drafts[m])
+                story = replace(jobs[n].story, rivals=rivals)
+                recent = [*story.recent[-repetition.RECENT :], *rivals, story.summary]
+                if not original:
+                    text = repair_passage(tidy(text), story)
+                draft = Draft(
+                    text,
+                    contexts[n],
+                    self.models.passage.name,
+                    repetition.check(text, recent),
+                    judge_passage(text, story),
+                    story.beat,
+                )
+                drafts[n].append(draft)
+                if not draft.passes(voice.style):
+                    contexts[n], samplings[n] = self._counter_measures(
+                        jobs[n].base,
+                        lore,
+                        draft,
+                        story,
+                        recent,
+                        samplings[n],
+                        attempt + 1,
+                        voice.style,
+                    )
+            pending = [n for n in pending if not drafts[n][-1].passes(voice.style)]
+            if not pending:
+                break
+        return [best(attempted) for attempted in drafts]
+
+    async def _write(
+        self,
+        voice: Voice,
+        attempts: Sequence[tuple[Context, Sampling, int]],
+        log: CallLog,
+        progress: Report | None,
+    ) -> list[str]:
+        """One text for each (context, sampling, variant), written together when there are
+        several, each streamed to `progress` and led by its context's lead."""
+        prompts = [
+            render(context, voice.style, words_for(voice.length)) for context, _, _ in attempts
+        ]
+        leads = [context.lead if voice.style in LEADS else "" for context, _, _ in attempts]
+        sinks = [
+            streaming_to(progress, variant, lead)
+            for (_, _, variant), lead in zip(attempts, leads, strict=True)
+        ]
+        for sink, lead in zip(sinks, leads, strict=True):
             if sink is not None and lead:
                 sink("")  # the passage's first words are its lead: shown before the model reads
-            text = await self.generate(
-                self.models.passage, "passage", prompt, sampling, log, on_text=sink
+        samplings = [sampling for _, sampling, _ in attempts]
+        if len(attempts) == 1:
+            texts = [
+                await self.generate(
+                    self.models.passage, "passage", prompts[0], samplings[0], log, on_text=sinks[0]
+                )
+            ]
+        else:
+            texts = await generate_many(
+                self.models.passage,
+                "passage",
+                prompts,
+                samplings,
+                log,
+                retries=self.config.empty_retries,
+                on_texts=sinks,
             )
-            if lead:
-                text = led(lead, text)
-            if not original:
-                text = repair_passage(tidy(text), story)
-            if progress is not None:
-                progress(Step("checking", variant + 1))
-            draft = Draft(
-                text,
-                context,
-                self.models.passage.name,
-                repetition.check(text, recent),
-                judge_passage(text, story),
-                story.beat,
-            )
-            drafts.append(draft)
-            if draft.passes(voice.style) or attempt + 1 == attempts:
-                break
-            if progress is not None:
-                progress(Step("rewriting", attempt + 2, attempts))
-            context, sampling = self._counter_measures(
-                base, lore, draft, story, recent, sampling, attempt + 1, voice.style
-            )
-        return min(drafts, key=lambda d: d.badness)
+        return [led(lead, text) if lead else text for lead, text in zip(leads, texts, strict=True)]
 
     def passage_sampling(self, voice: Voice, variant: int, person: str = "") -> Sampling:
         """How a passage is sampled; `variant` varies the seed between ballot candidates.
@@ -270,7 +351,7 @@ class Writer:
                 break
             warning = template("counter_meta")
             sampling = sampling.but(seed=None if sampling.seed is None else sampling.seed + 1000)
-        return min(drafts, key=lambda d: d.badness)
+        return best(drafts)
 
     async def generate(
         self,

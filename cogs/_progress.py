@@ -21,7 +21,7 @@ def describe_step(step: Step, header: str = "") -> str:
         return preview if len(preview) <= DISCORD_LIMIT else preview[: DISCORD_LIMIT - 2] + " …"
     if step.stage == "writing":
         if step.total > 1:
-            return f"✍️ Writing candidate {step.number} of {step.total}…"
+            return f"✍️ Writing {step.total} candidates…"
         return "✍️ Writing…"
     if step.stage == "checking":
         return "🔍 Checking it for repetition and other faults…"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypedDict
@@ -95,3 +96,27 @@ class Model(Protocol):
         """Generate one text; raise ModelError on any failure. With `on_text`, the text is
         streamed: `on_text` gets the text so far as it grows, on the event loop's thread."""
         ...
+
+
+async def generate_together(
+    model: Model,
+    prompts: Sequence[Prompt],
+    samplings: Sequence[Sampling],
+    on_texts: Sequence[TextSink | None] = (),
+) -> list[Generation]:
+    """One answer to each prompt, in order. A backend that writes several answers at once has
+    a `generate_many` with these arguments (the embedded one decodes them in one batch, the
+    OpenAI-compatible one sends concurrent requests); any other model is asked concurrently.
+    The first failure is raised."""
+    many = getattr(model, "generate_many", None)
+    if many is not None:
+        return list(await many(prompts, samplings, on_texts))
+    sinks = list(on_texts) or [None] * len(prompts)
+    return list(
+        await asyncio.gather(
+            *(
+                model.generate(prompt, sampling, sink)
+                for prompt, sampling, sink in zip(prompts, samplings, sinks, strict=True)
+            )
+        )
+    )

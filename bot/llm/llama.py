@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink, prefill
+from bot.llm.batched import Strand, cells_needed, decode_together, parallel_contexts
 from bot.llm.steering import Steering, break_tokens, is_steered, markup_tokens
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -116,12 +117,13 @@ class LocalModel:
             from llama_cpp import Llama
 
             try:
-                self._llama = Llama(
-                    model_path=str(self.path),
-                    n_ctx=self._context_tokens,
-                    n_threads=self._threads,
-                    verbose=False,
-                )
+                with parallel_contexts():
+                    self._llama = Llama(
+                        model_path=str(self.path),
+                        n_ctx=self._context_tokens,
+                        n_threads=self._threads,
+                        verbose=False,
+                    )
             except (ValueError, RuntimeError) as error:
                 raise ModelError(f"The model file {self.path} could not be loaded.") from error
         return self._llama
@@ -174,13 +176,20 @@ class LocalModel:
 
     def _steering(self, sampling: Sampling, prompt_length: int) -> Any:
         """The logits processors that enforce `sampling`'s steering, or None."""
-        if not is_steered(sampling):
+        steering = self._steerer(sampling, prompt_length)
+        if steering is None:
             return None
         from llama_cpp import LogitsProcessorList
 
+        return LogitsProcessorList([steering])
+
+    def _steerer(self, sampling: Sampling, prompt_length: int) -> Steering | None:
+        """What enforces `sampling`'s steering on a prompt of `prompt_length` tokens, or None."""
+        if not is_steered(sampling):
+            return None
         llama = self._llama
         self._read_vocabulary()
-        steering = Steering(
+        return Steering(
             sampling,
             prompt_length,
             tokenize=lambda text: llama.tokenize(text.encode(), add_bos=False, special=False),
@@ -189,7 +198,35 @@ class LocalModel:
             markup=self._markup if sampling.prose_only else (),
             breaks=self._breaks,
         )
-        return LogitsProcessorList([steering])
+
+    def _run_many(
+        self,
+        prompts: Sequence[Prompt],
+        samplings: Sequence[Sampling],
+        abandoned: threading.Event,
+        streams: Sequence[Callable[[str], None] | None],
+    ) -> list[Any]:
+        """Every prompt's answer, decoded together (bot/llm/batched.py); one after another
+        when together they would not fit in the context."""
+        if abandoned.is_set():
+            raise ModelError("The embedded model took too long to answer.")
+        llama = self._load()
+        strands = []
+        for prompt, sampling, stream in zip(prompts, samplings, streams, strict=True):
+            tokens = self.prompt_tokens(prompt)
+            steering = self._steerer(sampling, len(tokens))
+            strands.append(
+                Strand(tokens, sampling, steering.banned if steering else nothing, stream)
+            )
+        if cells_needed(strands) > llama.n_ctx():
+            return [
+                self._run(prompt, sampling, abandoned, stream)
+                for prompt, sampling, stream in zip(prompts, samplings, streams, strict=True)
+            ]
+        self.prompt_tokens_read += sum(len(strand.prompt) for strand in strands)
+        kept = decode_together(llama, strands, end_tokens(llama), abandoned.is_set)
+        self.prompt_tokens_reused += kept
+        return [strand.as_completion() for strand in strands]
 
     def _read_vocabulary(self) -> None:
         """Find, once, the model's tokens that write markup and those that break a line, by
@@ -235,6 +272,10 @@ class LocalModel:
             raise ModelError(f"The embedded model failed: {error}") from None
         finally:
             abandoned.set()
+        return self._generation(result)
+
+    def _generation(self, result: Any) -> Generation:
+        """A llama-cpp-python completion as a Generation."""
         choice = result["choices"][0]
         usage = result.get("usage") or {}
         return Generation(
@@ -245,8 +286,52 @@ class LocalModel:
             finish_reason=choice.get("finish_reason") or "",
         )
 
+    async def generate_many(
+        self,
+        prompts: Sequence[Prompt],
+        samplings: Sequence[Sampling],
+        on_texts: Sequence[TextSink | None] = (),
+    ) -> list[Generation]:
+        """One answer to each prompt, all decoded together in one batch per token, within one
+        `timeout`; `on_texts`, where given, stream each answer."""
+        loop = asyncio.get_running_loop()
+        abandoned = threading.Event()
+        sinks = list(on_texts) or [None] * len(prompts)
+
+        def streaming(sink: TextSink | None) -> Callable[[str], None] | None:
+            if sink is None:
+                return None
+            return lambda text: loop.call_soon_threadsafe(sink, text)
+
+        if self._llama is None:
+            await self.load()
+        try:
+            async with asyncio.timeout(self.timeout):
+                results = await loop.run_in_executor(
+                    self._worker,
+                    self._run_many,
+                    prompts,
+                    samplings,
+                    abandoned,
+                    [streaming(sink) for sink in sinks],
+                )
+        except TimeoutError:
+            raise ModelError("The embedded model took too long to answer.") from None
+        except ModelError:
+            raise
+        except (ValueError, RuntimeError) as error:
+            raise ModelError(f"The embedded model failed: {error}") from None
+        finally:
+            abandoned.set()
+        return [self._generation(result) for result in results]
+
     async def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def nothing(tokens: Sequence[int]) -> list[int]:
+    """No token is banned (an unsteered sampling)."""
+    return []
 
 
 def reused_prefix(evaluated: Sequence[int], tokens: Sequence[int]) -> int:

@@ -6,7 +6,7 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import openai
@@ -120,6 +120,28 @@ class OpenAICompatible:
         if not isinstance(text, str):
             raise ModelError("The model server sent an answer that could not be read.")
         return self._generation(text, usage, finish_reason)
+
+    async def generate_many(
+        self,
+        prompts: Sequence[Prompt],
+        samplings: Sequence[Sampling],
+        on_texts: Sequence[TextSink | None] = (),
+    ) -> list[Generation]:
+        """One answer to each prompt, requested concurrently (a server with parallel slots
+        writes them together), all within one `timeout`; the first failure cancels the rest."""
+        sinks = list(on_texts) or [None] * len(prompts)
+        try:
+            async with asyncio.timeout(self.timeout), asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self.generate(prompt, sampling, sink))
+                    for prompt, sampling, sink in zip(prompts, samplings, sinks, strict=True)
+                ]
+        except TimeoutError:
+            raise ModelError(TOO_SLOW) from None
+        except ExceptionGroup as failures:
+            first = failures.exceptions[0]
+            raise (first if isinstance(first, ModelError) else ModelError(TOO_SLOW)) from None
+        return [task.result() for task in tasks]
 
     def _generation(self, text: str, usage: Any, finish_reason: str) -> Generation:
         """A generation of `text` with the server's token counts, where it sent them."""

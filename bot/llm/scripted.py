@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink, prompt_text
 
@@ -33,6 +33,8 @@ class ScriptedModel:
         self.latency = latency
         self.prompts: list[Prompt] = []
         self.samplings: list[Sampling] = []
+        self.batches: list[int] = []
+        """How many prompts each `generate_many` call was given."""
 
     def add(self, *responses: str | BaseException) -> None:
         self.queue.extend(responses)
@@ -64,6 +66,24 @@ class ScriptedModel:
             prompt_tokens=len(prompt_text(prompt).split()),
             completion_tokens=len(response.split()),
             finish_reason="stop",
+        )
+
+    async def generate_many(
+        self,
+        prompts: Sequence[Prompt],
+        samplings: Sequence[Sampling],
+        on_texts: Sequence[TextSink | None] = (),
+    ) -> list[Generation]:
+        """The next scripted answers, one per prompt in order, written at the same time."""
+        self.batches.append(len(prompts))
+        sinks = list(on_texts) or [None] * len(prompts)
+        return list(
+            await asyncio.gather(
+                *(
+                    self.generate(prompt, sampling, sink)
+                    for prompt, sampling, sink in zip(prompts, samplings, sinks, strict=True)
+                )
+            )
         )
 
     async def _stream(self, text: str, on_text: TextSink) -> None:

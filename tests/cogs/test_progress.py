@@ -5,7 +5,7 @@ from cogs._progress import describe_step
 
 
 def test_each_step_reads_as_a_short_status_line():
-    assert describe_step(Step("writing", 2, 3)) == "✍️ Writing candidate 2 of 3…"
+    assert describe_step(Step("writing", 1, 3)) == "✍️ Writing 3 candidates…"
     assert describe_step(Step("writing")) == "✍️ Writing…"
     assert describe_step(Step("checking")).startswith("🔍 Checking it")
     assert describe_step(Step("rewriting", 2, 3)).endswith("(attempt 2 of 3)…")

@@ -13,7 +13,7 @@ import llama_cpp
 import pytest
 
 from bot.config import load_settings
-from bot.llm import ModelError, Sampling, open_models
+from bot.llm import Message, ModelError, Sampling, open_models
 from bot.llm.llama import DEFAULT_NAME, LocalModel, default_gguf_path
 from bot.llm.openai_compat import OpenAICompatible
 from bot.llm.packaged import QWEN_FILE, QWEN_NAME, cache_dir
@@ -305,3 +305,75 @@ async def test_a_call_that_starts_like_the_one_before_reads_only_the_rest(
     before = local.prompt_tokens_reused
     await local.generate([{"role": "user", "content": "Count to three."}], sampling)
     assert local.prompt_tokens_reused - before < 10, "a different start is read whole"
+
+
+# Several answers decoded together (a ballot's candidates)
+
+
+def led(lead: str) -> list[Message]:
+    return [*CHAT, {"role": "assistant", "content": lead}]
+
+
+async def test_answers_decoded_together_each_follow_their_own_prompt_and_differ(
+    local: LocalModel,
+) -> None:
+    leads = ["The cat", "A small grey cat", "Under the table, the cat"]
+    warm = Sampling(temperature=0.9, max_tokens=24)
+    samplings = [warm.but(seed=seed) for seed in (1, 2, 3)]
+    generations = await local.generate_many([led(lead) for lead in leads], samplings)
+    texts = [g.text for g in generations]
+    assert all(len(english_words(text)) >= 4 for text in texts)
+    assert len(set(texts)) == 3
+    assert all(0 < g.completion_tokens <= 24 for g in generations)
+    assert all(g.finish_reason in ("stop", "length") for g in generations)
+
+
+async def test_answers_decoded_together_never_mix_their_prompts(local: LocalModel) -> None:
+    story, counting, short = await local.generate_many(
+        [led("The cat"), "1, 2, 3, 4,", led("Once")],
+        [GREEDY, GREEDY, GREEDY.but(max_tokens=5)],
+    )
+    assert " 5" in counting.text and len(english_words(counting.text)) <= 2
+    assert len(english_words(story.text)) >= 4 and not re.search(r"\d", story.text)
+    assert short.completion_tokens <= 5
+
+
+async def test_each_answer_decoded_together_keeps_its_own_steering(local: LocalModel) -> None:
+    banned = GREEDY.but(narration_avoid=("cat", "cats"))
+    free, steered = await local.generate_many([CHAT, CHAT], [GREEDY, banned])
+    assert "cat" in free.text.lower()
+    assert not re.search(r"\bcats?\b", steered.text.lower())
+
+
+async def test_a_batch_past_its_deadline_is_released_and_the_next_call_runs_alone(
+    local: LocalModel,
+) -> None:
+    counting = GREEDY.but(max_tokens=900)
+    local.timeout = 0.5
+    try:
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match=r"^The embedded model took too long to answer\.$"):
+            await local.generate_many(["1, 2, 3,", "4, 5, 6,"], [counting, counting])
+        assert time.perf_counter() - started < 2
+    finally:
+        local.timeout = 120.0
+    again = await local.generate(CHAT, GREEDY)
+    assert "cat" in again.text.lower() and len(english_words(again.text)) >= 4
+    assert local._llama.n_tokens <= len(local.prompt_tokens(CHAT)) + GREEDY.max_tokens
+
+
+async def test_the_shared_start_of_a_batch_is_kept_for_the_next_call(local: LocalModel) -> None:
+    frame = "Mira keeps the lighthouse on Skerry. " * 8
+    prompts = [frame + "Then", frame + "Later"]
+    await local.generate_many(prompts, [GREEDY.but(max_tokens=4)] * 2)
+    before = local.prompt_tokens_reused
+    await local.generate(frame + "Soon", GREEDY.but(max_tokens=4))
+    assert local.prompt_tokens_reused - before >= len(local.prompt_tokens(frame)) - 2
+
+
+async def test_answers_that_do_not_fit_in_the_context_together_are_written_in_turn(
+    local: LocalModel,
+) -> None:
+    long = GREEDY.but(max_tokens=400)
+    generations = await local.generate_many([CHAT] * 3, [long] * 3)
+    assert all("cat" in g.text.lower() and g.finish_reason == "stop" for g in generations)

@@ -414,3 +414,67 @@ async def test_a_chat_s_closing_answer_is_not_sent_as_a_finished_turn(
     generation = await backend.generate(prefilled, GREEDY)
     assert generation.text == "The lamp went out."
     assert [bodies[0]["messages"]] == [CHAT]
+
+
+# Several answers at once (a ballot's candidates)
+
+
+async def test_several_prompts_are_sent_as_concurrent_requests(fake_server: FakeServer) -> None:
+    in_flight, most = 0, 0
+
+    async def answer(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        body = await request.json()
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.3)
+        in_flight -= 1
+        return web.json_response(
+            {**COMPLETION, "choices": [{**COMPLETION["choices"][0], "text": body["prompt"]}]}
+        )
+
+    models = backend_from_env(await fake_server(answer), AUTOMUSE_TIMEOUT="5")
+    try:
+        prompts = ["One,", "Two,", "Three,"]
+        generations = await models.passage.generate_many(prompts, [GREEDY] * 3)
+        assert [g.text for g in generations] == prompts
+        assert most == 3
+    finally:
+        await models.close()
+
+
+async def test_one_deadline_bounds_all_the_answers_asked_for_together(
+    fake_server: FakeServer,
+) -> None:
+    async def one_hangs(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["prompt"] == "Two,":
+            await asyncio.Event().wait()
+        return web.json_response(COMPLETION)
+
+    models = backend_from_env(await fake_server(one_hangs), AUTOMUSE_TIMEOUT="2")
+    try:
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match=r"^The model server took too long to answer\.$"):
+            await models.passage.generate_many(["One,", "Two,", "Three,"], [GREEDY] * 3)
+        assert 1.5 < time.perf_counter() - started < 3.5
+    finally:
+        await models.close()
+
+
+async def test_a_failed_answer_fails_the_whole_batch_at_once(fake_server: FakeServer) -> None:
+    async def refuse_two(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["prompt"] == "Two,":
+            return web.json_response({"error": {"message": "no"}}, status=400)
+        await asyncio.sleep(10)
+        return web.json_response(COMPLETION)
+
+    models = backend_from_env(await fake_server(refuse_two), AUTOMUSE_TIMEOUT="30")
+    try:
+        started = time.perf_counter()
+        with pytest.raises(ModelError, match=r"refused the request \(HTTP 400\)"):
+            await models.passage.generate_many(["One,", "Two,", "Three,"], [GREEDY] * 3)
+        assert time.perf_counter() - started < 5
+    finally:
+        await models.close()
