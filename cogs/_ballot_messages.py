@@ -10,9 +10,11 @@ from bot.ballots.service import BallotOpen, Result
 from bot.ballots.tally import RENEW, Tally
 from bot.client import AutoMuse, Refused, post, send
 from bot.engine import Passage, Story
+from bot.progress import Step
 from bot.split import DISCORD_LIMIT
 from bot.store import Ballot
 from bot.wording import plural
+from cogs._candidate_drafts import CandidateDrafts
 from cogs._progress import LiveReply
 
 log = logging.getLogger(__name__)
@@ -79,15 +81,26 @@ async def open_passage_ballot(
 ) -> None:
     """Write candidates, showing how it goes in the deferred reply, and post them with their
     ballot."""
-    async with LiveReply(interaction, bot.progress_interval) as live:
-        ballot, candidates = await bot.ballots.open_passage_ballot(
-            story.id, opened_by=interaction.user.id, direction=direction, progress=live.report
-        )
-        number = await bot.engine.stories.length(story.id) + 1
-        steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
-        asker = f"<@{interaction.user.id}>"
-        await live.finish(f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")
-    await post_ballot(bot, story, ballot, candidates, interaction)
+    channel = bot.get_partial_messageable(story.channel_id or 0)
+    drafts = CandidateDrafts(channel, bot.stream_interval)
+
+    def report(step: Step) -> None:
+        live.report(step)
+        drafts.report(step)
+
+    try:
+        async with LiveReply(interaction, bot.progress_interval) as live:
+            ballot, candidates = await bot.ballots.open_passage_ballot(
+                story.id, opened_by=interaction.user.id, direction=direction, progress=report
+            )
+            number = await bot.engine.stories.length(story.id) + 1
+            steer = f" · *{candidates[0].direction}*" if candidates[0].direction else ""
+            asker = f"<@{interaction.user.id}>"
+            await live.finish(f"🗳️ **Vote for §{number}**, asked by {asker}{steer}")
+    except BaseException:
+        await drafts.settle([])
+        raise
+    await post_ballot(bot, story, ballot, candidates, interaction, drafts)
 
 
 async def post_ballot(
@@ -96,8 +109,10 @@ async def post_ballot(
     ballot: Ballot,
     candidates: list[Passage] | None = None,
     interaction: discord.Interaction | None = None,
+    drafts: CandidateDrafts | None = None,
 ) -> discord.Message | None:
-    """Post the candidates in full, then the ballot message with a reaction per option.
+    """Post the candidates in full (their `drafts`, if they streamed, edited into them), then
+    the ballot message with a reaction per option.
 
     The message id is recorded before any reaction is added, and the options are read again
     until every one has its reaction, so an option added meanwhile (/steer) is never missed.
@@ -105,7 +120,7 @@ async def post_ballot(
     nothing decided, and the member who asked for it (or else the log) is told why.
     """
     try:
-        return await _post_ballot(bot, story, ballot, candidates)
+        return await _post_ballot(bot, story, ballot, candidates, drafts)
     except discord.Forbidden:
         await bot.ballots.abandon(ballot)
         told = (
@@ -120,11 +135,20 @@ async def post_ballot(
 
 
 async def _post_ballot(
-    bot: AutoMuse, story: Story, ballot: Ballot, candidates: list[Passage] | None
+    bot: AutoMuse,
+    story: Story,
+    ballot: Ballot,
+    candidates: list[Passage] | None,
+    drafts: CandidateDrafts | None,
 ) -> discord.Message:
     channel = bot.get_partial_messageable(story.channel_id or 0)
-    for option, candidate in zip(ballot.options, candidates or [], strict=False):
-        await post(channel, f"**{option.emoji}**\n{candidate.text}")
+    finals = [
+        f"**{option.emoji}**\n{candidate.text}"
+        for option, candidate in zip(ballot.options, candidates or [], strict=False)
+    ]
+    if drafts is None or not await drafts.settle(finals):
+        for text in finals:
+            await post(channel, text)
     shown = describe(ballot, await bot.ballots.tally(ballot))
     [message] = await post(channel, shown)
     await bot.ballots.attach(ballot, message.channel.id, message.id)

@@ -128,6 +128,10 @@ class LocalModel:
                 raise ModelError(f"The model file {self.path} could not be loaded.") from error
         return self._llama
 
+    def loaded(self) -> Any:
+        """The llama_cpp `Llama` itself, loaded if need be (for measurements made beside it)."""
+        return self._load()
+
     def prompt_tokens(self, prompt: Prompt) -> list[int]:
         """The tokens `prompt` is evaluated as. A plain string is all plain text; a chat is
         the model's chat template around plain-text messages."""

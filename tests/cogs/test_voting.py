@@ -12,7 +12,7 @@ from conftest import OPENING
 from discord_fake.state import Perm
 
 from bot.ballots.tally import NUMBERS
-from bot.llm import prompt_text
+from bot.llm import ModelError, prompt_text
 
 CANDIDATES = [
     "At the top she found the lamp room door open and a stranger polishing the great lens.",
@@ -567,3 +567,36 @@ async def test_a_permission_taken_away_while_writing_closes_the_ballot_and_says_
     del chat.channel.overwrites[guild.id]
     model.fallback = None
     await open_ballot(chat, model, FRESH, number=2)
+
+
+async def test_each_candidate_streams_into_its_own_message_which_becomes_the_candidate(
+    start_bot, chat, model
+):
+    bot = await start_bot(**VOTE)
+    bot.stream_interval = 0.25
+    await start_story(chat, model)
+    model.latency = 1.5
+    await open_ballot(chat, model)
+    shown = [m for m in chat.posted() if m.content.startswith(tuple(f"**{n}**" for n in NUMBERS))]
+    assert [m.content for m in shown] == [
+        f"**{emoji}**\n{text}" for emoji, text in zip(NUMBERS, CANDIDATES, strict=False)
+    ]
+    assert all(m.edits and m.edits[-1].content == m.content for m in shown), "drafts, edited"
+    drafting = sorted(
+        [m.created for m in shown] + [e.at for m in shown for e in m.edits if "✍️" in e.content]
+    )
+    assert len(drafting) > len(shown), "a draft grew while it was written"
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(drafting)), "one change at a time"
+
+
+async def test_the_drafts_of_a_failed_ballot_are_taken_down(start_bot, chat, model):
+    bot = await start_bot(**VOTE)
+    bot.stream_interval = 0.1
+    await start_story(chat, model)
+    model.latency = 1.0
+    copied = OPENING[:-1] + " and then she sat down at the top to rest for a while."
+    model.add(*CANDIDATES[:2], copied, ModelError("The model server took too long."))
+    ix = await chat.run("next", timeout=20)
+    assert "took too long" in ix.messages[0].content
+    drafts = [m for m in chat.fake.messages.values() if m.content.startswith("**1️⃣** ✍️")]
+    assert drafts and all(m.deleted for m in drafts)

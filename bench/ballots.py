@@ -1,0 +1,264 @@
+"""Benchmark 6: what a ballot of k candidates costs against one passage, beside the model's floor.
+
+All on the default embedded writer, on this machine's threads, in one process:
+
+- **floor**: llama.cpp evaluating k tokens in one batch (one per sequence, after a 64-token
+  prompt) ÷ one token: the least k candidates written together can cost, in solo passages;
+- **passages**: `generate_many` of k prompts that share a story and differ in their beat ÷
+  `generate` of one, every answer exactly `--tokens` long (its end is held back), as the median
+  of pairs timed in alternation; with the total tokens per second;
+- **ballots**: `/next` in vote mode (`Engine.candidates`: the beats planned, the candidates
+  written, judged and any rewritten) ÷ a solo `/next` (`Engine.next`), in alternation on one
+  story;
+- with `--server URL`, the **passages** ratio for the OpenAI-compatible backend against that
+  server (a llama.cpp server on loopback started with parallel slots).
+
+    .venv/bin/python -m bench.ballots [--pairs 5] [--k 2 3 5] [--tokens 200] [--quick]
+                                      [--server URL --server-model NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import default_models, default_settings, machine, table, write_results
+from bot.engine import Engine, EngineConfig
+from bot.llm import Message, Model, Prompt, Sampling
+from bot.llm.base import generate_together
+from bot.llm.batched import Batch
+from bot.llm.llama import LocalModel
+from bot.llm.openai_compat import OpenAICompatible
+from bot.store import Store
+
+OPENINGS = Path(__file__).parent / "openings"
+BEATS = (
+    "A stranger knocked at the door just after midnight.",
+    "The lights went out all at once.",
+    "A letter arrived with no name on it.",
+    "Someone screamed outside in the street.",
+    "The floor gave way beneath the table.",
+)
+"""Each candidate's beat, its first words."""
+FLOOR_PROMPT = 64
+FLOOR_REPEATS = 30
+TARGET = 1.2
+"""A k-candidate ballot costs at most 1.2 × the model's floor for k, in solo passages."""
+
+
+def openings() -> list[str]:
+    return [path.read_text(encoding="utf-8").strip() for path in sorted(OPENINGS.glob("*.txt"))]
+
+
+def prompts(opening: str, k: int) -> list[Prompt]:
+    """k chats that share `opening` and differ in the beat their answer begins with."""
+    ask = Message(
+        role="user",
+        content=f"Continue this story with its next passage of about 200 words.\n\n{opening}",
+    )
+    return [[ask, Message(role="assistant", content=beat)] for beat in BEATS[:k]]
+
+
+def batch_floor(model: LocalModel, ks: Sequence[int]) -> dict[int, float]:
+    """For each k: the median time of one llama_decode of k tokens, one per sequence, ÷ that of
+    one token, after a 64-token prompt shared by every sequence."""
+    from llama_cpp import llama_cpp
+
+    llama = model.loaded()
+    ctx = llama._ctx.ctx
+    memory = llama_cpp.llama_get_memory(ctx)
+    llama_cpp.llama_memory_clear(memory, True)
+    llama.n_tokens = 0
+    prompt = llama.tokenize(openings()[0].encode(), add_bos=True)[:FLOOR_PROMPT]
+    llama.eval(prompt)
+    for sequence in range(1, max(ks)):
+        llama_cpp.llama_memory_seq_cp(memory, 0, sequence, 0, len(prompt))
+    batch = Batch(max(ks))
+    times: dict[int, list[float]] = {k: [] for k in (1, *ks)}
+    try:
+        for _ in range(FLOOR_REPEATS):
+            for k in times:
+                batch.fill([(prompt[-1], len(prompt), s, True) for s in range(k)])
+                started = time.perf_counter()
+                if llama_cpp.llama_decode(ctx, batch.batch) != 0:
+                    raise SystemExit("llama_decode failed while measuring the floor.")
+                times[k].append(time.perf_counter() - started)
+                llama_cpp.llama_memory_seq_rm(memory, -1, len(prompt), -1)
+    finally:
+        batch.close()
+        llama_cpp.llama_memory_clear(memory, True)
+        llama.n_tokens = 0
+    one = statistics.median(times[1])
+    return {k: statistics.median(times[k]) / one for k in ks}
+
+
+async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = await call()
+    return time.perf_counter() - started, result
+
+
+async def passage_pairs(
+    model: Model, ks: Sequence[int], pairs: int, tokens: int, exact: bool
+) -> dict[int, dict[str, Any]]:
+    """Solo and k-candidate generations timed in alternation, a new opening each pair. With
+    `exact`, every answer is held to `tokens` tokens (the embedded backend's steering)."""
+    found: dict[int, dict[str, list[float]]] = {
+        k: {"ratios": [], "solo": [], "ballot": [], "tokens_per_s": []} for k in ks
+    }
+    stories = openings()
+    warm = prompts(stories[-1], max(ks))
+    await generate_together(model, warm, [Sampling(max_tokens=8, seed=0)] * len(warm))
+    for pair in range(pairs):
+        opening = stories[pair % len(stories)]
+        for k in ks:
+            chats = prompts(opening, k)
+            sampling = Sampling(temperature=0.8, max_tokens=tokens, seed=pair)
+            if exact:
+                sampling = sampling.but(min_tokens=tokens)
+            samplings = [sampling.but(seed=pair * 10 + n) for n in range(k)]
+            solo, _ = await timed(lambda c=chats, s=samplings: model.generate(c[0], s[0]))
+            ballot, answers = await timed(
+                lambda c=chats, s=samplings: generate_together(model, c, s)
+            )
+            written = sum(answer.completion_tokens for answer in answers)
+            entry = found[k]
+            entry["ratios"].append(ballot / solo)
+            entry["solo"].append(solo)
+            entry["ballot"].append(ballot)
+            entry["tokens_per_s"].append(written / ballot)
+            print(f"  pair {pair + 1} k={k}: solo {solo:.1f} s, ballot {ballot:.1f} s", flush=True)
+    return {k: medians(entry) for k, entry in found.items()}
+
+
+async def ballot_pairs(ks: Sequence[int], pairs: int) -> dict[int, dict[str, Any]]:
+    """`Engine.next` and `Engine.candidates(k)` timed in alternation on one story, as the bot
+    runs them on the default models (each solo passage's summary and next beat untimed)."""
+    models = default_models()
+    settings = default_settings(models)
+    found: dict[int, dict[str, list[float]]] = {
+        k: {"ratios": [], "solo": [], "ballot": []} for k in ks
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        store = await Store.open(Path(folder) / "ballots.db")
+        engine = Engine(store, models, EngineConfig(story_defaults=settings, seed=1))
+        try:
+            story = await engine.start(opening=openings()[1], settings=settings)
+            for pair in range(pairs):
+                for k in ks:
+                    solo, _ = await timed(lambda: engine.next(story.id, summarize=False))
+                    await engine.summarize(story.id)
+                    ballot, _ = await timed(lambda k=k: engine.candidates(story.id, k))
+                    found[k]["ratios"].append(ballot / solo)
+                    found[k]["solo"].append(solo)
+                    found[k]["ballot"].append(ballot)
+                    print(
+                        f"  pair {pair + 1} k={k}: /next {solo:.1f} s, ballot {ballot:.1f} s",
+                        flush=True,
+                    )
+        finally:
+            await store.close()
+            await models.close()
+    return {k: medians(entry) for k, entry in found.items()}
+
+
+def medians(entry: dict[str, list[float]]) -> dict[str, Any]:
+    return {**{f"median_{key}": statistics.median(v) for key, v in entry.items()}, **entry}
+
+
+def report(data: dict[str, Any]) -> None:
+    rows = []
+    for k in data["ks"]:
+        floor = data["floor"][str(k)]
+        passages = data["passages"][str(k)]
+        ballots = data["ballots"].get(str(k), {})
+        served = data.get("server", {}).get(str(k), {})
+        ratio = ballots.get("median_ratios")
+        rows.append(
+            [
+                k,
+                floor,
+                passages["median_ratios"],
+                passages["median_ratios"] / floor,
+                passages["median_tokens_per_s"],
+                ratio if ratio is not None else "—",
+                ratio / floor if ratio is not None else "—",
+                served.get("median_ratios", "—"),
+            ]
+        )
+    print(
+        table(
+            [
+                "k",
+                "floor (k tokens ÷ 1)",
+                "passages ÷ solo",
+                "÷ floor",
+                "tokens/s",
+                "ballot ÷ /next",
+                "÷ floor",
+                "server passages ÷ solo",
+            ],
+            rows,
+        )
+    )
+    print(f"target: a ballot ≤ {TARGET} × the floor for its k")
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    models = default_models()
+    writer = models.passage
+    if not isinstance(writer, LocalModel):
+        raise SystemExit("The default writer is not the embedded model.")
+    data: dict[str, Any] = {"ks": args.k, "pairs": args.pairs, "tokens": args.tokens}
+    await writer.load()
+    print(f"floor on {writer.name}", flush=True)
+    data["model"] = writer.name
+    data["floor"] = {str(k): v for k, v in batch_floor(writer, args.k).items()}
+    print("passages, embedded", flush=True)
+    passages = await passage_pairs(writer, args.k, args.pairs, args.tokens, exact=True)
+    data["passages"] = {str(k): v for k, v in passages.items()}
+    await models.close()
+    if args.server:
+        print(f"passages, OpenAI-compatible server {args.server}", flush=True)
+        server = OpenAICompatible(args.server_model, base_url=args.server, timeout=600)
+        served = await passage_pairs(server, args.k, args.pairs, args.tokens, exact=False)
+        data["server"] = {str(k): v for k, v in served.items()}
+        data["server_url"] = args.server
+        await server.close()
+    if not args.no_engine:
+        print("ballots through the engine", flush=True)
+        ballots = await ballot_pairs(args.k, args.pairs)
+        data["ballots"] = {str(k): v for k, v in ballots.items()}
+    else:
+        data["ballots"] = {}
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=int, default=5, help="pairs timed per k (5)")
+    parser.add_argument("--k", type=int, nargs="+", default=[2, 3, 5], help="ballot sizes")
+    parser.add_argument("--tokens", type=int, default=200, help="tokens per passage (200)")
+    parser.add_argument("--quick", action="store_true", help="2 pairs, k 2 and 3, 100 tokens")
+    parser.add_argument("--server", help="an OpenAI-compatible server's /v1 URL to measure too")
+    parser.add_argument("--server-model", default="qwen", help="the model name it serves")
+    parser.add_argument("--no-engine", action="store_true", help="skip the ballots through /next")
+    args = parser.parse_args()
+    if args.quick:
+        args.pairs, args.k, args.tokens = 2, [2, 3], 100
+    started = time.perf_counter()
+    data = asyncio.run(measure(args))
+    data.update(machine=machine(), seconds=time.perf_counter() - started, target=TARGET)
+    report(data)
+    name = "ballots_quick" if args.quick else "ballots"
+    print(f"results: {write_results(name, data)}; took {data['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
