@@ -31,6 +31,7 @@ bench: $(BIN)/python
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.local_speed
 	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.ballots
 
 format: $(BIN)/python
 	$(BIN)/ruff check --fix .

@@ -10,21 +10,28 @@ All on the default embedded writer, on this machine's threads, in one process:
 - **ballots**: `/next` in vote mode (`Engine.candidates`: the beats planned, the candidates
   written, judged and any rewritten) ÷ a solo `/next` (`Engine.next`), in alternation on one
   story;
-- with `--server URL`, the **passages** ratio for the OpenAI-compatible backend against that
-  server (a llama.cpp server on loopback started with parallel slots).
+- the **passages** ratio for the OpenAI-compatible backend against llama.cpp's own server on
+  loopback, started on the same GGUF and threads with one parallel slot per candidate and a
+  unified KV cache (`llama-server`, built by bench/llama_server.sh; skipped, and said so, when
+  there is none), or against any server given with `--server URL`.
 
     .venv/bin/python -m bench.ballots [--pairs 5] [--k 2 3 5] [--tokens 200] [--quick]
-                                      [--server URL --server-model NAME]
+                                      [--llama-server PATH | --server URL --server-model NAME]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
 import statistics
+import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +42,7 @@ from bot.llm.base import generate_together
 from bot.llm.batched import Batch
 from bot.llm.llama import LocalModel
 from bot.llm.openai_compat import OpenAICompatible
+from bot.llm.packaged import cache_dir
 from bot.store import Store
 
 OPENINGS = Path(__file__).parent / "openings"
@@ -50,6 +58,41 @@ FLOOR_PROMPT = 64
 FLOOR_REPEATS = 30
 TARGET = 1.2
 """A k-candidate ballot costs at most 1.2 × the model's floor for k, in solo passages."""
+
+
+LLAMA_SERVER = cache_dir() / "llama-server"
+"""Where bench/llama_server.sh puts llama.cpp's server."""
+
+
+@contextmanager
+def llama_server(binary: Path, gguf: Path, slots: int) -> Iterator[str]:
+    """llama.cpp's server on loopback serving `gguf` with `slots` parallel slots over one
+    unified KV cache, on this machine's threads; yields its /v1 URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    threads = str(os.cpu_count() or 1)
+    command = [str(binary), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port)]
+    command += ["-np", str(slots), "-kvu", "-c", str(4096 * slots), "-t", threads]
+    command += ["-tb", threads, "-a", "qwen", "--no-webui"]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}/v1"
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise SystemExit(f"llama-server exited:\n{log.read().decode()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def openings() -> list[str]:
@@ -223,14 +266,17 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     print("passages, embedded", flush=True)
     passages = await passage_pairs(writer, args.k, args.pairs, args.tokens, exact=True)
     data["passages"] = {str(k): v for k, v in passages.items()}
+    gguf = writer.path
     await models.close()
     if args.server:
-        print(f"passages, OpenAI-compatible server {args.server}", flush=True)
-        server = OpenAICompatible(args.server_model, base_url=args.server, timeout=600)
-        served = await passage_pairs(server, args.k, args.pairs, args.tokens, exact=False)
-        data["server"] = {str(k): v for k, v in served.items()}
-        data["server_url"] = args.server
-        await server.close()
+        data["server"] = await served(args, args.server, args.server_model)
+        data["server_is"] = args.server
+    elif args.llama_server.is_file():
+        with llama_server(args.llama_server, gguf, max(args.k)) as url:
+            data["server"] = await served(args, url, "qwen")
+        data["server_is"] = f"llama-server, {max(args.k)} slots, unified KV cache"
+    else:
+        print(f"no llama-server at {args.llama_server}: run bench/llama_server.sh", flush=True)
     if not args.no_engine:
         print("ballots through the engine", flush=True)
         ballots = await ballot_pairs(args.k, args.pairs)
@@ -240,13 +286,27 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+async def served(args: argparse.Namespace, url: str, name: str) -> dict[str, Any]:
+    """The passages ratio through the OpenAI-compatible backend against the server at `url`."""
+    print(f"passages, OpenAI-compatible server {url}", flush=True)
+    server = OpenAICompatible(name, base_url=url, timeout=600)
+    try:
+        found = await passage_pairs(server, args.k, args.pairs, args.tokens, exact=False)
+    finally:
+        await server.close()
+    return {str(k): v for k, v in found.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=5, help="pairs timed per k (5)")
     parser.add_argument("--k", type=int, nargs="+", default=[2, 3, 5], help="ballot sizes")
     parser.add_argument("--tokens", type=int, default=200, help="tokens per passage (200)")
     parser.add_argument("--quick", action="store_true", help="2 pairs, k 2 and 3, 100 tokens")
-    parser.add_argument("--server", help="an OpenAI-compatible server's /v1 URL to measure too")
+    parser.add_argument(
+        "--llama-server", type=Path, default=LLAMA_SERVER, help="llama.cpp's server binary"
+    )
+    parser.add_argument("--server", help="measure this OpenAI-compatible /v1 URL instead")
     parser.add_argument("--server-model", default="qwen", help="the model name it serves")
     parser.add_argument("--no-engine", action="store_true", help="skip the ballots through /next")
     args = parser.parse_args()

@@ -1,8 +1,10 @@
 """Sampling one sequence of a batch, and what prompts share (pure logic, no model)."""
 
+import asyncio
+
 import numpy as np
 
-from bot.llm.base import Sampling
+from bot.llm.base import Generation, Sampling, generate_together
 from bot.llm.batched import Strand, choose, shared_start
 
 LOGITS = np.array([1.0, 4.0, 3.9, 0.5, -2.0])
@@ -73,3 +75,28 @@ def test_a_strand_ends_on_an_end_token_a_stop_or_its_token_limit():
     long.take(7, "\u00e9".encode()[:1], ends=[0])
     long.take(8, "\u00e9".encode()[1:], ends=[0])
     assert (long.text, long.finish_reason, streamed) == ("\u00e9", "length", ["", "\u00e9"])
+
+
+async def test_a_model_that_cannot_batch_is_asked_for_every_answer_at_once():
+    class OneAtATime:
+        name = "plain"
+
+        def __init__(self) -> None:
+            self.in_flight = self.most = 0
+
+        async def generate(self, prompt, sampling, on_text=None):
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            await asyncio.sleep(0.05)
+            self.in_flight -= 1
+            if on_text is not None:
+                on_text(f"{prompt}!")
+            return Generation(text=f"{prompt}!", model=self.name)
+
+    model = OneAtATime()
+    streamed: list[str] = []
+    answers = await generate_together(
+        model, ["a", "b", "c"], [Sampling()] * 3, [None, streamed.append, None]
+    )
+    assert [answer.text for answer in answers] == ["a!", "b!", "c!"]
+    assert model.most == 3 and streamed == ["b!"]
