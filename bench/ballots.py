@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -35,7 +36,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.common import default_models, default_settings, machine, table, write_results
+from bench.common import (
+    RESULTS,
+    default_models,
+    default_settings,
+    machine,
+    table,
+    write_results,
+)
 from bot.engine import Engine, EngineConfig
 from bot.llm import Message, Model, Prompt, Sampling
 from bot.llm.base import generate_together
@@ -216,74 +224,69 @@ def medians(entry: dict[str, list[float]]) -> dict[str, Any]:
 
 
 def report(data: dict[str, Any]) -> None:
+    """The table: per k, the floor, and each measured ratio beside it (÷ floor: the target)."""
+
+    def median(part: str, k: int, key: str = "median_ratios") -> float | None:
+        return data.get(part, {}).get(str(k), {}).get(key)
+
+    def over(value: float | None, floor: float | None) -> float | str:
+        return value / floor if value is not None and floor else "—"
+
     rows = []
     for k in data["ks"]:
-        floor = data["floor"][str(k)]
-        passages = data["passages"][str(k)]
-        ballots = data["ballots"].get(str(k), {})
-        served = data.get("server", {}).get(str(k), {})
-        ratio = ballots.get("median_ratios")
+        floor = data.get("floor", {}).get(str(k))
+        passages, ballots, served = (median(part, k) for part in ("passages", "ballots", "server"))
         rows.append(
             [
                 k,
-                floor,
-                passages["median_ratios"],
-                passages["median_ratios"] / floor,
-                passages["median_tokens_per_s"],
-                ratio if ratio is not None else "—",
-                ratio / floor if ratio is not None else "—",
-                served.get("median_ratios", "—"),
+                floor or "—",
+                passages or "—",
+                over(passages, floor),
+                median("passages", k, "median_tokens_per_s") or "—",
+                ballots or "—",
+                over(ballots, floor),
+                served or "—",
+                median("server", k, "median_tokens_per_s") or "—",
             ]
         )
-    print(
-        table(
-            [
-                "k",
-                "floor (k tokens ÷ 1)",
-                "passages ÷ solo",
-                "÷ floor",
-                "tokens/s",
-                "ballot ÷ /next",
-                "÷ floor",
-                "server passages ÷ solo",
-            ],
-            rows,
-        )
-    )
+    headers = ["k", "floor (k tokens ÷ 1)", "passages ÷ solo", "÷ floor", "tokens/s"]
+    headers += ["ballot ÷ /next", "÷ floor", "server passages ÷ solo", "server tokens/s"]
+    print(table(headers, rows))
     print(f"target: a ballot ≤ {TARGET} × the floor for its k")
 
 
-async def measure(args: argparse.Namespace) -> dict[str, Any]:
+PARTS = ("floor", "passages", "server", "ballots")
+
+
+async def measure(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    """Run the chosen parts, each replacing its own figures in `data`."""
     models = default_models()
     writer = models.passage
     if not isinstance(writer, LocalModel):
         raise SystemExit("The default writer is not the embedded model.")
-    data: dict[str, Any] = {"ks": args.k, "pairs": args.pairs, "tokens": args.tokens}
-    await writer.load()
-    print(f"floor on {writer.name}", flush=True)
-    data["model"] = writer.name
-    data["floor"] = {str(k): v for k, v in batch_floor(writer, args.k).items()}
-    print("passages, embedded", flush=True)
-    passages = await passage_pairs(writer, args.k, args.pairs, args.tokens, exact=True)
-    data["passages"] = {str(k): v for k, v in passages.items()}
-    gguf = writer.path
+    data.update(ks=args.k, pairs=args.pairs, tokens=args.tokens, model=writer.name)
+    if "floor" in args.parts:
+        await writer.load()
+        print(f"floor on {writer.name}", flush=True)
+        data["floor"] = {str(k): v for k, v in batch_floor(writer, args.k).items()}
+    if "passages" in args.parts:
+        print("passages, embedded", flush=True)
+        passages = await passage_pairs(writer, args.k, args.pairs, args.tokens, exact=True)
+        data["passages"] = {str(k): v for k, v in passages.items()}
     await models.close()
-    if args.server:
+    if "server" in args.parts and args.server:
         data["server"] = await served(args, args.server, args.server_model)
         data["server_is"] = args.server
-    elif args.llama_server.is_file():
-        with llama_server(args.llama_server, gguf, max(args.k)) as url:
+    elif "server" in args.parts and args.llama_server.is_file():
+        with llama_server(args.llama_server, writer.path, max(args.k)) as url:
             data["server"] = await served(args, url, "qwen")
         data["server_is"] = f"llama-server, {max(args.k)} slots, unified KV cache"
-    else:
+    elif "server" in args.parts:
         print(f"no llama-server at {args.llama_server}: run bench/llama_server.sh", flush=True)
-    if not args.no_engine:
+    if "ballots" in args.parts:
         print("ballots through the engine", flush=True)
         ballots = await ballot_pairs(args.k, args.pairs)
         data["ballots"] = {str(k): v for k, v in ballots.items()}
-    else:
-        data["ballots"] = {}
-    return data
 
 
 async def served(args: argparse.Namespace, url: str, name: str) -> dict[str, Any]:
@@ -308,15 +311,21 @@ def main() -> None:
     )
     parser.add_argument("--server", help="measure this OpenAI-compatible /v1 URL instead")
     parser.add_argument("--server-model", default="qwen", help="the model name it serves")
-    parser.add_argument("--no-engine", action="store_true", help="skip the ballots through /next")
+    parser.add_argument(
+        "--parts", nargs="+", choices=PARTS, default=list(PARTS), help="what to measure (all)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.pairs, args.k, args.tokens = 2, [2, 3], 100
+    name = "ballots_quick" if args.quick else "ballots"
+    path = RESULTS / f"{name}.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if data.get("ks") != args.k:
+        data = {}
     started = time.perf_counter()
-    data = asyncio.run(measure(args))
+    asyncio.run(measure(args, data))
     data.update(machine=machine(), seconds=time.perf_counter() - started, target=TARGET)
     report(data)
-    name = "ballots_quick" if args.quick else "ballots"
     print(f"results: {write_results(name, data)}; took {data['seconds']:.0f} s")
 
 

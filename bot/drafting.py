@@ -66,7 +66,8 @@ class Drafter:
         each told the beats before it), all written together (bot/writer.py)."""
         settings = StorySettings.of(story)
         base, view, plan = await self.reader.story_so_far(story, line, direction)
-        jobs, beats = [], []
+        jobs: list[Job] = []
+        beats: list[Beat] = []
         for variant in range(k):
             planned_view = replace(plan, beats=(*plan.beats, *(b.text for b in beats)))
             job, planned = await self._job(
