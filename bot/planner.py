@@ -90,7 +90,8 @@ class PlanView:
     lore: tuple[LoreNote, ...] = ()
     memory: str = ""
     beats: tuple[str, ...] = ()
-    """The story's recent beats, oldest first."""
+    """The story's recent beats, oldest first: none may be told again; the last SHOWN_BEATS
+    are shown to the planner."""
     person: str = "third"
     tense: str = "past"
     depth: int = 0
@@ -170,6 +171,10 @@ def frame_of(view: PlanView) -> Context:
     )
 
 
+SHOWN_BEATS = 4
+"""How many of the recent beats the planner's prompt shows."""
+
+
 def render_view(view: PlanView) -> str:
     """What the planner reads besides the frame: the latest passage and the recent beats, each
     between tags member text cannot close."""
@@ -180,7 +185,7 @@ def render_view(view: PlanView) -> str:
 
     parts = [("passage", block["passage"].format(text=inert(view.passage)))]
     if view.beats:
-        beats = " ".join(inert(beat) for beat in view.beats)
+        beats = " ".join(inert(beat) for beat in view.beats[-SHOWN_BEATS:])
         parts.append(("beats", block["beats"].format(text=beats)))
     return "\n\n".join(tagged_section(name, text) for name, text in parts)
 

@@ -93,7 +93,7 @@ class StoryReader:
             ledger=base.ledger,
             lore=base.lore,
             memory=base.memory,
-            beats=tuple(filter(None, (p.beat for p in line[-4:]))),
+            beats=tuple(filter(None, (p.beat for p in line))),
             person=story_person(view),
             tense=tense(" ".join(view.told)),
             depth=line[-1].depth + 1,

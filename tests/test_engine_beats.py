@@ -7,9 +7,9 @@ from bot.engine import Engine
 from bot.errors import NotFound
 from bot.llm import prompt_text
 from bot.llm.scripted import ScriptedModel
-from bot.planner import Beat
+from bot.planner import Beat, render_view, repeats
 from bot.settings import StorySettings
-from bot.store import Store
+from bot.store import NewPassage, Store
 
 OPENING = "Mira climbed the lighthouse stairs with a lantern while Tom Reid slept in the boat."
 BEAT = "A stranger rowed in from Portree with a letter for Mira."
@@ -223,3 +223,20 @@ async def test_a_planner_that_gives_nothing_usable_leaves_a_stock_event_with_the
     model.add(" She went to see.", "Something was there.")
     passage = await engine.next(story.id)
     assert passage.beat == planned and passage.text.startswith(planned)
+
+
+async def test_a_beat_of_any_of_the_last_eight_passages_is_not_planned_again(engine, model, store):
+    story = await started(engine, model)
+    head = story.head_id
+    for n in range(6):
+        beat = BEAT if n == 0 else f"Day {n} passed on the island without a ship."
+        passage = await store.append_passage(
+            story.id, head, NewPassage(text=f"{PASSAGE} ({n})", beat=beat), []
+        )
+        head = passage.id
+    story = await engine.stories.story(story.id)
+    line = await engine.stories.line(story.id)
+    _, _, view = await engine.reader.story_so_far(story, line)
+    assert BEAT in view.beats, "six passages back"
+    assert repeats("A stranger rowed in from Portree with a letter for Tom.", view.beats)
+    assert BEAT not in render_view(view), "the prompt shows only the last four"
