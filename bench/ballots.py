@@ -194,8 +194,13 @@ async def ballot_pairs(ks: Sequence[int], pairs: int) -> dict[int, dict[str, Any
     models = default_models()
     settings = default_settings(models)
     found: dict[int, dict[str, list[float]]] = {
-        k: {"ratios": [], "solo": [], "ballot": []} for k in ks
+        k: {"ratios": [], "solo": [], "ballot": [], "solo_calls": [], "ballot_calls": []}
+        for k in ks
     }
+
+    async def written() -> int:
+        return sum(call.purpose == "passage" for call in await store.calls(story.id))
+
     with tempfile.TemporaryDirectory() as folder:
         store = await Store.open(Path(folder) / "ballots.db")
         engine = Engine(store, models, EngineConfig(story_defaults=settings, seed=1))
@@ -203,14 +208,21 @@ async def ballot_pairs(ks: Sequence[int], pairs: int) -> dict[int, dict[str, Any
             story = await engine.start(opening=openings()[1], settings=settings)
             for pair in range(pairs):
                 for k in ks:
+                    before = await written()
                     solo, _ = await timed(lambda: engine.next(story.id, summarize=False))
+                    between = await written()
                     await engine.summarize(story.id)
                     ballot, _ = await timed(lambda k=k: engine.candidates(story.id, k))
-                    found[k]["ratios"].append(ballot / solo)
-                    found[k]["solo"].append(solo)
-                    found[k]["ballot"].append(ballot)
+                    entry = found[k]
+                    entry["ratios"].append(ballot / solo)
+                    entry["solo"].append(solo)
+                    entry["ballot"].append(ballot)
+                    entry["solo_calls"].append(between - before)
+                    entry["ballot_calls"].append((await written() - between) / k)
                     print(
-                        f"  pair {pair + 1} k={k}: /next {solo:.1f} s, ballot {ballot:.1f} s",
+                        f"  pair {pair + 1} k={k}: /next {solo:.1f} s, ballot {ballot:.1f} s;"
+                        f" passage calls {entry['solo_calls'][-1]}, per candidate"
+                        f" {entry['ballot_calls'][-1]:.1f}",
                         flush=True,
                     )
         finally:
