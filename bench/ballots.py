@@ -45,6 +45,7 @@ from bench.common import (
     write_results,
 )
 from bot.engine import Engine, EngineConfig
+from bot.judge import longest_shared_run
 from bot.llm import Message, Model, Prompt, Sampling
 from bot.llm.base import generate_together
 from bot.llm.batched import Batch
@@ -194,7 +195,15 @@ async def ballot_pairs(ks: Sequence[int], pairs: int) -> dict[int, dict[str, Any
     models = default_models()
     settings = default_settings(models)
     found: dict[int, dict[str, list[float]]] = {
-        k: {"ratios": [], "solo": [], "ballot": [], "solo_calls": [], "ballot_calls": []}
+        k: {
+            "ratios": [],
+            "solo": [],
+            "ballot": [],
+            "solo_calls": [],
+            "ballot_calls": [],
+            "longest_shared_run": [],
+            "same_beats": [],
+        }
         for k in ks
     }
 
@@ -212,8 +221,11 @@ async def ballot_pairs(ks: Sequence[int], pairs: int) -> dict[int, dict[str, Any
                     solo, _ = await timed(lambda: engine.next(story.id, summarize=False))
                     between = await written()
                     await engine.summarize(story.id)
-                    ballot, _ = await timed(lambda k=k: engine.candidates(story.id, k))
+                    ballot, options = await timed(lambda k=k: engine.candidates(story.id, k))
                     entry = found[k]
+                    entry["longest_shared_run"].append(shared_run([o.text for o in options]))
+                    beats = [o.beat for o in options]
+                    entry["same_beats"].append(len(beats) - len(set(beats)))
                     entry["ratios"].append(ballot / solo)
                     entry["solo"].append(solo)
                     entry["ballot"].append(ballot)
@@ -222,13 +234,25 @@ async def ballot_pairs(ks: Sequence[int], pairs: int) -> dict[int, dict[str, Any
                     print(
                         f"  pair {pair + 1} k={k}: /next {solo:.1f} s, ballot {ballot:.1f} s;"
                         f" passage calls {entry['solo_calls'][-1]}, per candidate"
-                        f" {entry['ballot_calls'][-1]:.1f}",
+                        f" {entry['ballot_calls'][-1]:.1f}; longest shared run"
+                        f" {entry['longest_shared_run'][-1]} words",
                         flush=True,
                     )
         finally:
             await store.close()
             await models.close()
     return {k: medians(entry) for k, entry in found.items()}
+
+
+def shared_run(texts: Sequence[str]) -> int:
+    """The most words in a row that two of `texts` share."""
+    return max(
+        (
+            len(longest_shared_run(text, texts[n + 1 :]).split())
+            for n, text in enumerate(texts[:-1])
+        ),
+        default=0,
+    )
 
 
 def medians(entry: dict[str, list[float]]) -> dict[str, Any]:
@@ -265,6 +289,13 @@ def report(data: dict[str, Any]) -> None:
     headers += ["ballot ÷ /next", "÷ floor", "server passages ÷ solo", "server tokens/s"]
     print(table(headers, rows))
     print(f"target: a ballot ≤ {TARGET} × the floor for its k")
+    for k in data["ks"]:
+        ballots = data.get("ballots", {}).get(str(k), {})
+        if ballots.get("longest_shared_run"):
+            print(
+                f"k={k}: at most {max(ballots['longest_shared_run'])} words in a row shared by"
+                f" two candidates (target < 10); {sum(ballots['same_beats'])} repeated beats"
+            )
 
 
 PARTS = ("floor", "passages", "server", "ballots")
