@@ -111,6 +111,16 @@ async def generate_together(
     many = getattr(model, "generate_many", None)
     if many is not None:
         return list(await many(prompts, samplings, on_texts))
+    return await concurrently(model, prompts, samplings, on_texts)
+
+
+async def concurrently(
+    model: Model,
+    prompts: Sequence[Prompt],
+    samplings: Sequence[Sampling],
+    on_texts: Sequence[TextSink | None] = (),
+) -> list[Generation]:
+    """One `generate` call per prompt, all at once, their answers in order."""
     sinks = list(on_texts) or [None] * len(prompts)
     return list(
         await asyncio.gather(

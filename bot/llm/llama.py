@@ -253,7 +253,6 @@ class LocalModel:
         self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
     ) -> Generation:
         loop = asyncio.get_running_loop()
-        abandoned = threading.Event()
         stream = None
         if on_text is not None:
             sink = on_text
@@ -261,13 +260,22 @@ class LocalModel:
             def stream(text: str) -> None:
                 loop.call_soon_threadsafe(sink, text)
 
+        result = await self._on_worker(
+            lambda abandoned: self._run(prompt, sampling, abandoned, stream)
+        )
+        return self._generation(result)
+
+    async def _on_worker(self, work: Callable[[threading.Event], Any]) -> Any:
+        """`work` run on the model's worker thread, loading the model first if need be, within
+        `timeout`; `work` is handed the event that tells it it was abandoned. Every failure
+        becomes one ModelError."""
+        loop = asyncio.get_running_loop()
+        abandoned = threading.Event()
         if self._llama is None:
             await self.load()
         try:
             async with asyncio.timeout(self.timeout):
-                result = await loop.run_in_executor(
-                    self._worker, self._run, prompt, sampling, abandoned, stream
-                )
+                return await loop.run_in_executor(self._worker, work, abandoned)
         except TimeoutError:
             raise ModelError("The embedded model took too long to answer.") from None
         except ModelError:
@@ -276,7 +284,6 @@ class LocalModel:
             raise ModelError(f"The embedded model failed: {error}") from None
         finally:
             abandoned.set()
-        return self._generation(result)
 
     def _generation(self, result: Any) -> Generation:
         """A llama-cpp-python completion as a Generation."""
@@ -299,7 +306,6 @@ class LocalModel:
         """One answer to each prompt, all decoded together in one batch per token, within one
         `timeout`; `on_texts`, where given, stream each answer."""
         loop = asyncio.get_running_loop()
-        abandoned = threading.Event()
         sinks = list(on_texts) or [None] * len(prompts)
 
         def streaming(sink: TextSink | None) -> Callable[[str], None] | None:
@@ -307,26 +313,10 @@ class LocalModel:
                 return None
             return lambda text: loop.call_soon_threadsafe(sink, text)
 
-        if self._llama is None:
-            await self.load()
-        try:
-            async with asyncio.timeout(self.timeout):
-                results = await loop.run_in_executor(
-                    self._worker,
-                    self._run_many,
-                    prompts,
-                    samplings,
-                    abandoned,
-                    [streaming(sink) for sink in sinks],
-                )
-        except TimeoutError:
-            raise ModelError("The embedded model took too long to answer.") from None
-        except ModelError:
-            raise
-        except (ValueError, RuntimeError) as error:
-            raise ModelError(f"The embedded model failed: {error}") from None
-        finally:
-            abandoned.set()
+        streams = [streaming(sink) for sink in sinks]
+        results = await self._on_worker(
+            lambda abandoned: self._run_many(prompts, samplings, abandoned, streams)
+        )
         return [self._generation(result) for result in results]
 
     async def close(self) -> None:

@@ -7,7 +7,15 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
-from bot.llm.base import Generation, ModelError, Prompt, Sampling, TextSink, prompt_text
+from bot.llm.base import (
+    Generation,
+    ModelError,
+    Prompt,
+    Sampling,
+    TextSink,
+    concurrently,
+    prompt_text,
+)
 
 Responder = Callable[[Prompt, Sampling], str]
 
@@ -76,15 +84,7 @@ class ScriptedModel:
     ) -> list[Generation]:
         """The next scripted answers, one per prompt in order, written at the same time."""
         self.batches.append(len(prompts))
-        sinks = list(on_texts) or [None] * len(prompts)
-        return list(
-            await asyncio.gather(
-                *(
-                    self.generate(prompt, sampling, sink)
-                    for prompt, sampling, sink in zip(prompts, samplings, sinks, strict=True)
-                )
-            )
-        )
+        return await concurrently(self, prompts, samplings, on_texts)
 
     async def _stream(self, text: str, on_text: TextSink) -> None:
         words = re.findall(r"\S+\s*", text)
