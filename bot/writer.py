@@ -125,12 +125,11 @@ class Writer:
         lore: Sequence[LoreEntry],
         log: CallLog,
         *,
-        variant: int = 0,
         progress: Report | None = None,
     ) -> Draft:
         """Generate one passage that continues `story` from the context `base` (see
         `passages`)."""
-        jobs = [Job(base, story, variant)]
+        jobs = [Job(base, story)]
         return (await self.passages(voice, jobs, lore, log, progress=progress))[0]
 
     async def passages(
