@@ -252,14 +252,7 @@ class LocalModel:
     async def generate(
         self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
     ) -> Generation:
-        loop = asyncio.get_running_loop()
-        stream = None
-        if on_text is not None:
-            sink = on_text
-
-            def stream(text: str) -> None:
-                loop.call_soon_threadsafe(sink, text)
-
+        stream = from_worker(asyncio.get_running_loop(), on_text)
         result = await self._on_worker(
             lambda abandoned: self._run(prompt, sampling, abandoned, stream)
         )
@@ -307,13 +300,7 @@ class LocalModel:
         `timeout`; `on_texts`, where given, stream each answer."""
         loop = asyncio.get_running_loop()
         sinks = list(on_texts) or [None] * len(prompts)
-
-        def streaming(sink: TextSink | None) -> Callable[[str], None] | None:
-            if sink is None:
-                return None
-            return lambda text: loop.call_soon_threadsafe(sink, text)
-
-        streams = [streaming(sink) for sink in sinks]
+        streams = [from_worker(loop, sink) for sink in sinks]
         results = await self._on_worker(
             lambda abandoned: self._run_many(prompts, samplings, abandoned, streams)
         )
@@ -321,6 +308,16 @@ class LocalModel:
 
     async def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def from_worker(
+    loop: asyncio.AbstractEventLoop, sink: TextSink | None
+) -> Callable[[str], None] | None:
+    """`sink` as the worker thread calls it: each call handed to `loop`'s thread (None stays
+    None)."""
+    if sink is None:
+        return None
+    return lambda text: loop.call_soon_threadsafe(sink, text)
 
 
 def nothing(tokens: Sequence[int]) -> list[int]:
