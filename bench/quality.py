@@ -47,7 +47,13 @@ from bot.judge import FAULTS, StoryView, judge_passage
 from bot.ledger import names_in
 from bot.llm import ModelError, Models, open_models
 from bot.llm.llama import DEFAULT_NAME, LocalModel
-from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, GEMMA_NAME, QWEN_NAME
+from bot.llm.packaged import (
+    DEFAULT_PLANNER,
+    DEFAULT_SUMMARIZER,
+    DEFAULT_WRITER,
+    GEMMA_NAME,
+    QWEN_NAME,
+)
 from bot.planner import repeats
 from bot.settings import StorySettings
 from bot.split import SENTENCE_END
@@ -80,14 +86,16 @@ TARGETS = {
 """The targets the default writer is held to."""
 
 
-def embedded(writer: str, summariser: str) -> Callable[[], Models]:
-    """The embedded `writer` with the embedded `summariser` as planner and summariser."""
+def embedded(writer: str, summariser: str, planner: str = "") -> Callable[[], Models]:
+    """The embedded `writer` with the embedded `summariser`, which plans too unless `planner`
+    names another."""
     return lambda: open_models(
         load_settings(
             {
                 "AUTOMUSE_BACKEND": "local",
                 "AUTOMUSE_MODEL": writer,
                 "AUTOMUSE_SUMMARY_MODEL": summariser,
+                "AUTOMUSE_PLAN_MODEL": planner or summariser,
             },
             env_file=None,
         )
@@ -127,6 +135,11 @@ CONFIGURATIONS: dict[str, WriterSetup] = {
         "our chain, SmolLM2-135M-Instruct in the chat style",
     ),
     "smollm2-chat-qwen": pair(DEFAULT_NAME, QWEN_NAME, "chat"),
+    "qwen-chat-smollm2-summaries": WriterSetup(
+        embedded(QWEN_NAME, DEFAULT_NAME, QWEN_NAME),
+        lambda _: StorySettings(style="chat"),
+        f"{ABOUT[QWEN_NAME]} in the chat style; it plans too, {ABOUT[DEFAULT_NAME]} summarises",
+    ),
     "smollm2-completion": WriterSetup(
         smollm2_models,
         lambda _: StorySettings(style="completion"),
@@ -143,6 +156,7 @@ CANDIDATES = [
     "gemma-prose-qwen",
     "qwen-chat",
     "qwen-chat-smollm2",
+    "qwen-chat-smollm2-summaries",
     "smollm2-chat",
     "smollm2-chat-qwen",
 ]
@@ -152,9 +166,12 @@ the default."""
 
 def default_configuration(data: dict[str, Any]) -> str:
     """The measured configuration that runs on the default models, or "default"."""
-    models = [DEFAULT_WRITER, DEFAULT_SUMMARIZER]
+    models = [DEFAULT_WRITER, DEFAULT_SUMMARIZER, DEFAULT_PLANNER]
     for name, entry in data["configurations"].items():
-        if entry.get("models") == models and name in CANDIDATES:
+        named = entry.get("models", [])
+        if named[1:] and not named[2:]:
+            named = [*named, named[1]]
+        if named == models and name in CANDIDATES:
             return name
     return "default"
 
@@ -333,7 +350,7 @@ async def run_configuration(
     entry.update(
         about=configuration.about,
         settings=asdict(settings),
-        models=[models.passage.name, models.summary.name],
+        models=[models.passage.name, models.summary.name, models.planner.name],
     )
     print(f"{name}: {configuration.about}; models {', '.join(entry['models'])}", flush=True)
     try:

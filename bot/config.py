@@ -61,6 +61,8 @@ class Settings:
     openai_base_url: str = ""
     model: str = ""
     summary_model: str = ""
+    plan_model: str = ""
+    """The model that plans beats; when empty, the summary model."""
     style: str = "auto"
     """The prompt style of new stories; "auto" is the one the passage model takes."""
     gguf_path: str = ""
@@ -192,6 +194,7 @@ def load_settings(
         openai_base_url=env.text("OPENAI_BASE_URL"),
         model=env.text("AUTOMUSE_MODEL"),
         summary_model=env.text("AUTOMUSE_SUMMARY_MODEL"),
+        plan_model=env.text("AUTOMUSE_PLAN_MODEL"),
         style=env.choice("AUTOMUSE_STYLE", d.style, STYLES),
         gguf_path=env.text("AUTOMUSE_GGUF_PATH"),
         threads=env.number("AUTOMUSE_THREADS", d.threads, 0, 256),

@@ -309,7 +309,7 @@ def still_usable(beat: Beat, view: PlanView) -> bool:
 
 
 class Planner:
-    """Proposes each passage's beat with the instruct model (the summary model)."""
+    """Proposes each passage's beat, and a story's first threads, with the planner's model."""
 
     def __init__(self, models: Models, writer: Writer) -> None:
         self.models = models
@@ -343,7 +343,7 @@ class Planner:
                     tense=view.tense,
                 )
             answer = await self.writer.generate(
-                self.models.summary,
+                self.models.planner,
                 "plan",
                 story_chat(frame_of(view), prompt_text),
                 self._sampling(BEAT_TOKENS, 100 * variant + attempt),
@@ -360,7 +360,7 @@ class Planner:
         """The questions `opening` leaves open, to be the story's first threads."""
         prompt_text = fill("find_threads", opening=inert_chat(opening, ("opening",)))
         answer = await self.writer.generate(
-            self.models.summary,
+            self.models.planner,
             "threads",
             [{"role": "user", "content": prompt_text}],
             self._sampling(THREAD_TOKENS, 0),

@@ -93,6 +93,15 @@ async def test_the_planner_asks_again_when_its_first_beat_repeats_one():
         assert part in prompt
 
 
+async def test_the_planner_asks_its_own_model_when_it_has_one():
+    summariser = ScriptedModel(["Agnes slept."], name="summariser")
+    plan_model = ScriptedModel(["A stranger rowed in from Portree with a letter for Agnes."])
+    models = Models(ScriptedModel(name="writer"), summariser, plan=plan_model)
+    beat = await Planner(models, Writer(models)).beat(VIEW, CallLog())
+    assert beat == Beat("A stranger rowed in from Portree with a letter for Agnes.")
+    assert len(plan_model.prompts) == 1 and not summariser.prompts
+
+
 async def test_the_planner_gives_no_beat_rather_than_a_bad_one():
     plan, _ = planner("Sure! Here is the next sentence:", "In this chapter, things happen.")
     assert await plan.beat(VIEW, CallLog()) == Beat()

@@ -34,17 +34,24 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
 @dataclass(frozen=True)
 class Models:
-    """The model that writes passages and the one that rewrites the summary (often the same),
-    with the prompt styles they take: `style` for passages, `summary_style` for summaries
-    (empty: each story's style)."""
+    """The model that writes passages, the one that rewrites the summary and the one that plans
+    beats (often the same), with the prompt styles they take: `style` for passages,
+    `summary_style` for summaries (empty: each story's style)."""
 
     passage: Model
     summary: Model
     style: str = "chat"
     summary_style: str = ""
+    plan: Model | None = None
+    """The planner's model; when None, the summary model plans."""
+
+    @property
+    def planner(self) -> Model:
+        return self.plan or self.summary
 
     async def close(self) -> None:
-        for model in {id(self.passage): self.passage, id(self.summary): self.summary}.values():
+        models = (self.passage, self.summary, self.planner)
+        for model in {id(model): model for model in models}.values():
             close = getattr(model, "close", None)
             if close is not None:
                 await close()
@@ -64,23 +71,44 @@ def open_models(settings: Settings) -> Models:
                 max_retries=settings.max_retries,
             )
 
-        passage = openai_model(settings.model or DEFAULT_OPENAI_MODEL)
-        summary_name = settings.summary_model or passage.name
-        summary = passage if summary_name == passage.name else openai_model(summary_name)
-        return Models(passage, summary)
+        chosen: dict[str, Model] = {}
+
+        def named(name: str) -> Model:
+            if name not in chosen:
+                chosen[name] = openai_model(name)
+            return chosen[name]
+
+        passage = named(settings.model or DEFAULT_OPENAI_MODEL)
+        summary = named(settings.summary_model or passage.name)
+        plan = named(settings.plan_model or summary.name)
+        return Models(passage, summary, plan=plan)
 
     return _embedded_models(settings)
 
 
 def _embedded_models(settings: Settings) -> Models:
-    """The embedded writer (AUTOMUSE_GGUF_PATH, or a model a package ships) and summariser."""
+    """The embedded writer (AUTOMUSE_GGUF_PATH, or a model a package ships), summariser and
+    planner; a model named twice is loaded once."""
     from bot.llm.llama import LocalModel
-    from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, embedded_model
+    from bot.llm.packaged import (
+        DEFAULT_PLANNER,
+        DEFAULT_SUMMARIZER,
+        DEFAULT_WRITER,
+        embedded_model,
+    )
 
-    summarizer = embedded_model(settings.summary_model or DEFAULT_SUMMARIZER)
-    summary_style = "completion" if summarizer.base else "chat"
+    loaded: dict[str, Model] = {}
+
+    def local(name: str) -> Model:
+        model = embedded_model(name)
+        if model.name not in loaded:
+            loaded[model.name] = LocalModel(
+                model.locate(), name=model.name, threads=settings.threads, timeout=settings.timeout
+            )
+        return loaded[model.name]
+
     if settings.gguf_path:
-        passage = LocalModel(
+        passage: Model = LocalModel(
             settings.gguf_path,
             name=settings.model,
             threads=settings.threads,
@@ -89,16 +117,9 @@ def _embedded_models(settings: Settings) -> Models:
         style = "chat"
     else:
         writer = embedded_model(settings.model or DEFAULT_WRITER)
-        passage = LocalModel(
-            writer.locate(), name=writer.name, threads=settings.threads, timeout=settings.timeout
-        )
-        style = writer.style
-    if not settings.gguf_path and summarizer.name == passage.name:
-        return Models(passage, passage, style, summary_style)
-    summary = LocalModel(
-        summarizer.locate(),
-        name=summarizer.name,
-        threads=settings.threads,
-        timeout=settings.timeout,
-    )
-    return Models(passage, summary, style, summary_style)
+        passage, style = local(writer.name), writer.style
+    summarizer = embedded_model(settings.summary_model or DEFAULT_SUMMARIZER)
+    summary_style = "completion" if summarizer.base else "chat"
+    summary = local(summarizer.name)
+    plan = local(settings.plan_model or DEFAULT_PLANNER)
+    return Models(passage, summary, style, summary_style, plan)

@@ -127,6 +127,9 @@ DEFAULT_SUMMARIZER = DEFAULT_NAME
 """The embedded model that plans beats and writes summaries, recaps and directions unless
 AUTOMUSE_SUMMARY_MODEL names another: an instruct model; beside the Qwen writer, SmolLM2's
 shorter summaries left it less to tell again (bench/README.md)."""
+DEFAULT_PLANNER = DEFAULT_SUMMARIZER
+"""The embedded model that plans beats and finds a story's threads unless AUTOMUSE_PLAN_MODEL
+names another: an instruct model."""
 
 
 def embedded_model(name: str) -> EmbeddedModel:

@@ -16,7 +16,7 @@ from bot.config import load_settings
 from bot.llm import Message, ModelError, Sampling, open_models
 from bot.llm.llama import DEFAULT_NAME, LocalModel, default_gguf_path
 from bot.llm.openai_compat import OpenAICompatible
-from bot.llm.packaged import QWEN_FILE, QWEN_NAME, cache_dir
+from bot.llm.packaged import DEFAULT_PLANNER, QWEN_FILE, QWEN_NAME, cache_dir
 from bot.prompts import Context, LoreNote, render_chat
 
 GREEDY = Sampling(temperature=0.0, seed=1, max_tokens=32)
@@ -277,6 +277,22 @@ async def test_a_chosen_writer_keeps_the_default_planner_and_summariser() -> Non
     try:
         assert (models.passage.name, models.style) == ("gemma-3-270m", "prose")
         assert (models.summary.name, models.summary_style) == (DEFAULT_NAME, "chat")
+    finally:
+        await models.close()
+
+
+async def test_the_planner_is_its_own_choice_and_a_model_named_twice_is_loaded_once() -> None:
+    environ = {"AUTOMUSE_PLAN_MODEL": QWEN_NAME.upper()}
+    models = open_models(load_settings(environ=environ, env_file=None))
+    try:
+        assert models.planner is models.passage, "the writer plans in the model already loaded"
+        assert models.summary.name == DEFAULT_NAME
+    finally:
+        await models.close()
+    models = open_models(load_settings(environ={}, env_file=None))
+    try:
+        assert models.planner is models.summary
+        assert models.planner.name == DEFAULT_PLANNER
     finally:
         await models.close()
 

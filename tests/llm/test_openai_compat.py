@@ -478,3 +478,19 @@ async def test_a_failed_answer_fails_the_whole_batch_at_once(fake_server: FakeSe
         assert time.perf_counter() - started < 5
     finally:
         await models.close()
+
+
+async def test_the_planner_and_summariser_may_be_other_models_on_the_server() -> None:
+    models = backend_from_env(
+        "http://127.0.0.1:9/v1", AUTOMUSE_MODEL="big", AUTOMUSE_PLAN_MODEL="big"
+    )
+    try:
+        assert models.planner is models.passage and models.summary is models.passage
+    finally:
+        await models.close()
+    models = backend_from_env("http://127.0.0.1:9/v1", AUTOMUSE_SUMMARY_MODEL="small")
+    try:
+        assert models.summary.name == "small" and models.planner is models.summary
+        assert models.passage.name == "gpt-4o-mini"
+    finally:
+        await models.close()
