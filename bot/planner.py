@@ -86,6 +86,7 @@ class PlanView:
 
     summary: str
     passage: str
+    opening: str = ""
     ledger: str = ""
     lore: tuple[LoreNote, ...] = ()
     memory: str = ""
@@ -167,7 +168,12 @@ def plan_labels() -> tuple[str, ...]:
 def frame_of(view: PlanView) -> Context:
     """The part of the story every chat prompt starts with (bot/prompts.render_frame)."""
     return Context(
-        passages=(), summary=view.summary, memory=view.memory, lore=view.lore, ledger=view.ledger
+        passages=(),
+        summary=view.summary,
+        memory=view.memory,
+        lore=view.lore,
+        ledger=view.ledger,
+        opening=view.opening,
     )
 
 

@@ -75,8 +75,10 @@ class Context:
     warning: str = ""
     title: str = ""
     opening: str = ""
-    """The story's first passage, when it is no longer among `passages` (prose style only:
-    a base model keeps the names, places and voice of the page it can see)."""
+    """The story's first passage: in the chat style always, at the head of the frame, so every
+    step keeps the narrator, the setting and the question the story began with; in the prose
+    style when it is no longer among `passages` (a base model keeps the names, places and voice
+    of the page it can see)."""
     lead: str = ""
     """The first words of the next paragraph, for the model to go on from: a base model's
     page runs on to them (prose), a chat model's answer starts with them (chat)."""
@@ -141,8 +143,10 @@ def inert_context(context: Context, style: str) -> Context:
 
 def _standing(context: Context) -> list[tuple[str, str]]:
     """The sections that change least from one step to the next, named and labelled: the
-    memory, the lore, the ledger."""
+    opening, the memory, the lore, the ledger."""
     sections = []
+    if context.opening:
+        sections.append(("opening", labelled("opening", text=context.opening)))
     if context.memory:
         sections.append(("memory", labelled("memory", text=context.memory)))
     sections += [
@@ -169,8 +173,8 @@ def _sections(context: Context) -> list[tuple[str, str]]:
 
 
 def render_frame(context: Context) -> str:
-    """What every chat prompt about the story starts with, in one form: the memory, the lore,
-    the ledger and the summary, each between tags member text cannot close.
+    """What every chat prompt about the story starts with, in one form: the opening, the
+    memory, the lore, the ledger and the summary, each between tags member text cannot close.
 
     The writer's, the planner's and the summariser's prompts all begin with the chat system
     message and this frame, so a model that runs them one after another (llama.cpp keeps what

@@ -63,17 +63,20 @@ class StoryReader:
             direction=direction,
             nudges=tone_request(await self.store.nudges(line[-1].id)),
             title=story.title,
-            opening=await self._opening_unless_shown(story, line)
-            if settings.style == "prose"
-            else "",
+            opening=await self._opening_for(settings.style, line, story),
         )
         return fit(context, self.context_tokens)
 
-    async def _opening_unless_shown(self, story: Story, line: Sequence[Passage]) -> str:
-        """The story's opening, unless it is among the last passages the context shows."""
-        shown = line[-self.recent_passages :]
-        if shown[0].parent_id is None:
+    async def _opening_for(self, style: str, line: Sequence[Passage], story: Story) -> str:
+        """The story's opening as the context of `style` shows it: always in the chat style's
+        frame, in the prose style unless it is among the last passages shown, never in the
+        completion style."""
+        if style == "completion" or (
+            style == "prose" and line[-self.recent_passages :][0].parent_id is None
+        ):
             return ""
+        if line[0].parent_id is None:
+            return line[0].text
         opening = await self.store.opening(story.id)
         return opening.text if opening else ""
 
@@ -89,6 +92,7 @@ class StoryReader:
         view = replace(await self.story_view(story, line, avoid), ledger=tuple(ledger))
         plan = PlanView(
             summary=base.summary,
+            opening=base.opening,
             passage=line[-1].text,
             ledger=base.ledger,
             lore=base.lore,

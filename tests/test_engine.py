@@ -9,6 +9,7 @@ from bot.errors import Busy, CoolingDown, GenerationFailed, InvalidInput, NotFou
 from bot.llm import ModelError, Models, prompt_text
 from bot.llm.scripted import ScriptedModel
 from bot.progress import Step
+from bot.prompts import render
 from bot.settings import StorySettings
 from bot.store import NewPassage, Store
 from tests.stories import SCRIPTED_CONFIG
@@ -621,10 +622,22 @@ async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passage
     assert context.passages[-1] == line[-1].text
 
 
-async def test_other_styles_leave_the_opening_to_the_summary(engine, model):
+async def test_a_chat_story_keeps_its_opening_at_the_head_of_every_prompt(engine, model):
     story = await started(engine, model, settings=StorySettings(planner=False, style="chat"))
     for text in PROSE:
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)
     context = await engine.reader.context(story, await engine.stories.line(story.id))
+    assert context.opening == OPENING
+    prompt = prompt_text(render(context, "chat", 100))
+    assert prompt.index(OPENING) < prompt.index("Mira climbs on.") < prompt.index(PROSE[-1])
+
+
+async def test_the_completion_style_leaves_the_opening_to_the_summary(engine, model):
+    story = await started(engine, model, settings=StorySettings(planner=False, style="completion"))
+    for text in PROSE:
+        model.add(text, "Mira climbs on.")
+        await engine.next(story.id)
+    context = await engine.reader.context(story, await engine.stories.line(story.id))
     assert context.opening == ""
+    assert OPENING not in render(context, "completion", 100)
