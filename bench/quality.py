@@ -54,7 +54,7 @@ from bot.llm.packaged import (
     GEMMA_NAME,
     QWEN_NAME,
 )
-from bot.planner import repeats
+from bot.planner import is_stock, repeats
 from bot.settings import StorySettings
 from bot.split import SENTENCE_END
 from bot.store import Store
@@ -306,6 +306,7 @@ def summarize(steps: list[Step]) -> dict[str, Any]:
     figures["beat_after_lead_rate"] = sum(
         s.beat_after_lead >= continuity.BEAT_SHARE for s in beats
     ) / max(1, len(beats))
+    figures["stock_beat_rate"] = sum(is_stock(s.beat) for s in beats) / max(1, len(beats))
     figures["cast_rate"] = sum(s.cast_named for s in written) / count
     figures["loop_rate"] = sum(s.overlap > LOOP_OVERLAP for s in written) / count
     figures["words"] = mean([s.words for s in written])
@@ -411,9 +412,10 @@ def summarize_all(data: dict[str, Any]) -> None:
         }
 
 
-EXTRA = ["beat_rate", "beat_after_lead_rate", "cast_rate"]
-"""The figures beside the faults: the beat happened (in the whole passage, and after its first
-sentence), and the cast kept."""
+EXTRA = ["stock_beat_rate", "beat_rate", "beat_after_lead_rate", "cast_rate"]
+"""The figures beside the faults: the beats that were stock events (the planner's model gave
+none it could use), the beat happened (in the whole passage, and after its first sentence),
+and the cast kept."""
 COSTS = [
     "prompt_reuse",
     "peak_rss_mb",
@@ -427,8 +429,8 @@ COSTS = [
 
 
 def report(data: dict[str, Any]) -> None:
-    headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
-    headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
+    headers = ["configuration", "passages", "good", *FAULTS, "loops", "stock beats", "beat"]
+    headers += ["beat after lead", "cast", "words", "repeated beats", "thread steps", "answers"]
     headers += ["prompt reused", "peak MiB", "first words s", "median wait s", "median step s"]
     headers += ["gen calls/p"]
     headers += ["plan calls/p"]
@@ -453,8 +455,8 @@ def report(data: dict[str, Any]) -> None:
 def markdown(data: dict[str, Any], samples: list[str], writer: str) -> str:
     """The results as bench/README.md shows them: a table, then `writer`'s stories `samples`
     whole, the opening and every passage with its beat and its faults."""
-    headers = ["configuration", "passages", "good", *FAULTS, "loops", "beat", "beat after lead"]
-    headers += ["cast", "words", "repeated beats", "thread steps", "answers"]
+    headers = ["configuration", "passages", "good", *FAULTS, "loops", "stock beats", "beat"]
+    headers += ["beat after lead", "cast", "words", "repeated beats", "thread steps", "answers"]
     headers += ["prompt tokens reused", "peak MiB", "median first words s", "median wait s"]
     headers += ["median step s"]
     headers += ["generation calls / passage"]

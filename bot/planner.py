@@ -306,6 +306,18 @@ def stock_beat(view: PlanView, variant: int = 0) -> str:
     return ""
 
 
+@cache
+def stock_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(
+        re.compile(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(line)) + "$") for line in stock()
+    )
+
+
+def is_stock(beat: str) -> bool:
+    """Whether `beat` is one of the stock events, whoever fills it in."""
+    return any(pattern.match(beat) for pattern in stock_patterns())
+
+
 def still_usable(beat: Beat, view: PlanView) -> bool:
     """Whether `beat`, planned ahead, can still steer the passage `view` leads to: its
     thread, if any, is still open and it is still a beat the planner would keep."""

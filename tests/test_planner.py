@@ -11,6 +11,7 @@ from bot.planner import (
     Planner,
     PlanView,
     first_sentence,
+    is_stock,
     repeats,
     stock,
     stock_beat,
@@ -129,6 +130,7 @@ async def test_when_the_model_gives_nothing_usable_a_stock_event_fits_in_the_cas
         line.format(name="Agnes", other="Callum", place="Skerry Island") for line in stock()
     }
     assert usable(beat.text, view) and not repeats(beat.text, view.beats)
+    assert is_stock(beat.text) and not is_stock(VIEW.beats[0])
     fresh = replace(view, beats=())
     others = {stock_beat(replace(fresh, depth=depth)) for depth in range(len(stock()))}
     assert len(others) == len(stock()), "each stock event comes in turn"
