@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.calls import CallLog
+from bot.drafts import Draft, Job
 from bot.judge import StoryView
 from bot.planner import Beat, PlanView
 from bot.planning import Plans
@@ -15,7 +16,7 @@ from bot.prompts import Context, fit
 from bot.reading import StoryReader
 from bot.settings import StorySettings
 from bot.store import Passage, Story
-from bot.writer import LEADS, Draft, Job, Writer
+from bot.writer import LEADS, Writer
 
 
 class Drafter:

@@ -19,6 +19,7 @@ from bot.asides import Asides
 from bot.calls import collected
 from bot.config import Settings
 from bot.drafting import Drafter
+from bot.drafts import Draft
 from bot.editing import StoryEdits
 from bot.errors import GenerationFailed, InvalidInput, NotFound
 from bot.leases import StoryLocks
@@ -33,7 +34,7 @@ from bot.settings import LIMITS, StorySettings, checked, direction_for, title_fr
 from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig
-from bot.writer import Draft, Writer
+from bot.writer import Writer
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ and keeping the best attempt; openings and asides. Rolling summaries are bot/sum
 The guard: every passage (solo, ballot candidate, opening) is judged (bot/judge.py). A fault
 is first repaired where that costs no model call (bot/repair.py); a fault that remains is
 answered by a new attempt with counter-measures aimed at it, and the best attempt by the
-judge's score is kept, with its remaining faults.
+judge's score is kept, with its remaining faults. A draft and how attempts are compared are
+bot/drafts.py's; the counter-measures bot/counters.py's.
 
 The writer knows nothing of stories' storage: the engine hands it the context, the story so
 far and the lore, and stores what it returns. Every model call goes into a `CallLog`.
@@ -13,19 +14,20 @@ far and the lore, and stores what it returns. Every model call goes into a `Call
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from bot import continuity, repetition
+from bot import repetition
 from bot.calls import CallLog, generate, generate_many
-from bot.judge import StoryView, Verdict, judge_passage, story_person
+from bot.counters import counter_measures
+from bot.drafts import Draft, Job, best
+from bot.judge import StoryView, judge_passage, story_person
 from bot.llm import Model, Models, Prompt, Sampling, TextSink
-from bot.narration import FIRST, SECOND, main_character, tense
+from bot.narration import FIRST, SECOND
 from bot.progress import Report, Step
 from bot.prompts import (
     COMPLETION_STOP,
     Context,
     fill,
-    fit,
     inert_for,
     one_line,
     render,
@@ -35,18 +37,6 @@ from bot.prompts import (
 from bot.repair import clean, repair_passage, tidy
 from bot.store import LoreEntry
 from bot.voice import Voice, WriterConfig
-
-REGENERATE = frozenset(
-    {"meta", "assistant", "debris", "person", "recycled", "cutoff", "repetition"}
-    | {"retelling", "refrain", "mutation", "contradiction", "paragraph", "fused", "offbeat"}
-)
-"""Faults worth another model call. A chat model's stub is kept: an instruct model that stops
-early has usually finished its thought. A base model's stub is continued instead (see
-`Draft.passes`)."""
-
-LOOP_WEIGHT = 2.0
-"""What a looping attempt (bot/repetition.py) adds to the judge's score when attempts are
-compared."""
 
 NO_REPEAT_TOKENS = 8
 """Steering: no run of this many tokens (about six words) is copied from the prompt or
@@ -62,52 +52,6 @@ AVOIDED_IN_NARRATION = {
     "first": tuple(sorted(SECOND)),
 }
 """Steering: the pronouns a story's narration never uses outside dialogue, by its person."""
-
-
-@dataclass
-class Draft:
-    """A generated passage before it is stored, with the judge's verdict on it."""
-
-    text: str
-    context: Context
-    model: str
-    check: repetition.LoopCheck
-    verdict: Verdict
-    beat: str = ""
-    """What was to happen in it (bot/planner.py), empty when nothing was asked."""
-    thread_id: int | None = None
-    """The story's open thread its beat moves on, or answers when `resolves`."""
-    resolves: bool = False
-
-    @property
-    def faults(self) -> tuple[str, ...]:
-        return self.verdict.faults
-
-    def passes(self, style: str) -> bool:
-        """Whether nothing about it is worth another model call in `style`: in prose style a
-        stub is, since a base model that stopped mid-story can simply go on."""
-        worth = REGENERATE | {"stub"} if style == "prose" else REGENERATE
-        return not self.check.loops and not worth.intersection(self.faults)
-
-    @property
-    def badness(self) -> float:
-        """What attempts are compared by: the judge's score, plus a penalty for looping."""
-        return self.verdict.score + (LOOP_WEIGHT * self.check.badness if self.check.loops else 0)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One passage to write: the context it is written from, what the judge knows of the story
-    and of its beat, and its variant (a ballot's candidate, which varies the seed)."""
-
-    base: Context
-    story: StoryView
-    variant: int = 0
-
-
-def best(drafts: Sequence[Draft]) -> Draft:
-    """The attempt with the least badness."""
-    return min(drafts, key=lambda d: d.badness)
 
 
 class Writer:
@@ -182,7 +126,7 @@ class Writer:
                 )
                 drafts[n].append(draft)
                 if not draft.passes(voice.style):
-                    contexts[n], samplings[n] = self._counter_measures(
+                    contexts[n], samplings[n] = counter_measures(
                         jobs[n].base,
                         lore,
                         draft,
@@ -191,6 +135,7 @@ class Writer:
                         samplings[n],
                         attempt + 1,
                         voice.style,
+                        self.config.context_tokens,
                     )
             pending = [n for n in pending if not drafts[n][-1].passes(voice.style)]
             if not pending:
@@ -258,70 +203,6 @@ class Writer:
             prose_only=True,
             min_tokens=min(MIN_TOKENS, voice.length // 2),
             stop=(COMPLETION_STOP,) if voice.style == "completion" else (),
-            seed=seed,
-        )
-
-    def _counter_measures(
-        self,
-        base: Context,
-        lore: Sequence[LoreEntry],
-        draft: Draft,
-        story: StoryView,
-        recent: Sequence[str],
-        sampling: Sampling,
-        round_: int,
-        style: str,
-    ) -> tuple[Context, Sampling]:
-        """The next attempt's context and sampling, aimed at what was wrong with `draft`.
-
-        Copying (a recycled span, a refrain, a loop, repetition) is named word for word, raises
-        the temperature and the penalties, and from the second round brings in something new:
-        an unused lore entry, or else an unexpected event. A retelling is told to begin after
-        what the story told and brings in something new at once. A change of person restates the
-        story's person and tense (a base model, which takes no instructions, is given the next
-        paragraph's first word instead: "I", or the main character's name); talk about the
-        story or to the reader is forbidden. A base model's stub is given back to it to go on
-        from. Every round samples afresh.
-        """
-        faults = set(draft.faults)
-        copying = draft.check.loops or bool(
-            faults & {"recycled", "repetition", "retelling", "refrain"}
-        )
-        warnings = []
-        if copying:
-            phrase = (
-                draft.verdict.recycled_span
-                or next(iter(continuity.refrains(draft.text, story.told)), "")
-                or repetition.repeated_phrase(draft.text, recent)
-            )
-            if phrase:
-                warnings.append(fill("counter_repeat", phrase=" ".join(phrase.split()[:20])))
-            if "retelling" in faults:
-                warnings.append(fill("counter_retelling", twist=twist_for(base, lore)))
-            elif round_ >= 2:
-                warnings.append(fill("counter_twist", twist=twist_for(base, lore)))
-        lead = base.lead
-        if "person" in faults:
-            told = " ".join([story.opening, *story.recent])
-            person = story_person(story)
-            warnings.append(fill("counter_person", person=person, tense=tense(told)))
-            if style == "prose":
-                lead = lead or ("I" if person == "first" else main_character(told))
-        elif "stub" in faults and style == "prose":
-            lead = draft.text + "\n\n"
-        if faults & {"meta", "assistant", "debris"}:
-            warnings.append(template("counter_meta"))
-        if "offbeat" in faults:
-            warnings.append(fill("counter_beat", beat=story.beat))
-        context = replace(base, warning=" ".join(warnings), lead=lead)
-        context = fit(context, self.config.context_tokens)
-        seed = None if sampling.seed is None else sampling.seed + 1000 * round_
-        if not copying:
-            return context, sampling.but(seed=seed)
-        return context, sampling.but(
-            temperature=min(1.2, sampling.temperature + 0.1 * round_),
-            frequency_penalty=min(1.0, sampling.frequency_penalty + 0.2 * round_),
-            presence_penalty=min(1.0, sampling.presence_penalty + 0.2 * round_),
             seed=seed,
         )
 
@@ -411,13 +292,3 @@ def led(lead: str, text: str) -> str:
     if text[:1] in tuple(",.;:!?'’"):
         return lead + text
     return f"{lead} {text.lstrip()}"
-
-
-def twist_for(context: Context, lore: Sequence[LoreEntry]) -> str:
-    """Something new to bring in: the first lore entry the context does not use, or else an
-    unexpected event."""
-    used = {note.name for note in context.lore}
-    for entry in lore:
-        if entry.name not in used:
-            return fill("twist_lore", kind=entry.kind, name=entry.name, text=entry.text)
-    return template("twist_event")
