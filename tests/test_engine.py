@@ -611,33 +611,30 @@ PROSE = (
 )
 
 
-async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passages(engine, model):
-    story = await started(engine, model, settings=StorySettings(planner=False, style="prose"))
+async def context_after_prose(engine: Engine, model: ScriptedModel, style: str):
+    """The context for the passage after OPENING and the three PROSE passages, in `style`."""
+    story = await started(engine, model, settings=StorySettings(planner=False, style=style))
     for text in PROSE:
         model.add(text, "Mira climbs on.")
         await engine.next(story.id)
     line = await engine.stories.line(story.id)
-    context = await engine.reader.context(story, line)
+    return await engine.reader.context(story, line), line
+
+
+async def test_prose_keeps_the_opening_in_view_once_it_leaves_the_latest_passages(engine, model):
+    context, line = await context_after_prose(engine, model, "prose")
     assert context.opening == OPENING and OPENING not in context.passages
     assert context.passages[-1] == line[-1].text
 
 
 async def test_a_chat_story_keeps_its_opening_at_the_head_of_every_prompt(engine, model):
-    story = await started(engine, model, settings=StorySettings(planner=False, style="chat"))
-    for text in PROSE:
-        model.add(text, "Mira climbs on.")
-        await engine.next(story.id)
-    context = await engine.reader.context(story, await engine.stories.line(story.id))
+    context, _ = await context_after_prose(engine, model, "chat")
     assert context.opening == OPENING
     prompt = prompt_text(render(context, "chat", 100))
     assert prompt.index(OPENING) < prompt.index("Mira climbs on.") < prompt.index(PROSE[-1])
 
 
 async def test_the_completion_style_leaves_the_opening_to_the_summary(engine, model):
-    story = await started(engine, model, settings=StorySettings(planner=False, style="completion"))
-    for text in PROSE:
-        model.add(text, "Mira climbs on.")
-        await engine.next(story.id)
-    context = await engine.reader.context(story, await engine.stories.line(story.id))
+    context, _ = await context_after_prose(engine, model, "completion")
     assert context.opening == ""
     assert OPENING not in render(context, "completion", 100)
