@@ -22,6 +22,7 @@ from bot.counters import counter_measures
 from bot.drafts import Draft, Job, best
 from bot.judge import StoryView, judge_passage, story_person
 from bot.llm import Model, Models, Prompt, Sampling, TextSink
+from bot.llm.steering import unused_scripts
 from bot.narration import FIRST, SECOND
 from bot.progress import Report, Step
 from bot.prompts import (
@@ -95,7 +96,10 @@ class Writer:
         attempts = 1 if original else self.config.attempts
         contexts = [job.base for job in jobs]
         samplings = [
-            self.passage_sampling(voice, job.variant, story_person(job.story)) for job in jobs
+            self.passage_sampling(
+                voice, job.variant, story_person(job.story), " ".join(job.story.told)
+            )
+            for job in jobs
         ]
         drafts: list[list[Draft]] = [[] for _ in jobs]
         pending = list(range(len(jobs)))
@@ -181,12 +185,15 @@ class Writer:
             )
         return [led(lead, text) if lead else text for lead, text in zip(leads, texts, strict=True)]
 
-    def passage_sampling(self, voice: Voice, variant: int, person: str = "") -> Sampling:
+    def passage_sampling(
+        self, voice: Voice, variant: int, person: str = "", told: str = ""
+    ) -> Sampling:
         """How a passage is sampled; `variant` varies the seed between ballot candidates.
 
         Ours keeps the penalties mild (strong ones push a small model into broken words) and
-        leaves copying, the story's `person` and early endings to steering, which the
-        embedded model enforces token by token (bot/llm/steering.py)."""
+        leaves copying, the story's `person`, the writing systems of what it `told` and
+        early endings to steering, which the embedded model enforces token by token
+        (bot/llm/steering.py)."""
         seed = None if self.config.seed is None else self.config.seed + variant
         if voice.chain == "original":
             return Sampling(
@@ -201,6 +208,7 @@ class Writer:
             no_repeat=NO_REPEAT_TOKENS,
             narration_avoid=AVOIDED_IN_NARRATION.get(person, ()),
             prose_only=True,
+            scripts_avoid=unused_scripts(told),
             min_tokens=min(MIN_TOKENS, voice.length // 2),
             stop=(COMPLETION_STOP,) if voice.style == "completion" else (),
             seed=seed,
@@ -210,7 +218,7 @@ class Writer:
         """The opening passage of a story written from `premise`, judged and repaired like any
         passage; a fault that remains is answered by one more attempt."""
         story = StoryView(opening="", summary="", recent=())
-        sampling = self.passage_sampling(voice, 0)
+        sampling = self.passage_sampling(voice, 0, told=premise)
         drafts: list[Draft] = []
         warning = ""
         for attempt in range(2):

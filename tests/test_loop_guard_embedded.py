@@ -18,7 +18,9 @@ async def test_steering_keeps_a_greedy_model_from_copying_the_opening(scenesim):
     opening = (scenesim / "story_run" / "00_opening.txt").read_text()
     prompt = render(Context(passages=(opening,)), "chat", words_for(SETTINGS.length))
     steered = Writer(Models(model, model)).passage_sampling(SETTINGS, 0, "third")
-    free = steered.but(no_repeat=0, narration_avoid=(), min_tokens=0, prose_only=False)
+    free = steered.but(
+        no_repeat=0, narration_avoid=(), min_tokens=0, prose_only=False, scripts_avoid=()
+    )
     try:
         left_alone = await model.generate(prompt, free.but(seed=1))
         guarded = await model.generate(prompt, steered.but(seed=1))

@@ -189,6 +189,17 @@ async def test_a_first_person_story_may_say_i_but_not_you():
     assert "you" in sampling.narration_avoid and "i" not in sampling.narration_avoid
 
 
+async def test_a_story_is_never_written_into_a_writing_system_it_does_not_use():
+    writer, model = scripted(GOOD, GOOD)
+    await writer.passage(CHAT, Context(passages=(OPENING,)), view(), (), CallLog())
+    chinese = "\u706f\u5854\u7684\u5b88\u62a4\u8005\u770b\u89c1\u4e86\u7eff\u5149\u3002"
+    told = StoryView(opening=chinese, summary="", recent=(chinese,))
+    await writer.passage(CHAT, Context(passages=(chinese,)), told, (), CallLog())
+    english, own = model.samplings
+    assert {"cjk", "cyrillic"} <= set(english.scripts_avoid)
+    assert "cjk" not in own.scripts_avoid and "cyrillic" in own.scripts_avoid
+
+
 async def test_the_original_chain_samples_without_steering():
     writer, model = scripted(GOOD)
     original = StorySettings(style="completion", chain="original")

@@ -66,6 +66,9 @@ class Sampling:
     prose_only: bool = False
     """Never choose a token that writes markup: `<`, `>`, a bullet, `#`, a backslash or a link
     (the embedded backend only)."""
+    scripts_avoid: tuple[str, ...] = ()
+    """Writing systems (bot/llm/steering.SCRIPTS) none of whose letters is ever chosen: those a
+    story does not use (the embedded backend only)."""
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, TextSink, prefill
 from bot.llm.batched import Strand, cells_needed, decode_together, parallel_contexts
-from bot.llm.steering import Steering, break_tokens, is_steered, markup_tokens
+from bot.llm.steering import (
+    Steering,
+    break_tokens,
+    is_steered,
+    markup_tokens,
+    script_tokens,
+)
 
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -104,6 +110,7 @@ class LocalModel:
         self._vocabulary_read = False
         self._markup: list[int] = []
         self._breaks: list[int] = []
+        self._scripts: dict[str, list[int]] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self.prompt_tokens_read = 0
         """Prompt tokens of every call so far."""
@@ -201,6 +208,7 @@ class LocalModel:
             ends=end_tokens(llama),
             markup=self._markup if sampling.prose_only else (),
             breaks=self._breaks,
+            foreign=[t for name in sampling.scripts_avoid for t in self._scripts.get(name, ())],
         )
 
     def _run_many(
@@ -233,16 +241,15 @@ class LocalModel:
         return [strand.as_completion() for strand in strands]
 
     def _read_vocabulary(self) -> None:
-        """Find, once, the model's tokens that write markup and those that break a line, by
-        reading its whole vocabulary."""
+        """Find, once, the model's tokens that write markup, those that break a line and those
+        with letters of each writing system, by reading its whole vocabulary."""
         if not self._vocabulary_read:
             llama = self._llama
-            vocabulary = [
-                (token, llama.detokenize([token]).decode("utf-8", errors="ignore"))
-                for token in range(llama.n_vocab())
-            ]
+            raw = [(token, llama.detokenize([token])) for token in range(llama.n_vocab())]
+            vocabulary = [(token, text.decode("utf-8", errors="ignore")) for token, text in raw]
             self._markup = markup_tokens(vocabulary)
             self._breaks = break_tokens(vocabulary)
+            self._scripts = script_tokens(raw)
             self._vocabulary_read = True
 
     async def load(self) -> None:

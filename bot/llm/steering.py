@@ -13,7 +13,9 @@ samples, by masking tokens out before each choice:
   "I" and "my" in a third-person story) are never chosen; dialogue may use any word;
 - **no stubs**: the end of the text cannot come before `min_tokens` tokens;
 - **prose only**: with `prose_only`, no token that writes markup (`<`, `>`, a bullet, `#`, a
-  backslash, a link) is ever chosen.
+  backslash, a link) is ever chosen;
+- **the story's writing system**: no token with a letter of a script in `scripts_avoid` (the
+  Chinese word a multilingual model slips into an English story) is ever chosen.
 
 The tokenizer is handed in as two functions, so the logic runs without a model in tests.
 """
@@ -35,6 +37,31 @@ Detokenize = Callable[[int], str]
 MARKUP = re.compile(r"[<>\u2022\u25aa\u25ba#\\]|http|www\.")
 """What a token that writes markup holds; story prose never needs it."""
 
+SCRIPTS = {
+    "cjk": re.compile(
+        "[\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
+        "\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
+    ),
+    "cyrillic": re.compile("[\u0400-\u04ff]"),
+    "greek": re.compile("[\u0370-\u03ff]"),
+    "arabic": re.compile("[\u0600-\u06ff]"),
+    "hebrew": re.compile("[\u0590-\u05ff]"),
+    "indic and thai": re.compile("[\u0800-\u0fff]"),
+}
+"""Writing systems other than the Latin alphabet, each by the letters it writes with."""
+
+LEAD_BYTES = {
+    "cjk": range(0xE3, 0xEE),
+    "cyrillic": range(0xD0, 0xD4),
+    "greek": range(0xCD, 0xD0),
+    "arabic": range(0xD8, 0xDC),
+    "hebrew": range(0xD6, 0xD8),
+    "indic and thai": range(0xE0, 0xE1),
+}
+"""The first bytes of each writing system's letters in UTF-8: a token that is part of a
+letter (a byte of it, as a model with byte fallback writes a rare character) starts it with
+one of these. None of them starts a Latin letter or the punctuation of English prose."""
+
 OPENING_QUOTES = frozenset('"\u201c')
 CLOSING_QUOTES = frozenset('"\u201d')
 
@@ -42,13 +69,41 @@ CLOSING_QUOTES = frozenset('"\u201d')
 def is_steered(sampling: Sampling) -> bool:
     """Whether `sampling` asks for any steering at all."""
     return bool(
-        sampling.no_repeat or sampling.narration_avoid or sampling.min_tokens or sampling.prose_only
+        sampling.no_repeat
+        or sampling.narration_avoid
+        or sampling.min_tokens
+        or sampling.prose_only
+        or sampling.scripts_avoid
     )
 
 
 def markup_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
     """The tokens among `pieces` (token, text) whose text writes markup (see MARKUP)."""
     return [token for token, text in pieces if MARKUP.search(text)]
+
+
+def scripts_in(text: str) -> frozenset[str]:
+    """The writing systems of SCRIPTS that `text` has letters of."""
+    return frozenset(name for name, letters in SCRIPTS.items() if letters.search(text))
+
+
+def unused_scripts(text: str) -> tuple[str, ...]:
+    """The writing systems of SCRIPTS that `text` has no letter of: a story told in them is
+    never written into."""
+    used = scripts_in(text)
+    return tuple(name for name in SCRIPTS if name not in used)
+
+
+def script_tokens(pieces: Iterable[tuple[int, bytes]]) -> dict[str, list[int]]:
+    """The tokens among `pieces` (token, its bytes) that write a letter of each writing
+    system, or begin one."""
+    found: dict[str, list[int]] = {name: [] for name in SCRIPTS}
+    for token, raw in pieces:
+        text = raw.decode("utf-8", errors="ignore")
+        for name in SCRIPTS:
+            if SCRIPTS[name].search(text) or any(byte in LEAD_BYTES[name] for byte in raw):
+                found[name].append(token)
+    return found
 
 
 def break_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
@@ -93,12 +148,14 @@ class Steering:
         ends: Sequence[int],
         markup: Sequence[int] = (),
         breaks: Sequence[int] = (),
+        foreign: Sequence[int] = (),
     ) -> None:
         self.size = sampling.no_repeat
         self.min_tokens = sampling.min_tokens
         self.avoided = word_tokens(sampling.narration_avoid, tokenize)
         self.ends = list(ends)
         self.markup = list(markup) if sampling.prose_only else []
+        self.markup += foreign
         self.breaks = list(breaks)
         self.prompt_length = prompt_length
         self.tokenize = tokenize

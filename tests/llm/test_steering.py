@@ -17,7 +17,10 @@ from bot.llm.steering import (
     break_tokens,
     is_steered,
     markup_tokens,
+    script_tokens,
+    scripts_in,
     twin_spellings,
+    unused_scripts,
     word_tokens,
 )
 from bot.narration import FIRST, SECOND, narration
@@ -55,6 +58,7 @@ def test_nothing_is_steered_by_default() -> None:
     assert is_steered(Sampling(narration_avoid=("I",)))
     assert is_steered(Sampling(min_tokens=10))
     assert is_steered(Sampling(prose_only=True))
+    assert is_steered(Sampling(scripts_avoid=("cjk",)))
 
 
 def test_word_tokens_take_every_single_token_spelling() -> None:
@@ -150,6 +154,28 @@ def test_prose_only_bans_markup_everywhere_and_only_when_asked() -> None:
     assert prose.banned(prompt + ids(" sat", ' "')) == [3, 4]
 
 
+def test_a_story_s_writing_systems_are_read_from_its_letters() -> None:
+    assert scripts_in("The keeper saw a green light.") == frozenset()
+    assert scripts_in("\u6211\u770b\u89c1\u4e86\u706f\u3002 \u041e\u043d") == {"cjk", "cyrillic"}
+    assert "cjk" in unused_scripts("The keeper saw a green light, caf\u00e9 au lait.")
+    assert "cjk" not in unused_scripts("\u706f\u5854\u5b88\u62a4\u8005")
+    assert "greek" in unused_scripts("\u706f\u5854")
+    texts = [" the", "\u6447", " caf\u00e9", "\u0434\u0430", "\u65e5\u672c", "\u2014\u201c"]
+    pieces = [(token, text.encode()) for token, text in enumerate(texts)]
+    pieces += [(6, "\u6447".encode()[:1]), (7, "\u6447".encode()[1:2]), (8, b"\xd0")]
+    found = script_tokens(pieces)
+    assert found["cjk"] == [1, 4, 6], "a byte that begins a letter counts; one inside it not"
+    assert found["cyrillic"] == [3, 8] and found["greek"] == []
+
+
+def test_letters_of_an_unused_writing_system_are_banned_everywhere() -> None:
+    prompt = ids(" he")
+    sampling = Sampling(scripts_avoid=("cjk",))
+    steered = Steering(sampling, len(prompt), tokenize, detokenize, [END], foreign=[7, 8])
+    assert steered.banned(prompt + ids(" sat")) == [7, 8]
+    assert steered.banned(prompt + ids(" sat", ' "')) == [7, 8], "in dialogue too"
+
+
 def test_the_processor_masks_scores_in_place() -> None:
     prompt = ids(" the", " cat", " sat")
     steer = steering(prompt, no_repeat=3, min_tokens=5)
@@ -236,6 +262,20 @@ async def test_gemma_writes_no_markup_when_steered(gemma: LocalModel) -> None:
     steered = await gemma.generate(prompt, sampling.but(prose_only=True))
     assert "<" in free.text
     assert not re.search(r"[<>#\u2022\\]|http", steered.text)
+
+
+async def test_gemma_writes_no_letter_of_a_writing_system_the_story_does_not_use(
+    gemma: LocalModel,
+) -> None:
+    prompt = (
+        "English: cat, dog, house.\nChinese: \u732b, \u72d7, \u623f\u5b50.\n"
+        "English: tea, water, fire.\nChinese:"
+    )
+    sampling = Sampling(temperature=0.0, max_tokens=16, seed=1)
+    free = await gemma.generate(prompt, sampling)
+    steered = await gemma.generate(prompt, sampling.but(scripts_avoid=("cjk",)))
+    assert scripts_in(free.text) == {"cjk"}
+    assert scripts_in(steered.text) == frozenset()
 
 
 async def test_a_copy_gemma_is_kept_from_is_never_fused_or_broken(gemma: LocalModel) -> None:
