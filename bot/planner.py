@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 
-from bot import continuity, threads
+from bot import continuity, surface, threads
 from bot.calls import CallLog
 from bot.inert import inert_chat, tagged_section
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
@@ -197,14 +197,18 @@ def render_view(view: PlanView) -> str:
 
 
 def first_sentence(answer: str) -> str:
-    """The first sentence of a model's answer, without a list number, a label or quotes
-    around it."""
+    """The first sentence of a model's answer (a title such as "Mrs." does not end it),
+    without a list number, a label or quotes around it."""
     for line in answer.strip().splitlines():
         line = LEADING.sub("", line).strip()
         if line.startswith('"') and line.endswith('"') and line.count('"') == 2:
             line = line[1:-1].strip()
         if line:
-            sentence = SENTENCE_END.split(line)[0].strip()
+            sentence = ""
+            for piece in SENTENCE_END.split(line):
+                sentence = f"{sentence} {piece}".strip()
+                if not surface.ends_on_abbreviation(sentence):
+                    break
             return sentence[:BEAT_LIMIT]
     return ""
 
@@ -244,14 +248,14 @@ def names_only(beat: str) -> bool:
 
 
 def usable(beat: str, view: PlanView) -> bool:
-    """Whether `beat` can steer a passage: a whole sentence of the story's prose in which
-    something changes (not a list of names, not one that only goes on), in its person (a
-    third-person beat has no "I" or "you" outside quotes at all; a first-person beat says what
-    happens to the narrator, "I" or "we", so the passage stays in their voice), not about the
-    story, not an echo of the planner's prompt or a copy from the latest passage, not saying
-    the same words twice, not a recent beat again, and not in the present tense when the story
-    is told in the past."""
-    if len(beat.split()) < MIN_WORDS or not re.search(r"[.!?\u2026][\"'\u201d]*$", beat):
+    """Whether `beat` can steer a passage: a whole sentence of the story's prose, not a
+    question, in which something changes (not a list of names, not one that only goes on), in
+    its person (a third-person beat has no "I" or "you" outside quotes at all; a first-person
+    beat says what happens to the narrator, "I" or "we", so the passage stays in their voice),
+    not about the story, not an echo of the planner's prompt or a copy from the latest passage,
+    not saying the same words twice, not a recent beat again, and not in the present tense when
+    the story is told in the past."""
+    if len(beat.split()) < MIN_WORDS or not re.search(r"[.!\u2026][\"'\u201d]*$", beat):
         return False
     if names_only(beat) or STANDING_STILL.search(narration(beat)):
         return False

@@ -40,6 +40,14 @@ def test_the_first_sentence_is_kept_without_its_label_or_quotes():
     assert first_sentence("Beat: A stranger rowed in. Then more.") == "A stranger rowed in."
 
 
+def test_a_title_does_not_end_the_beat_and_a_question_is_no_beat():
+    assert first_sentence("A woman named Mrs. Miller came in. She sat.") == (
+        "A woman named Mrs. Miller came in."
+    )
+    assert not usable("Why did Agnes ask Callum to describe the stranger?", VIEW)
+    assert usable("Agnes asked Callum to describe the stranger.", VIEW)
+
+
 def test_a_beat_must_be_a_whole_sentence_of_the_story_in_its_person():
     assert usable("An earthquake shook Skerry Island that night.", VIEW)
     assert not usable("An earthquake", VIEW)

@@ -282,17 +282,16 @@ async def test_a_chosen_writer_keeps_the_default_planner_and_summariser() -> Non
 
 
 async def test_the_planner_is_its_own_choice_and_a_model_named_twice_is_loaded_once() -> None:
-    environ = {"AUTOMUSE_PLAN_MODEL": QWEN_NAME.upper()}
-    models = open_models(load_settings(environ=environ, env_file=None))
-    try:
-        assert models.planner is models.passage, "the writer plans in the model already loaded"
-        assert models.summary.name == DEFAULT_NAME
-    finally:
-        await models.close()
     models = open_models(load_settings(environ={}, env_file=None))
     try:
+        assert models.planner is models.passage, "the writer plans in the model already loaded"
+        assert models.planner.name == DEFAULT_PLANNER and models.summary.name == DEFAULT_NAME
+    finally:
+        await models.close()
+    environ = {"AUTOMUSE_PLAN_MODEL": DEFAULT_NAME.upper()}
+    models = open_models(load_settings(environ=environ, env_file=None))
+    try:
         assert models.planner is models.summary
-        assert models.planner.name == DEFAULT_PLANNER
     finally:
         await models.close()
 
