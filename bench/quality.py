@@ -48,7 +48,6 @@ from bot.ledger import names_in
 from bot.llm import ModelError, Models, open_models
 from bot.llm.llama import DEFAULT_NAME, LocalModel
 from bot.llm.packaged import (
-    DEFAULT_PLANNER,
     DEFAULT_SUMMARIZER,
     DEFAULT_WRITER,
     GEMMA_NAME,
@@ -165,8 +164,9 @@ the default."""
 
 
 def default_configuration(data: dict[str, Any]) -> str:
-    """The measured configuration that runs on the default models, or "default"."""
-    models = [DEFAULT_WRITER, DEFAULT_SUMMARIZER, DEFAULT_PLANNER]
+    """The measured configuration that runs on the default models (the writer planning its
+    own beats), or "default"."""
+    models = [DEFAULT_WRITER, DEFAULT_SUMMARIZER, DEFAULT_WRITER]
     for name, entry in data["configurations"].items():
         named = entry.get("models", [])
         if named[1:] and not named[2:]:

@@ -88,14 +88,11 @@ def open_models(settings: Settings) -> Models:
 
 def _embedded_models(settings: Settings) -> Models:
     """The embedded writer (AUTOMUSE_GGUF_PATH, or a model a package ships), summariser and
-    planner; a model named twice is loaded once."""
+    planner; a model named twice is loaded once. Unless AUTOMUSE_PLAN_MODEL names one, a
+    packaged writer that follows instructions plans its own beats (its stories' beats follow
+    them more often than SmolLM2's, bench/README.md); otherwise the summariser plans."""
     from bot.llm.llama import LocalModel
-    from bot.llm.packaged import (
-        DEFAULT_PLANNER,
-        DEFAULT_SUMMARIZER,
-        DEFAULT_WRITER,
-        embedded_model,
-    )
+    from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, embedded_model
 
     loaded: dict[str, Model] = {}
 
@@ -107,6 +104,7 @@ def _embedded_models(settings: Settings) -> Models:
             )
         return loaded[model.name]
 
+    planner = settings.plan_model
     if settings.gguf_path:
         passage: Model = LocalModel(
             settings.gguf_path,
@@ -118,8 +116,9 @@ def _embedded_models(settings: Settings) -> Models:
     else:
         writer = embedded_model(settings.model or DEFAULT_WRITER)
         passage, style = local(writer.name), writer.style
+        planner = planner or ("" if writer.base else writer.name)
     summarizer = embedded_model(settings.summary_model or DEFAULT_SUMMARIZER)
     summary_style = "completion" if summarizer.base else "chat"
     summary = local(summarizer.name)
-    plan = local(settings.plan_model or DEFAULT_PLANNER)
+    plan = local(planner or summarizer.name)
     return Models(passage, summary, style, summary_style, plan)

@@ -127,10 +127,6 @@ DEFAULT_SUMMARIZER = DEFAULT_NAME
 """The embedded model that plans beats and writes summaries, recaps and directions unless
 AUTOMUSE_SUMMARY_MODEL names another: an instruct model; beside the Qwen writer, SmolLM2's
 shorter summaries left it less to tell again (bench/README.md)."""
-DEFAULT_PLANNER = QWEN_NAME
-"""The embedded model that plans beats and finds a story's threads unless AUTOMUSE_PLAN_MODEL
-names another: an instruct model; the writer's own, already loaded, whose beats follow the
-story more often than SmolLM2's (bench/README.md)."""
 
 
 def embedded_model(name: str) -> EmbeddedModel:

@@ -154,8 +154,8 @@ class Steering:
         self.min_tokens = sampling.min_tokens
         self.avoided = word_tokens(sampling.narration_avoid, tokenize)
         self.ends = list(ends)
-        self.markup = list(markup) if sampling.prose_only else []
-        self.markup += foreign
+        self.never = [*(markup if sampling.prose_only else ()), *foreign]
+        """Tokens never chosen: markup in prose, letters of writing systems the story lacks."""
         self.breaks = list(breaks)
         self.prompt_length = prompt_length
         self.tokenize = tokenize
@@ -187,7 +187,7 @@ class Steering:
             banned += self.avoided
         if len(tokens) - self.prompt_length < self.min_tokens:
             banned += self.ends
-        return banned + self.markup
+        return banned + self.never
 
     def _index(self, tokens: Sequence[int]) -> None:
         """Record, for every run of `size - 1` tokens, the tokens that have followed it."""

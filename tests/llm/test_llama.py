@@ -16,7 +16,7 @@ from bot.config import load_settings
 from bot.llm import Message, ModelError, Sampling, open_models
 from bot.llm.llama import DEFAULT_NAME, LocalModel, default_gguf_path
 from bot.llm.openai_compat import OpenAICompatible
-from bot.llm.packaged import DEFAULT_PLANNER, QWEN_FILE, QWEN_NAME, cache_dir
+from bot.llm.packaged import QWEN_FILE, QWEN_NAME, cache_dir
 from bot.prompts import Context, LoreNote, render_chat
 
 GREEDY = Sampling(temperature=0.0, seed=1, max_tokens=32)
@@ -272,11 +272,22 @@ async def test_one_embedded_model_may_both_write_and_summarise(
         await models.close()
 
 
-async def test_a_chosen_writer_keeps_the_default_planner_and_summariser() -> None:
+async def test_a_base_writer_leaves_planning_to_the_summariser() -> None:
     models = open_models(load_settings(environ={"AUTOMUSE_MODEL": "gemma-3-270m"}, env_file=None))
     try:
         assert (models.passage.name, models.style) == ("gemma-3-270m", "prose")
         assert (models.summary.name, models.summary_style) == (DEFAULT_NAME, "chat")
+        assert models.planner is models.summary, "a base model takes no instructions"
+    finally:
+        await models.close()
+
+
+async def test_a_writer_from_any_gguf_file_leaves_planning_to_the_summariser() -> None:
+    environ = {"AUTOMUSE_GGUF_PATH": str(default_gguf_path()), "AUTOMUSE_MODEL": "mine"}
+    models = open_models(load_settings(environ=environ, env_file=None))
+    try:
+        assert models.passage.name == "mine" and models.planner is models.summary
+        assert models.summary.name == DEFAULT_NAME
     finally:
         await models.close()
 
@@ -285,7 +296,7 @@ async def test_the_planner_is_its_own_choice_and_a_model_named_twice_is_loaded_o
     models = open_models(load_settings(environ={}, env_file=None))
     try:
         assert models.planner is models.passage, "the writer plans in the model already loaded"
-        assert models.planner.name == DEFAULT_PLANNER and models.summary.name == DEFAULT_NAME
+        assert models.planner.name == QWEN_NAME and models.summary.name == DEFAULT_NAME
     finally:
         await models.close()
     environ = {"AUTOMUSE_PLAN_MODEL": DEFAULT_NAME.upper()}
