@@ -12,6 +12,7 @@ from bot.ballots.tally import NUMBERS
 from bot.client import NO_PINGS
 from bot.progress import Step
 from bot.split import DISCORD_LIMIT
+from cogs._throttle import Throttled
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def draft_text(number: int, text: str) -> str:
     return shown if len(shown) <= DISCORD_LIMIT else shown[: DISCORD_LIMIT - 2] + " …"
 
 
-class CandidateDrafts:
+class CandidateDrafts(Throttled):
     """Posts each candidate's first words in a message of its own and edits it as the
     candidate grows. Discord limits how often a channel's messages may change, so there is at
     most one post or edit every `interval` seconds across all the candidates, each time for the
@@ -30,15 +31,11 @@ class CandidateDrafts:
     candidates whole anyway."""
 
     def __init__(self, channel: discord.abc.Messageable, interval: float) -> None:
+        super().__init__(interval)
         self.channel = channel
-        self.interval = interval
         self.latest: dict[int, str] = {}
         self.shown: dict[int, str] = {}
         self.messages: dict[int, discord.Message] = {}
-        self.last_edit = 0.0
-        self.task: asyncio.Task[None] | None = None
-        self.editing = False
-        self.closed = False
 
     def report(self, step: Step) -> None:
         """Note a candidate's text so far (the engine's progress callback)."""
@@ -47,43 +44,30 @@ class CandidateDrafts:
         if step.number > len(NUMBERS):
             return
         self.latest[step.number] = draft_text(step.number, step.text)
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._catch_up())
+        self.catch_up_soon(self._catch_up)
 
     async def _catch_up(self) -> None:
-        loop = asyncio.get_running_loop()
         while not self.closed:
             behind = [n for n, text in sorted(self.latest.items()) if self.shown.get(n) != text]
             if not behind:
                 return
             waiting = min(behind, key=lambda n: (n in self.messages, n))
-            await asyncio.sleep(max(0.0, self.last_edit + self.interval - loop.time()))
+            await self.wait_turn()
             if self.closed:
                 return
             await self._show(waiting, self.latest[waiting])
-            self.last_edit = loop.time()
+            self.last_edit = asyncio.get_running_loop().time()
 
     async def _show(self, number: int, text: str) -> None:
         self.shown[number] = text
-        self.editing = True
-        try:
-            if number in self.messages:
-                await self.messages[number].edit(content=text, allowed_mentions=NO_PINGS)
-            else:
-                self.messages[number] = await self.channel.send(text, allowed_mentions=NO_PINGS)
-        except discord.HTTPException as error:
-            log.warning("a candidate's draft could not be shown (%s)", error)
-        finally:
-            self.editing = False
-
-    async def stop(self) -> None:
-        """Stop editing the drafts; an edit already on its way is let through."""
-        self.closed = True
-        if self.task is not None:
-            if not self.editing:
-                self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.task = None
+        with self.changing():
+            try:
+                if number in self.messages:
+                    await self.messages[number].edit(content=text, allowed_mentions=NO_PINGS)
+                else:
+                    self.messages[number] = await self.channel.send(text, allowed_mentions=NO_PINGS)
+            except discord.HTTPException as error:
+                log.warning("a candidate's draft could not be shown (%s)", error)
 
     async def settle(self, finals: list[str]) -> bool:
         """Turn the drafts into the candidates' final messages, `finals` in order. When they

@@ -10,6 +10,7 @@ import discord
 from bot.client import NO_PINGS, send_pieces
 from bot.progress import Step
 from bot.split import DISCORD_LIMIT, split_under
+from cogs._throttle import Throttled
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +31,18 @@ def describe_step(step: Step, header: str = "") -> str:
     return "📜 Summarising the story so far and planning what comes next…"
 
 
-class LiveReply:
+class LiveReply(Throttled):
     """Edits a deferred interaction's reply as work goes on, at most once every `interval`
     seconds however often it is told, and always ends showing the final text. The first
     edit waits one interval too, so work done within it goes straight to its result."""
 
     def __init__(self, interaction: discord.Interaction, interval: float, header: str = "") -> None:
+        super().__init__(interval)
         self.interaction = interaction
-        self.interval = interval
         self.header = header
         self.latest = ""
         self.shown = ""
         self.last_edit = asyncio.get_running_loop().time()
-        self.task: asyncio.Task[None] | None = None
-        self.editing = False
-        self.closed = False
 
     async def __aenter__(self) -> LiveReply:
         return self
@@ -58,28 +56,24 @@ class LiveReply:
         if self.closed or (step.text and not self.header):
             return
         self.latest = describe_step(step, self.header)
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._catch_up())
+        self.catch_up_soon(self._catch_up)
 
     async def _catch_up(self) -> None:
-        loop = asyncio.get_running_loop()
         while not self.closed and self.latest != self.shown:
-            await asyncio.sleep(max(0.0, self.last_edit + self.interval - loop.time()))
+            await self.wait_turn()
             await self._edit(self.latest)
 
     async def _edit(self, text: str) -> discord.Message | None:
         self.last_edit = asyncio.get_running_loop().time()
         self.shown = text
-        self.editing = True
-        try:
-            return await self.interaction.edit_original_response(
-                content=text, allowed_mentions=NO_PINGS
-            )
-        except discord.HTTPException as error:
-            log.warning("progress could not be shown (%s)", error)
-            return None
-        finally:
-            self.editing = False
+        with self.changing():
+            try:
+                return await self.interaction.edit_original_response(
+                    content=text, allowed_mentions=NO_PINGS
+                )
+            except discord.HTTPException as error:
+                log.warning("progress could not be shown (%s)", error)
+                return None
 
     async def finish(self, text: str, header: str = "") -> list[discord.Message]:
         """Replace the progress with `text` under `header` (split under Discord's limit, the
@@ -89,19 +83,8 @@ class LiveReply:
         if not self.shown:
             return await send_pieces(self.interaction, pieces)
         first, *rest = pieces
-        loop = asyncio.get_running_loop()
-        await asyncio.sleep(max(0.0, self.last_edit + self.interval - loop.time()))
+        await self.wait_turn()
         message = await self._edit(first)
         if message is None:
             return await send_pieces(self.interaction, pieces)
         return [message, *await send_pieces(self.interaction, rest)]
-
-    async def stop(self) -> None:
-        """Stop showing progress (before the reply turns into a result or an error); an edit
-        already on its way is let through, so it cannot land after the result."""
-        self.closed = True
-        if self.task is not None:
-            if not self.editing:
-                self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.task = None
