@@ -96,9 +96,11 @@ def unused_scripts(text: str) -> tuple[str, ...]:
 
 def script_tokens(pieces: Iterable[tuple[int, bytes]]) -> dict[str, list[int]]:
     """The tokens among `pieces` (token, its bytes) that write a letter of each writing
-    system, or begin one."""
+    system, or begin one. Plain ASCII tokens, most of a vocabulary, are passed over at once."""
     found: dict[str, list[int]] = {name: [] for name in SCRIPTS}
     for token, raw in pieces:
+        if raw.isascii():
+            continue
         text = raw.decode("utf-8", errors="ignore")
         for name in SCRIPTS:
             if SCRIPTS[name].search(text) or any(byte in LEAD_BYTES[name] for byte in raw):
