@@ -27,6 +27,11 @@ DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SLOT = "\ue000{}\ue001"
 """Stands in for a message's text while the chat template is rendered (private-use marks)."""
 SLOTS = re.compile("\ue000(\\d+)\ue001")
+WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+"""The one thread every embedded model computes on. One generation already uses every core,
+so two at once only slow each other; and llama.cpp's OpenMP keeps a team of threads for each
+thread that calls it, so models called from threads of their own ran the writer about 17%
+slower (bench/README.md)."""
 
 
 def default_gguf_path() -> Path:
@@ -82,10 +87,11 @@ def end_tokens(llama: Any) -> list[int]:
 
 
 class LocalModel:
-    """One GGUF model, loaded once on first use, run on a single worker thread.
+    """One GGUF model, loaded once on first use, run on the embedded models' one thread
+    (`WORKER`).
 
     llama.cpp releases the GIL while it computes, so the event loop stays responsive.
-    Calls are serialised: one model instance runs one generation at a time. A call that
+    Calls are serialised: one generation runs at a time, whichever model it is for. A call that
     outlasts `timeout` seconds (loading the model on first use aside) is reported at once;
     its generation stops at its next token, before the worker takes the next call, so two
     generations never share the context.
@@ -111,7 +117,7 @@ class LocalModel:
         self._markup: list[int] = []
         self._breaks: list[int] = []
         self._scripts: dict[str, list[int]] = {}
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._closed = False
         self.prompt_tokens_read = 0
         """Prompt tokens of every call so far."""
         self.prompt_tokens_reused = 0
@@ -254,7 +260,7 @@ class LocalModel:
 
     async def load(self) -> None:
         """Load the model now rather than on the first generation."""
-        await asyncio.get_running_loop().run_in_executor(self._worker, self._load)
+        await asyncio.get_running_loop().run_in_executor(WORKER, self._load)
 
     async def generate(
         self, prompt: Prompt, sampling: Sampling, on_text: TextSink | None = None
@@ -266,7 +272,7 @@ class LocalModel:
         return self._generation(result)
 
     async def _on_worker(self, work: Callable[[threading.Event], Any]) -> Any:
-        """`work` run on the model's worker thread, loading the model first if need be, within
+        """`work` run on the embedded models' thread, loading the model first if need be, within
         `timeout`; `work` is handed the event that tells it it was abandoned. Every failure
         becomes one ModelError."""
         loop = asyncio.get_running_loop()
@@ -275,7 +281,7 @@ class LocalModel:
             await self.load()
         try:
             async with asyncio.timeout(self.timeout):
-                return await loop.run_in_executor(self._worker, work, abandoned)
+                return await loop.run_in_executor(WORKER, self._unless_closed, work, abandoned)
         except TimeoutError:
             raise ModelError("The embedded model took too long to answer.") from None
         except ModelError:
@@ -313,8 +319,17 @@ class LocalModel:
         )
         return [self._generation(result) for result in results]
 
+    def _unless_closed(
+        self, work: Callable[[threading.Event], Any], abandoned: threading.Event
+    ) -> Any:
+        """`work`, unless the model was closed while it waited for the worker."""
+        if self._closed:
+            raise ModelError("The embedded model was closed.")
+        return work(abandoned)
+
     async def close(self) -> None:
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        """Refuse further calls; those waiting for the worker fail when their turn comes."""
+        self._closed = True
 
 
 def from_worker(

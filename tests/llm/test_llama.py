@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,43 @@ async def test_model_is_loaded_once(local: LocalModel, monkeypatch: pytest.Monke
         assert fresh._llama is made[0]
     finally:
         await fresh.close()
+
+
+async def test_two_models_never_compute_at_once(
+    local: LocalModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = LocalModel(threads=1, context_tokens=512)
+    spans: list[tuple[float, float]] = []
+    run = LocalModel._run
+
+    def timed(self: LocalModel, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return run(self, *args, **kwargs)
+        finally:
+            spans.append((started, time.perf_counter()))
+
+    monkeypatch.setattr(LocalModel, "_run", timed)
+    try:
+        await other.load()
+        short = GREEDY.but(max_tokens=12)
+        calls = [
+            model.generate(f"Number {n}:", short) for n in range(2) for model in (local, other)
+        ]
+        await asyncio.gather(*calls)
+    finally:
+        await other.close()
+    spans.sort()
+    assert len(spans) == 4
+    assert all(end <= start for (_, end), (start, _) in pairwise(spans))
+
+
+async def test_closed_model_refuses_calls() -> None:
+    model = LocalModel(threads=1, context_tokens=512)
+    await model.load()
+    await model.close()
+    with pytest.raises(ModelError, match=r"^The embedded model was closed\.$"):
+        await model.generate("Hello", GREEDY)
 
 
 async def test_missing_file(tmp_path: Path) -> None:
