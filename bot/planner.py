@@ -144,6 +144,7 @@ def instructions() -> tuple[str, ...]:
         "plan_direction",
         "plan_context",
         "plan_threads",
+        "plan_who",
     )
     parts = [template(name) for name in names]
     return (*(re.sub(r"\{\w+\}|\[\w+\]", "\n", part) for part in parts), *kinds())
@@ -279,18 +280,36 @@ def stock() -> tuple[str, ...]:
     return tuple(line for line in template("plan_stock").splitlines() if line.strip())
 
 
+def present(view: PlanView) -> list[str]:
+    """The story's characters whom the latest passage names, in the cast's order."""
+    return [name for name in view.cast if re.search(rf"\b{re.escape(name)}\b", view.passage)]
+
+
+def who_it_happens_to(view: PlanView) -> str:
+    """The sentence that keeps the next beat with the latest passage's people, so the story
+    does not leave them for new ones; empty when it names none (a first-person story's
+    narrator is always there)."""
+    names = [*(["the narrator"] if view.person == "first" else []), *present(view)]
+    if not present(view):
+        return ""
+    return " " + fill("plan_who", names=inert_chat(", ".join(names), plan_labels()))
+
+
 def stock_beat(view: PlanView, variant: int = 0) -> str:
     """A beat from the table of stock events (`prompts/plan_stock.txt`), filled in with the
-    story's own cast and places, for when the model proposes none that can be used: the
-    first in turn that the story can fill, in its person, and that repeats no recent beat.
+    story's own cast (those in the latest passage first) and places, for when the model
+    proposes none that can be used: the first in turn that the story can fill, in its person,
+    and that repeats no recent beat.
     Empty for a story told in the present tense, or in the third person with no characters
     (a first-person story always has its narrator)."""
     if view.tense != "past":
         return ""
+    here = present(view)
+    cast = [*here, *(name for name in view.cast if name not in here)]
     if view.person == "first":
-        name, others = "I", list(view.cast)
-    elif view.cast:
-        name, others = view.cast[0], list(view.cast[1:])
+        name, others = "I", cast
+    elif cast:
+        name, others = cast[0], cast[1:]
     else:
         return ""
     slots = {
@@ -363,6 +382,7 @@ class Planner:
                     kind=inert_chat(step.kind, plan_labels()) if step else kind,
                     person=view.person,
                     tense=view.tense,
+                    who=who_it_happens_to(view),
                 )
             answer = await self.writer.generate(
                 self.models.planner,
