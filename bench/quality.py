@@ -41,6 +41,7 @@ from bench.common import (
     write_results,
 )
 from bot import continuity, repetition
+from bot.beats import is_stock, repeats
 from bot.config import ConfigError, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.judge import FAULTS, StoryView, judge_passage
@@ -53,7 +54,6 @@ from bot.llm.packaged import (
     GEMMA_NAME,
     QWEN_NAME,
 )
-from bot.planner import is_stock, repeats
 from bot.settings import StorySettings
 from bot.split import SENTENCE_END
 from bot.store import Store

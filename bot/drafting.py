@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bot.beats import Beat, PlanView
 from bot.calls import CallLog
 from bot.drafts import Draft, Job
 from bot.judge import StoryView
-from bot.planner import Beat, PlanView
 from bot.planning import Plans
 from bot.progress import Report
 from bot.prompts import Context, fit

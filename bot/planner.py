@@ -15,155 +15,26 @@ as what happens next.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from functools import cache
-
-from bot import continuity, surface, threads
+from bot import threads
+from bot.beats import (
+    Beat,
+    PlanView,
+    first_sentence,
+    kinds,
+    plan_labels,
+    present,
+    stock_beat,
+    usable,
+)
 from bot.calls import CallLog
 from bot.inert import inert_chat, tagged_section
-from bot.judge import ASSISTANT, META, longest_shared_run, matches
 from bot.llm import Models, Sampling
-from bot.narration import drifts, narration, person_counts, tense
-from bot.prompts import Context, LoreNote, chat_labels, fill, labels, story_chat, template
-from bot.repetition import ngrams, words
-from bot.split import SENTENCE_END
-from bot.store.records import LoreEntry, Thread
+from bot.prompts import Context, fill, labels, story_chat
 from bot.writer import Writer
 
-BEAT_LIMIT = 300
-"""The longest beat kept, in characters (a direction's limit)."""
 BEAT_TOKENS = 60
 THREAD_TOKENS = 90
-MIN_WORDS = 4
-SIMILAR = 0.5
-"""A beat sharing this share of its key words with a recent one repeats it."""
 ATTEMPTS = 2
-ECHO_WORDS = 4
-"""A beat that shares a run of this many words with the planner's own instructions, labels or
-kinds of event echoes the prompt instead of telling the story."""
-COPIED_WORDS = 6
-"""A beat sharing a run of this many words with the latest passage or the summary copies what
-happened instead of moving on."""
-ABOUT_THE_TEXT = re.compile(
-    r"\b(?:story|stories|scene|passage|chapter|sentence|update|characters?)\b", re.I
-)
-"""A beat names what happens in the story's world; one that names the story itself, a scene, a
-passage or a character is talk about the text ("The story starts with a scene with…", "Teodor
-noticed a new character")."""
-STANDING_STILL = re.compile(
-    r"\b(?:kept|keeps|keep|continued|continues|continue|went on|goes on|carried on|remained|"
-    r"remains|stayed|stays|still|felt|feels|feeling|seemed|seems|wondered|wonders)\b",
-    re.IGNORECASE,
-)
-"""Words of a beat that only goes on ("they kept working", "she felt nervous"): nothing in it
-changes."""
-LIST_WORDS = {"and", "or", "the", "of", "a", "an"}
-NOW_WORDS = {"am", "is", "are", "has", "does", "says", "goes", "comes"}
-"""Words that tell a beat in the present tense; a past-tense story's beat has none of them
-outside dialogue."""
-PRESENT_VERB = re.compile(r"\b(?:he|she|it|[A-Z][a-z]+)\s+([a-z]{2,}[^s\W]s)\b")
-"""A verb in the present tense after its subject: "Dale calls", "she opens"."""
-PRESENT_AFTER_APPOSITION = re.compile(
-    r",\s+([a-z]{2,}[^s\W]s)\s+(?:the|a|an|his|her|their|its|to|into|toward|towards|through"
-    r"|at|on|in|out|up|down|back|with|from)\b"
-)
-"""The same after an apposition or a clause: "Tom, seeing the door, approaches the door"."""
-NOT_VERBS = {
-    "always", "perhaps", "towards", "afterwards", "sometimes", "nevertheless", "besides",
-    "across", "unless", "series", "news", "lens", "glass", "business", "was", "has", "this",
-}  # fmt: skip
-LEADING = re.compile(
-    r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE
-)
-
-
-@dataclass(frozen=True)
-class PlanView:
-    """What the planner reads of the story."""
-
-    summary: str
-    passage: str
-    opening: str = ""
-    ledger: str = ""
-    lore: tuple[LoreNote, ...] = ()
-    memory: str = ""
-    beats: tuple[str, ...] = ()
-    """The story's recent beats, oldest first: none may be told again; the last SHOWN_BEATS
-    are shown to the planner."""
-    person: str = "third"
-    tense: str = "past"
-    depth: int = 0
-    """How many passages the story has; it picks the kind of thing that happens next."""
-    lore_entries: tuple[LoreEntry, ...] = ()
-    """The story's whole lore book, which the writer checks names against."""
-    threads: tuple[Thread, ...] = ()
-    """The story's open threads."""
-    cast: tuple[str, ...] = ()
-    """The story's characters, from members' lore and the continuity ledger, most mentioned
-    first."""
-    places: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Beat:
-    """What is to happen in a passage, and the open thread it moves on or answers."""
-
-    text: str = ""
-    thread_id: int | None = None
-    resolves: bool = False
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self)) if self.text else ""
-
-    @classmethod
-    def from_json(cls, stored: str) -> Beat:
-        """The beat kept as JSON, or an empty one when there is none or it is unreadable."""
-        try:
-            found = json.loads(stored) if stored else {}
-            return cls(str(found["text"]), found.get("thread_id"), bool(found.get("resolves")))
-        except (ValueError, TypeError, KeyError):
-            return cls()
-
-
-@cache
-def kinds() -> tuple[str, ...]:
-    return tuple(line for line in template("plan_kinds").splitlines() if line.strip())
-
-
-@cache
-def instructions() -> tuple[str, ...]:
-    """The planner's own words: its prompts without their blanks, their labels and its kinds of
-    event."""
-    names = (
-        "chat_system",
-        "context",
-        "plan_beat",
-        "plan_direction",
-        "plan_context",
-        "plan_threads",
-        "plan_who",
-    )
-    parts = [template(name) for name in names]
-    return (*(re.sub(r"\{\w+\}|\[\w+\]", "\n", part) for part in parts), *kinds())
-
-
-def echoes_prompt(beat: str) -> bool:
-    """Whether `beat` repeats the planner's instructions, or starts with one of its labels,
-    rather than telling the story."""
-    if any(label and beat.lower().startswith(label.lower()) for label in plan_labels()):
-        return True
-    return len(longest_shared_run(beat, instructions()).split()) >= ECHO_WORDS
-
-
-@cache
-def plan_labels() -> tuple[str, ...]:
-    return (
-        *chat_labels(),
-        *(body.split("{")[0].strip() for body in labels("plan_context").values()),
-    )
 
 
 def frame_of(view: PlanView) -> Context:
@@ -197,94 +68,6 @@ def render_view(view: PlanView) -> str:
     return "\n\n".join(tagged_section(name, text) for name, text in parts)
 
 
-def first_sentence(answer: str) -> str:
-    """The first sentence of a model's answer (a title such as "Mrs." does not end it),
-    without a list number, a label or quotes around it."""
-    for line in answer.strip().splitlines():
-        line = LEADING.sub("", line).strip()
-        if line.startswith('"') and line.endswith('"') and line.count('"') == 2:
-            line = line[1:-1].strip()
-        if line:
-            sentence = ""
-            for piece in SENTENCE_END.split(line):
-                sentence = f"{sentence} {piece}".strip()
-                if not surface.ends_on_abbreviation(sentence):
-                    break
-            return sentence[:BEAT_LIMIT]
-    return ""
-
-
-def event_words(beat: str) -> set[str]:
-    """The key words of `beat` that say what happens: its content words without the names
-    (capitalised words) of who it happens to, which any two beats about them share."""
-    names = set(continuity.content_words(" ".join(re.findall(r"\b[A-Z][\w']*", beat))))
-    return set(continuity.beat_words(beat)) - names
-
-
-def repeats(beat: str, beats: Sequence[str]) -> bool:
-    """Whether `beat` tells again one of the `beats`: shares most of the words that say what
-    happens (names left aside)."""
-    mine = event_words(beat)
-    for other in beats:
-        theirs = event_words(other)
-        if mine and theirs and len(mine & theirs) / min(len(mine), len(theirs)) >= SIMILAR:
-            return True
-    return False
-
-
-def tells_now(beat: str) -> bool:
-    """Whether `beat` is told in the present tense ("I am heading", "Dale calls the police",
-    "she opens the door")."""
-    said = narration(beat)
-    told = {word.lower() for word in re.findall(r"[A-Za-z]+", said)}
-    found = PRESENT_VERB.findall(said) + PRESENT_AFTER_APPOSITION.findall(said)
-    verbs = {verb for verb in found if verb not in NOT_VERBS}
-    return bool(told & NOW_WORDS or verbs) or tense(beat) == "present"
-
-
-def names_only(beat: str) -> bool:
-    """Whether `beat` is only names, as a list is ("Tom, Mira and Agnes.")."""
-    found = re.findall(r"[^\W\d_][\w'-]*", beat)
-    return all(word[0].isupper() or word.lower() in LIST_WORDS for word in found)
-
-
-def usable(beat: str, view: PlanView) -> bool:
-    """Whether `beat` can steer a passage: a whole sentence of the story's prose, not a
-    question, in which something changes (not a list of names, not one that only goes on), in
-    its person (a third-person beat has no "I" or "you" outside quotes at all; a first-person
-    beat says what happens to the narrator, "I" or "we", so the passage stays in their voice),
-    not about the story, not an echo of the planner's prompt or a copy from the latest passage,
-    not saying the same words twice, not a recent beat again, and not in the present tense when
-    the story is told in the past."""
-    if len(beat.split()) < MIN_WORDS or not re.search(r"[.!\u2026][\"'\u201d]*$", beat):
-        return False
-    if names_only(beat) or STANDING_STILL.search(narration(beat)):
-        return False
-    if matches(narration(beat), [*META, *ASSISTANT]) or ABOUT_THE_TEXT.search(narration(beat)):
-        return False
-    first, second, _ = person_counts(beat)
-    if drifts(beat, view.person) or (view.person == "third" and first + second > 0):
-        return False
-    if (view.person == "first" and first == 0) or (view.tense == "past" and tells_now(beat)):
-        return False
-    grams = ngrams(words(beat), 4)
-    if echoes_prompt(beat) or len(set(grams)) < len(grams):
-        return False
-    if len(longest_shared_run(beat, [view.passage, view.summary]).split()) >= COPIED_WORDS:
-        return False
-    return not repeats(beat, view.beats)
-
-
-@cache
-def stock() -> tuple[str, ...]:
-    return tuple(line for line in template("plan_stock").splitlines() if line.strip())
-
-
-def present(view: PlanView) -> list[str]:
-    """The story's characters whom the latest passage names, in the cast's order."""
-    return [name for name in view.cast if re.search(rf"\b{re.escape(name)}\b", view.passage)]
-
-
 def who_it_happens_to(view: PlanView) -> str:
     """The sentence that keeps the next beat with the latest passage's people, so the story
     does not leave them for new ones; empty when it names none (a first-person story's
@@ -293,60 +76,6 @@ def who_it_happens_to(view: PlanView) -> str:
     if not present(view):
         return ""
     return " " + fill("plan_who", names=inert_chat(", ".join(names), plan_labels()))
-
-
-def stock_beat(view: PlanView, variant: int = 0) -> str:
-    """A beat from the table of stock events (`prompts/plan_stock.txt`), filled in with the
-    story's own cast (those in the latest passage first) and places, for when the model
-    proposes none that can be used: the first in turn that the story can fill, in its person,
-    and that repeats no recent beat.
-    Empty for a story told in the present tense, or in the third person with no characters
-    (a first-person story always has its narrator)."""
-    if view.tense != "past":
-        return ""
-    here = present(view)
-    cast = [*here, *(name for name in view.cast if name not in here)]
-    if view.person == "first":
-        name, others = "I", cast
-    elif cast:
-        name, others = cast[0], cast[1:]
-    else:
-        return ""
-    slots = {
-        "name": name,
-        "other": others[0] if others else "",
-        "place": next(iter(view.places), ""),
-    }
-    table = stock()
-    for offset in range(len(table)):
-        line = table[(view.depth + variant + offset) % len(table)]
-        needed = re.findall(r"\{(\w+)\}", line)
-        if not all(slots.get(slot) for slot in needed):
-            continue
-        beat = line.format(**slots)
-        if usable(beat, view):
-            return beat
-    return ""
-
-
-@cache
-def stock_patterns() -> tuple[re.Pattern[str], ...]:
-    return tuple(
-        re.compile(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(line)) + "$") for line in stock()
-    )
-
-
-def is_stock(beat: str) -> bool:
-    """Whether `beat` is one of the stock events, whoever fills it in."""
-    return any(pattern.match(beat) for pattern in stock_patterns())
-
-
-def still_usable(beat: Beat, view: PlanView) -> bool:
-    """Whether `beat`, planned ahead, can still steer the passage `view` leads to: its
-    thread, if any, is still open and it is still a beat the planner would keep."""
-    if not beat.text or not usable(beat.text, view):
-        return False
-    return beat.thread_id is None or any(t.id == beat.thread_id for t in view.threads)
 
 
 class Planner:

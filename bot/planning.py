@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bot.beats import Beat, PlanView, still_usable
 from bot.calls import CallLog, collected
 from bot.errors import GenerationFailed
-from bot.planner import Beat, Planner, PlanView, still_usable
+from bot.planner import Planner
 from bot.reading import StoryReader
 from bot.settings import StorySettings
 from bot.store import Passage, Store, Story

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.ballots.tones import tone_request
+from bot.beats import PlanView
 from bot.judge import StoryView, story_person
 from bot.ledger import ledger_text
 from bot.narration import tense
-from bot.planner import PlanView
 from bot.prompts import Context, fit, relevant_lore
 from bot.settings import StorySettings
 from bot.store import LedgerEntry, LoreEntry, Passage, Store, Story

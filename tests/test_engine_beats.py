@@ -3,11 +3,12 @@ and what the story remembers."""
 
 import pytest
 
+from bot.beats import Beat, repeats
 from bot.engine import Engine
 from bot.errors import NotFound
 from bot.llm import prompt_text
 from bot.llm.scripted import ScriptedModel
-from bot.planner import Beat, render_view, repeats
+from bot.planner import render_view
 from bot.settings import StorySettings
 from bot.store import NewPassage, Store
 

@@ -2,8 +2,8 @@
 beat moves one on, then answers it."""
 
 from bot import threads
+from bot.beats import Beat
 from bot.llm import prompt_text
-from bot.planner import Beat
 from bot.store import Thread
 from tests.test_engine_beats import BEAT, NO_BEAT, PASSAGE, started
 

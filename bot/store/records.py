@@ -58,7 +58,7 @@ class Passage:
     """The story's open thread that its beat advanced, or resolved when `resolves`."""
     resolves: bool = False
     planned: str = ""
-    """The beat planned for the passage after it, as JSON (bot/planner.py), or ""."""
+    """The beat planned for the passage after it, as JSON (bot/beats.py), or ""."""
 
 
 @dataclass(frozen=True)
