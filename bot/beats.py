@@ -131,6 +131,7 @@ def instructions() -> tuple[str, ...]:
         "plan_context",
         "plan_threads",
         "plan_who",
+        "plan_who_first",
     )
     parts = [template(name) for name in names]
     return (*(re.sub(r"\{\w+\}|\[\w+\]", "\n", part) for part in parts), *kinds())
@@ -244,7 +245,8 @@ def stock_beat(view: PlanView, variant: int = 0) -> str:
     """A beat from the table of stock events (`prompts/plan_stock.txt`), filled in with the
     story's own cast (those in the latest passage first) and places, for when the model
     proposes none that can be used: the first in turn that the story can fill, in its person,
-    and that repeats no recent beat.
+    and that repeats no recent beat (in a first-person story, one that brings in someone from
+    the latest passage comes first).
     Empty for a story told in the present tense, or in the third person with no characters
     (a first-person story always has its narrator)."""
     if view.tense != "past":
@@ -263,8 +265,10 @@ def stock_beat(view: PlanView, variant: int = 0) -> str:
         "place": next(iter(view.places), ""),
     }
     table = stock()
-    for offset in range(len(table)):
-        line = table[(view.depth + variant + offset) % len(table)]
+    lines = [table[(view.depth + variant + offset) % len(table)] for offset in range(len(table))]
+    if view.person == "first" and here:
+        lines.sort(key=lambda line: "{other}" not in line)
+    for line in lines:
         needed = re.findall(r"\{(\w+)\}", line)
         if not all(slots.get(slot) for slot in needed):
             continue

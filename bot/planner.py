@@ -70,12 +70,13 @@ def render_view(view: PlanView) -> str:
 
 def who_it_happens_to(view: PlanView) -> str:
     """The sentence that keeps the next beat with the latest passage's people, so the story
-    does not leave them for new ones; empty when it names none (a first-person story's
-    narrator is always there)."""
-    names = [*(["the narrator"] if view.person == "first" else []), *present(view)]
-    if not present(view):
+    does not leave them for new ones (in a first-person story, beside the narrator); empty
+    when it names none."""
+    here = present(view)
+    if not here:
         return ""
-    return " " + fill("plan_who", names=inert_chat(", ".join(names), plan_labels()))
+    prompt = "plan_who_first" if view.person == "first" else "plan_who"
+    return " " + fill(prompt, names=inert_chat(", ".join(here), plan_labels()))
 
 
 class Planner:

@@ -51,8 +51,10 @@ async def test_the_beat_stays_with_the_latest_passage_s_people():
     assert "Mora" not in prompt
     first = replace(view, person="first")
     assert who_it_happens_to(first).startswith(
-        " It happens to someone in the latest passage (the narrator, Agnes)"
+        " It happens to the narrator together with someone in the latest passage (Agnes)"
     )
+    told = stock_beat(replace(first, beats=(), depth=0))
+    assert "Agnes" in told and ("I " in told or " me" in told), told
     assert who_it_happens_to(replace(view, cast=("Mora",))) == "", "no one there, no names"
     assert stock_beat(replace(view, beats=(), depth=0)).startswith("Agnes ")
 
