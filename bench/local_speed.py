@@ -2,7 +2,8 @@
 
 Same GGUF, prompts, settings (greedy, fixed seed, 128 new tokens), context size and threads.
 Each repetition uses a different scenesim opening (the same for both sides), so no side is
-helped by a cached prompt; the two sides alternate.
+helped by a cached prompt; the two sides alternate. Then the default writer's speed alone
+against its speed right after the default summariser's call, as a story step makes them.
 
     .venv/bin/python -m bench.local_speed [--repeats 5] [--quick]
 """
@@ -22,6 +23,7 @@ from bench.common import machine, openings, table, write_results
 from bot.engine import Engine, EngineConfig
 from bot.llm import Message, Models, Prompt, Sampling
 from bot.llm.llama import LocalModel
+from bot.llm.packaged import DEFAULT_SUMMARIZER, DEFAULT_WRITER, embedded_model
 from bot.prompts import COMPLETION_MARKER
 from bot.store import Store
 
@@ -108,6 +110,39 @@ async def speeds(repeats: int) -> dict[str, Any]:
     return result
 
 
+async def beside(repeats: int) -> dict[str, Any]:
+    """Tokens per second of the default writer, each prompt read afresh, alone and right after
+    a call to the default summariser (both loaded as the product loads them)."""
+    models = [embedded_model(name) for name in (DEFAULT_WRITER, DEFAULT_SUMMARIZER)]
+    writer, summariser = (LocalModel(m.locate(), name=m.name, threads=THREADS) for m in models)
+    sampling = Sampling(temperature=0.0, max_tokens=MAX_TOKENS, seed=SEED, min_tokens=MAX_TOKENS)
+    runs: dict[str, list[float]] = {"alone": [], "after the summariser": []}
+
+    async def rate(prompt: Prompt) -> float:
+        writer.loaded().reset()
+        begun = time.perf_counter()
+        generation = await writer.generate(prompt, sampling)
+        return generation.completion_tokens / (time.perf_counter() - begun)
+
+    try:
+        for index, prompt in enumerate(prompts("chat", repeats + 1)):
+            alone = await rate(prompt)
+            await summariser.generate(prompt, sampling)
+            after = await rate(prompt)
+            if index:
+                runs["alone"].append(alone)
+                runs["after the summariser"].append(after)
+    finally:
+        await writer.close()
+        await summariser.close()
+    return {
+        "writer": writer.name,
+        "summariser": summariser.name,
+        "tokens_per_second": runs,
+        "median": {side: statistics.median(rates) for side, rates in runs.items()},
+    }
+
+
 async def first_passage() -> dict[str, float]:
     """With a fresh model: seconds to `start` a story from an opening and write one `next`."""
     model = LocalModel()
@@ -136,6 +171,24 @@ def report(data: dict[str, Any]) -> None:
         rows.append([style, median["ours"], median["direct"], f"{ratio:.3f} ({verdict})"])
         data[style]["ratio"] = ratio
     print(table(["style", "ours tok/s", "direct tok/s", f"ours/direct (target >= {TARGET})"], rows))
+    near = data["beside"]
+    median = near["median"]
+    ratio = median["after the summariser"] / median["alone"]
+    verdict = "met" if ratio >= TARGET else "MISSED"
+    near["ratio"] = ratio
+    print(
+        table(
+            ["writer", "alone tok/s", "after the summariser tok/s", f"ratio (>= {TARGET})"],
+            [
+                [
+                    near["writer"],
+                    median["alone"],
+                    median["after the summariser"],
+                    f"{ratio:.3f} ({verdict})",
+                ]
+            ],
+        )
+    )
     load, first = data["load_seconds"], data["first_passage"]
     print(f"model load: ours {load['ours']:.2f} s, direct {load['direct']:.2f} s")
     print(
@@ -154,6 +207,7 @@ def main() -> None:
     started = time.perf_counter()
     load_before = machine()["load_1_5_15"]
     data = asyncio.run(speeds(repeats))
+    data["beside"] = asyncio.run(beside(repeats))
     data["first_passage"] = asyncio.run(first_passage())
     data.update(
         machine=machine(),

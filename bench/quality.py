@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import resource
 import statistics
 import tempfile
@@ -227,6 +228,12 @@ def openings() -> dict[str, str]:
     }
 
 
+def names_one_of(text: str, cast: list[str]) -> bool:
+    """Whether `text` names one of `cast` anywhere, at a sentence's start too (true when there
+    is no one to keep)."""
+    return not cast or any(re.search(rf"\b{re.escape(name)}\b", text) for name in cast)
+
+
 def judged(step: Step, view: StoryView, earlier: list[str]) -> Step:
     """`step` with the judge's verdict, the loop measure, the beat's and the cast's figures
     filled in."""
@@ -238,8 +245,7 @@ def judged(step: Step, view: StoryView, earlier: list[str]) -> Step:
         step.beat_after_lead = continuity.beat_share(" ".join(rest), view.beat)
     people = {e.name for e in view.ledger if e.kind == "character"}
     step.cast = sorted(name for name, _ in names_in(earlier[-1]) if name in people)
-    named = {name for name, _ in names_in(step.text)}
-    step.cast_named = not step.cast or bool(named & set(step.cast))
+    step.cast_named = names_one_of(step.text, step.cast)
     step.faults = list(verdict.faults)
     step.recycled_span = verdict.recycled_span
     step.seq_rep = verdict.seq_rep_4
@@ -391,12 +397,14 @@ def peak_rss_mb() -> float:
 
 def all_steps(entry: dict[str, Any]) -> list[Step]:
     """Every step of a configuration's stories, each beat checked again against the story's
-    earlier beats (so a stored run is read with today's `repeats`)."""
+    earlier beats and each cast kept or not counted again (so a stored run is read with
+    today's `repeats` and `names_one_of`)."""
     steps = []
     for story in entry["stories"].values():
         beats: list[str] = []
         for stored in story["steps"]:
             step = Step(**stored)
+            step.cast_named = names_one_of(step.text, step.cast)
             step.repeated_beat = bool(step.beat) and repeats(step.beat, beats)
             beats += [step.beat] if step.beat else []
             steps.append(step)
