@@ -138,7 +138,9 @@ def names_in(text: str) -> list[tuple[str, bool]]:
             before, after = sentence[: match.start()], sentence[match.end() :]
             opened = before.rstrip()
             at_start = not opened.strip("\"'\u201c(") or opened.endswith(OPENING_QUOTES)
+            after_the = False
             while words and words[0].lower() in NOT_NAMES:
+                after_the = words[0].lower() == "the"
                 words, at_start = words[1:], False
             run = " ".join(words)
             if not run:
@@ -150,7 +152,7 @@ def names_in(text: str) -> list[tuple[str, bool]]:
             place = (bool(PLACE_BEFORE.search(before)) and not owns) or any(
                 word.lower() in PLACE_WORDS for word in words[1:] or words
             )
-            if not place and THE_BEFORE.search(before):
+            if not place and (after_the or THE_BEFORE.search(before)):
                 continue
             found.append((run, place))
     return found
