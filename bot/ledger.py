@@ -48,7 +48,8 @@ NOT_NAMES = frozenset({
     "with", "you", "your", "yes", "oh", "let", "god", "sir", "madam", "lord", "lady", "monday",
     "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
     "march", "april", "may", "june", "july", "august", "september", "october", "november",
-    "december", "english", "christmas", "earth", "chapter",
+    "december", "english", "christmas", "earth", "chapter", "hello", "hi", "hey", "goodbye",
+    "bye", "thanks", "please", "sorry", "okay", "ok", "well", "ah", "wow", "welcome",
 })  # fmt: skip
 EPITHETS = frozenset(
     ["old", "young", "little", "big", "great", "poor", "dear", "good", "bad", "saint"]

@@ -84,6 +84,12 @@ def test_a_headland_is_a_place_and_an_institution_after_the_is_no_one():
     assert found == {"Carrow Head": "place", "Jack Farrell": "character"}
 
 
+def test_a_greeting_is_no_one():
+    text = 'Tom Reid said "Hello, how are you?" and the stranger said "Thanks, well enough."'
+    found = {entry.name: entry.kind for entry in read_ledger(text)}
+    assert found == {"Tom Reid": "character"}
+
+
 def test_a_name_after_the_at_a_sentence_s_start_is_no_one():
     text = "The North Star had been waiting for us, its sails billowing. Nora waved from it."
     found = {entry.name: entry.kind for entry in read_ledger(text)}
