@@ -30,8 +30,8 @@ SLOTS = re.compile("\ue000(\\d+)\ue001")
 WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
 """The one thread every embedded model computes on. One generation already uses every core,
 so two at once only slow each other; and llama.cpp's OpenMP keeps a team of threads for each
-thread that calls it, so models called from threads of their own ran the writer about 17%
-slower (bench/README.md)."""
+thread that calls it, so a writer called from a thread of its own right after another model
+ran about a quarter slower (bench/README.md, benchmark 4)."""
 
 
 def default_gguf_path() -> Path:
