@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import resource
 import statistics
 import tempfile
@@ -42,7 +41,7 @@ from bench.common import (
     write_results,
 )
 from bot import continuity, repetition
-from bot.beats import is_stock, repeats
+from bot.beats import is_stock, named_in, repeats
 from bot.config import ConfigError, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.judge import FAULTS, StoryView, judge_passage
@@ -231,7 +230,7 @@ def openings() -> dict[str, str]:
 def names_one_of(text: str, cast: list[str]) -> bool:
     """Whether `text` names one of `cast` anywhere, at a sentence's start too (true when there
     is no one to keep)."""
-    return not cast or any(re.search(rf"\b{re.escape(name)}\b", text) for name in cast)
+    return not cast or bool(named_in(text, cast))
 
 
 def judged(step: Step, view: StoryView, earlier: list[str]) -> Step:

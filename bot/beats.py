@@ -236,9 +236,14 @@ def stock() -> tuple[str, ...]:
     return tuple(line for line in template("plan_stock").splitlines() if line.strip())
 
 
+def named_in(text: str, names: Sequence[str]) -> list[str]:
+    """Those of `names` that `text` names as whole words, anywhere, in `names`' order."""
+    return [name for name in names if re.search(rf"\b{re.escape(name)}\b", text)]
+
+
 def present(view: PlanView) -> list[str]:
     """The story's characters whom the latest passage names, in the cast's order."""
-    return [name for name in view.cast if re.search(rf"\b{re.escape(name)}\b", view.passage)]
+    return named_in(view.passage, view.cast)
 
 
 def stock_beat(view: PlanView, variant: int = 0) -> str:
