@@ -243,7 +243,7 @@ def judged(step: Step, view: StoryView, earlier: list[str]) -> Step:
         rest = SENTENCE_END.split(step.text.strip(), maxsplit=1)[1:]
         step.beat_after_lead = continuity.beat_share(" ".join(rest), view.beat)
     people = {e.name for e in view.ledger if e.kind == "character"}
-    step.cast = sorted(name for name, _ in names_in(earlier[-1]) if name in people)
+    step.cast = sorted({name for name, _ in names_in(earlier[-1]) if name in people})
     step.cast_named = names_one_of(step.text, step.cast)
     step.faults = list(verdict.faults)
     step.recycled_span = verdict.recycled_span

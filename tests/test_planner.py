@@ -1,6 +1,7 @@
 """The planner: asks its model for each beat, keeps to the story's people, and falls back
 on a stock event."""
 
+import re
 from dataclasses import replace
 
 from bot.beats import Beat, is_stock, repeats, stock, stock_beat, usable
@@ -117,3 +118,12 @@ async def test_a_direction_the_model_cannot_place_gets_no_stock_event():
     view = replace(VIEW, cast=("Agnes",))
     plan, _ = planner("-", "-")
     assert await plan.beat(view, CallLog(), direction="Her sister comes.") == Beat()
+
+
+def test_a_stock_event_speaks_of_people_only_by_name():
+    """A stock event's {name} is "I" in a first-person story, so a pronoun for a person
+    ("until one of them walked out") would speak of the narrator in the third person."""
+    pronouns = re.compile(r"\b(?:he|she|him|her|his|hers|they|them|their|theirs)\b", re.I)
+    for line in stock():
+        told = line.format(name="I", other="Callum", place="the quay")
+        assert not pronouns.search(told), told
