@@ -41,7 +41,7 @@ from bench.common import (
     write_results,
 )
 from bot import continuity, repetition
-from bot.beats import is_stock, named_in, repeats
+from bot.beats import first_sentence, is_stock, named_in, repeats
 from bot.config import ConfigError, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.judge import FAULTS, StoryView, judge_passage
@@ -213,6 +213,9 @@ class Step:
     """The beat tells again one of the story's earlier beats."""
     thread: str = ""
     """"step" or "answer" when the beat was about one of the story's threads."""
+    proposals: list[str] = field(default_factory=list)
+    """The beats the planner proposed during this step (for the next passage): when the next
+    beat is a stock event, none of them could be used."""
 
     @property
     def failed(self) -> bool:
@@ -271,6 +274,7 @@ async def write_story(
         logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.plan_calls = sum(c.purpose == "plan" for c in new)
+        step.proposals = [first_sentence(c.response) for c in new if c.purpose == "plan"]
         step.all_calls = len(new)
         line = await engine.stories.line(story.id)
         before = line[:-1]
