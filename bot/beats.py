@@ -205,30 +205,41 @@ def names_only(beat: str) -> bool:
 
 
 def usable(beat: str, view: PlanView) -> bool:
-    """Whether `beat` can steer a passage: a whole sentence of the story's prose, not a
-    question, in which something changes (not a list of names, not one that only goes on), in
-    its person (a third-person beat has no "I" or "you" outside quotes at all; a first-person
-    beat says what happens to the narrator, "I" or "we", so the passage stays in their voice),
-    not about the story, not an echo of the planner's prompt or a copy from the latest passage,
-    not saying the same words twice, not a recent beat again, and not in the present tense when
-    the story is told in the past."""
+    """Whether `beat` can steer a passage (see `refusal`)."""
+    return not refusal(beat, view)
+
+
+def refusal(beat: str, view: PlanView) -> str:
+    """Why `beat` cannot steer a passage, in a word, or "" when it can. A usable beat is a whole
+    sentence of the story's prose, not a question, in which something changes (not a list of
+    names, not one that only goes on), in its person (a third-person beat has no "I" or "you"
+    outside quotes at all; a first-person beat says what happens to the narrator, "I" or "we",
+    so the passage stays in their voice), not about the story, not an echo of the planner's
+    prompt or a copy from the latest passage, not saying the same words twice, not a recent
+    beat again, and not in the present tense when the story is told in the past."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!\u2026][\"'\u201d]*$", beat):
-        return False
-    if names_only(beat) or STANDING_STILL.search(narration(beat)):
-        return False
+        return "unfinished"
+    if names_only(beat):
+        return "names"
+    if STANDING_STILL.search(narration(beat)):
+        return "still"
     if matches(narration(beat), [*META, *ASSISTANT]) or ABOUT_THE_TEXT.search(narration(beat)):
-        return False
+        return "about the text"
     first, second, _ = person_counts(beat)
     if drifts(beat, view.person) or (view.person == "third" and first + second > 0):
-        return False
-    if (view.person == "first" and first == 0) or (view.tense == "past" and tells_now(beat)):
-        return False
+        return "person"
+    if view.person == "first" and first == 0:
+        return "no narrator"
+    if view.tense == "past" and tells_now(beat):
+        return "tense"
     grams = ngrams(words(beat), 4)
-    if echoes_prompt(beat) or len(set(grams)) < len(grams):
-        return False
+    if echoes_prompt(beat):
+        return "echo"
+    if len(set(grams)) < len(grams):
+        return "said twice"
     if len(longest_shared_run(beat, [view.passage, view.summary]).split()) >= COPIED_WORDS:
-        return False
-    return not repeats(beat, view.beats)
+        return "copied"
+    return "repeat" if repeats(beat, view.beats) else ""
 
 
 @cache

@@ -3,7 +3,7 @@ recent beat again."""
 
 from dataclasses import replace
 
-from bot.beats import PlanView, first_sentence, repeats, usable
+from bot.beats import PlanView, first_sentence, refusal, repeats, usable
 
 VIEW = PlanView(
     summary="Agnes waits on Skerry Island for the ferry.",
@@ -102,3 +102,19 @@ def test_two_beats_about_the_same_people_are_not_the_same_event():
     assert repeats(
         "Lena found the ferry empty at the harbour.", ["Grandpa Teodor found the ferry empty."]
     )
+
+
+def test_a_refused_beat_says_which_check_refused_it():
+    told_by_me = replace(VIEW, person="first")
+    assert refusal("An earthquake", VIEW) == "unfinished"
+    assert refusal("Agnes, Callum, Skerry Island and The Ferryman.", VIEW) == "names"
+    assert refusal("Agnes felt a mix of relief and fear.", VIEW) == "still"
+    assert refusal("The story starts with a scene with Flour and Lena.", VIEW) == "about the text"
+    assert refusal("As I stood there on the rock, Agnes watched the sea.", VIEW) == "person"
+    assert refusal("The narrator and Callum rowed out to the wreck.", told_by_me) == "no narrator"
+    assert refusal("Agnes returns to the cottage and begins to pack.", VIEW) == "tense"
+    assert refusal("Later that day, that night, that night, or the next morning.", VIEW) == "echo"
+    assert refusal("Agnes ran to the boat and Agnes ran to the boat again.", VIEW) == "said twice"
+    assert refusal("The ferry did not come, and Agnes went back to the cottage.", VIEW) == "copied"
+    assert refusal("Agnes found the ferry moored empty in the harbour.", VIEW) == "repeat"
+    assert refusal("Callum broke the lock on the boathouse and let the dogs out.", VIEW) == ""
