@@ -47,7 +47,7 @@ from bench.quality_figures import (
     summarize_all,
 )
 from bot import continuity, repetition
-from bot.beats import first_sentence, repeats
+from bot.beats import first_sentence, refusal, repeats
 from bot.config import ConfigError, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.judge import StoryView, judge_passage
@@ -205,9 +205,12 @@ async def write_story(
         logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.plan_calls = sum(c.purpose == "plan" for c in new)
-        step.proposals = [first_sentence(c.response) for c in new if c.purpose == "plan"]
         step.all_calls = len(new)
         line = await engine.stories.line(story.id)
+        step.proposals = [first_sentence(c.response) for c in new if c.purpose == "plan"]
+        if step.proposals:
+            _, _, plan = await engine.reader.story_so_far(story, line)  # as the planner read it
+            step.refusals = [refusal(beat, plan) for beat in step.proposals]
         before = line[:-1]
         view = replace(
             await engine.reader.story_view(story, before),
@@ -220,8 +223,10 @@ async def write_story(
             if line[-1].thread_id is not None:
                 step.thread = "answer" if line[-1].resolves else "step"
         results.append(judged(step, view, texts) if not step.failed else step)
+        refused = ", ".join(filter(None, step.refusals))
         print(
-            f"    step {number}: {', '.join(step.faults) or 'good'} ({step.seconds:.1f} s)",
+            f"    step {number}: {', '.join(step.faults) or 'good'} ({step.seconds:.1f} s)"
+            + (f"; next beat's proposals refused: {refused}" if refused else ""),
             flush=True,
         )
     return results

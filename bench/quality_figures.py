@@ -4,6 +4,7 @@ and the tables, Markdown and plot that show them (bench/quality.py writes the st
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,8 @@ class Step:
     proposals: list[str] = field(default_factory=list)
     """The beats the planner proposed during this step (for the next passage): when the next
     beat is a stock event, none of them could be used."""
+    refusals: list[str] = field(default_factory=list)
+    """Why each of `proposals` could not be used (bot/beats.py `refusal`), "" for one used."""
 
     @property
     def failed(self) -> bool:
@@ -124,6 +127,7 @@ def summarize(steps: list[Step]) -> dict[str, Any]:
     figures["passage_calls"] = sum(s.passage_calls for s in steps) / count
     figures["plan_calls"] = sum(s.plan_calls for s in steps) / count
     figures["all_calls"] = sum(s.all_calls for s in steps) / count
+    figures["refusals"] = dict(Counter(r for s in steps for r in s.refusals if r).most_common())
     return figures
 
 
