@@ -1,0 +1,1 @@
+"""Each backend's schema as numbered migrations, one module per backend."""
