@@ -34,11 +34,14 @@ COPIED_WORDS = 6
 """A beat sharing a run of this many words with the latest passage or the summary copies what
 happened instead of moving on."""
 ABOUT_THE_TEXT = re.compile(
-    r"\b(?:story|stories|scene|passage|chapter|sentence|update|characters?)\b", re.I
+    r"\b(?:story|stories|scene|passage|chapter|sentence|update|characters?|narrator)\b", re.I
 )
 """A beat names what happens in the story's world; one that names the story itself, a scene, a
-passage or a character is talk about the text ("The story starts with a scene with…", "Teodor
-noticed a new character")."""
+passage, a character or the narrator is talk about the text ("The story starts with a scene
+with…", "Teodor noticed a new character", "The narrator and Sato rowed out")."""
+WHO_ECHO = re.compile(r"^\W*it\s+(?:happens|happened)\s+to\b", re.I)
+"""A beat that starts as the planner's "who" instruction does ("It happened to us together
+with Sound, …") repeats the instruction instead of saying what happens."""
 STANDING_STILL = re.compile(
     r"\b(?:kept|keeps|keep|continued|continues|continue|went on|goes on|carried on|remained|"
     r"remains|stayed|stays|still|felt|feels|feeling|seemed|seems|wondered|wonders)\b",
@@ -141,6 +144,8 @@ def echoes_prompt(beat: str) -> bool:
     """Whether `beat` repeats the planner's instructions, or starts with one of its labels,
     rather than telling the story."""
     if any(label and beat.lower().startswith(label.lower()) for label in plan_labels()):
+        return True
+    if WHO_ECHO.match(beat):
         return True
     return len(longest_shared_run(beat, instructions()).split()) >= ECHO_WORDS
 

@@ -111,7 +111,12 @@ def test_a_refused_beat_says_which_check_refused_it():
     assert refusal("Agnes felt a mix of relief and fear.", VIEW) == "still"
     assert refusal("The story starts with a scene with Flour and Lena.", VIEW) == "about the text"
     assert refusal("As I stood there on the rock, Agnes watched the sea.", VIEW) == "person"
-    assert refusal("The narrator and Callum rowed out to the wreck.", told_by_me) == "no narrator"
+    assert refusal("Callum rowed out to the wreck.", told_by_me) == "no narrator"
+    assert refusal("The narrator and Callum rowed out to the wreck.", told_by_me) == (
+        "about the text"
+    )
+    together = "It happened to us together with Sound, when I saw the light on the north rock."
+    assert refusal(together, told_by_me) == "echo"
     assert refusal("Agnes returns to the cottage and begins to pack.", VIEW) == "tense"
     assert refusal("Later that day, that night, that night, or the next morning.", VIEW) == "echo"
     assert refusal("Agnes ran to the boat and Agnes ran to the boat again.", VIEW) == "said twice"
