@@ -3,6 +3,8 @@ recent beat again."""
 
 from dataclasses import replace
 
+import pytest
+
 from bot.beats import PlanView, first_sentence, refusal, repeats, usable
 
 VIEW = PlanView(
@@ -104,22 +106,25 @@ def test_two_beats_about_the_same_people_are_not_the_same_event():
     )
 
 
-def test_a_refused_beat_says_which_check_refused_it():
-    told_by_me = replace(VIEW, person="first")
-    assert refusal("An earthquake", VIEW) == "unfinished"
-    assert refusal("Agnes, Callum, Skerry Island and The Ferryman.", VIEW) == "names"
-    assert refusal("Agnes felt a mix of relief and fear.", VIEW) == "still"
-    assert refusal("The story starts with a scene with Flour and Lena.", VIEW) == "about the text"
-    assert refusal("As I stood there on the rock, Agnes watched the sea.", VIEW) == "person"
-    assert refusal("Callum rowed out to the wreck.", told_by_me) == "no narrator"
-    assert refusal("The narrator and Callum rowed out to the wreck.", told_by_me) == (
-        "about the text"
-    )
-    together = "It happened to us together with Sound, when I saw the light on the north rock."
-    assert refusal(together, told_by_me) == "echo"
-    assert refusal("Agnes returns to the cottage and begins to pack.", VIEW) == "tense"
-    assert refusal("Later that day, that night, that night, or the next morning.", VIEW) == "echo"
-    assert refusal("Agnes ran to the boat and Agnes ran to the boat again.", VIEW) == "said twice"
-    assert refusal("The ferry did not come, and Agnes went back to the cottage.", VIEW) == "copied"
-    assert refusal("Agnes found the ferry moored empty in the harbour.", VIEW) == "repeat"
-    assert refusal("Callum broke the lock on the boathouse and let the dogs out.", VIEW) == ""
+FIRST = replace(VIEW, person="first")
+REFUSALS = [
+    ("An earthquake", VIEW, "unfinished"),
+    ("Agnes, Callum, Skerry Island and The Ferryman.", VIEW, "names"),
+    ("Agnes felt a mix of relief and fear.", VIEW, "still"),
+    ("The story starts with a scene with Flour and Lena.", VIEW, "about the text"),
+    ("The narrator and Callum rowed out to the wreck.", FIRST, "about the text"),
+    ("As I stood there on the rock, Agnes watched the sea.", VIEW, "person"),
+    ("Callum rowed out to the wreck.", FIRST, "no narrator"),
+    ("Agnes returns to the cottage and begins to pack.", VIEW, "tense"),
+    ("Later that day, that night, that night, or the next morning.", VIEW, "echo"),
+    ("It happened to us together with Sound, when I saw the light.", FIRST, "echo"),
+    ("Agnes ran to the boat and Agnes ran to the boat again.", VIEW, "said twice"),
+    ("The ferry did not come, and Agnes went back to the cottage.", VIEW, "copied"),
+    ("Agnes found the ferry moored empty in the harbour.", VIEW, "repeat"),
+    ("Callum broke the lock on the boathouse and let the dogs out.", VIEW, ""),
+]
+
+
+@pytest.mark.parametrize(("beat", "view", "reason"), REFUSALS)
+def test_a_refused_beat_says_which_check_refused_it(beat: str, view: PlanView, reason: str):
+    assert refusal(beat, view) == reason
