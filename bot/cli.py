@@ -28,7 +28,7 @@ from bot.inert import terminal_safe
 from bot.llm import ModelError, open_models
 from bot.lookups import find_story
 from bot.prompts import template
-from bot.settings import LIMITS, STYLES, StorySettings
+from bot.settings import LIMITS, STYLES, StorySettings, beginning
 from bot.store import Store, StoreError, transfer
 
 DEMO_PASSAGES = 5
@@ -55,6 +55,7 @@ class Terminal:
     ) -> int:
         """Start a story and write `passages` more, printing each as soon as it is written;
         `planner` turns the story's planner on or off (None: the configured default)."""
+        beginning(opening, premise, title)
         if not self.settings.database_url:
             check_new_file(self.settings.db_path, "database")
         models = open_models(self.settings)

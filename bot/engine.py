@@ -30,7 +30,7 @@ from bot.planner import Planner
 from bot.planning import Plans
 from bot.progress import Report, Step
 from bot.reading import StoryReader
-from bot.settings import LIMITS, StorySettings, checked, direction_for, title_from
+from bot.settings import LIMITS, StorySettings, beginning, checked, direction_for, title_from
 from bot.store import Conflict, NewPassage, Passage, Store, Story
 from bot.summaries import Summarizer
 from bot.voice import WriterConfig
@@ -124,12 +124,7 @@ class Engine:
         left pending, for `summarize()` once the opening has been shown. `progress` is told
         when the model starts writing the opening.
         """
-        memory = checked(memory, "memory", LIMITS.memory, required=False)
-        opening = checked(opening, "opening", LIMITS.opening, required=False)
-        premise = checked(premise, "premise", LIMITS.premise, required=False)
-        title = checked(title, "title", LIMITS.title, required=False)
-        if not opening and not premise:
-            raise InvalidInput("Give an opening or a premise to start a story.")
+        opening, premise, title, memory = beginning(opening, premise, title, memory)
         settings = (settings or self.config.story_defaults).validated()
         if guild_id is not None and await self.store.active_story(guild_id, channel_id or 0):
             raise InvalidInput("This channel already has a story; end it before starting another.")

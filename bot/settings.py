@@ -110,6 +110,20 @@ def checked(text: str | None, what: str, limit: int, *, required: bool = True) -
     return text
 
 
+def beginning(
+    opening: str = "", premise: str = "", title: str = "", memory: str = ""
+) -> tuple[str, str, str, str]:
+    """A new story's opening, premise, title and memory, each `checked`; InvalidInput when
+    there is neither an opening nor a premise."""
+    memory = checked(memory, "memory", LIMITS.memory, required=False)
+    opening = checked(opening, "opening", LIMITS.opening, required=False)
+    premise = checked(premise, "premise", LIMITS.premise, required=False)
+    title = checked(title, "title", LIMITS.title, required=False)
+    if not opening and not premise:
+        raise InvalidInput("Give an opening or a premise to start a story.")
+    return opening, premise, title, memory
+
+
 def parse_keywords(keywords: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(keywords, str):
         keywords = keywords.split(",")

@@ -234,3 +234,22 @@ def test_written_passages_are_printed_with_controls_made_visible() -> None:
     assert out.getvalue() == (
         "\n§2\nA ship ^[]8;;http://x^Gcame^[]8;;^G in the night. It <U+202E>was<U+202C> dark.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("write", "--premise", "   "), "Give an opening or a premise to start a story."),
+        (
+            ("write", "--opening", "Once.", "--title", "\u200b"),
+            "The title has no visible characters.",
+        ),
+    ],
+)
+def test_a_story_that_cannot_start_creates_no_database(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = automuse(tmp_path, *args)
+    assert one_sentence(result) == f"automuse: {message}"
+    assert not result.stderr.decode().startswith("· "), "refused before any progress"
+    assert list(tmp_path.iterdir()) == [], "no database is created"
