@@ -57,12 +57,14 @@ PRESENT_VERB = re.compile(r"\b(?:he|she|it|[A-Z][a-z]+)\s+([a-z]{2,}[^s\W]s)\b")
 """A verb in the present tense after its subject: "Dale calls", "she opens"."""
 PRESENT_AFTER_APPOSITION = re.compile(
     r",\s+([a-z]{2,}[^s\W]s)\s+(?:the|a|an|his|her|their|its|to|into|toward|towards|through"
-    r"|at|on|in|out|up|down|back|with|from)\b"
+    r"|at|on|in|out|up|down|back|with|from|[A-Z][a-z]+)\b"
 )
-"""The same after an apposition or a clause: "Tom, seeing the door, approaches the door"."""
+"""The same after an apposition or a clause: "Tom, seeing the door, approaches the door",
+"Kepler, an alien, approaches Relay Station Nine"."""
 NOT_VERBS = {
     "always", "perhaps", "towards", "afterwards", "sometimes", "nevertheless", "besides",
     "across", "unless", "series", "news", "lens", "glass", "business", "was", "has", "this",
+    "thus", "whereas", "plus", "famous", "nervous", "curious", "anxious", "furious", "jealous",
 }  # fmt: skip
 LEADING = re.compile(
     r"^\s*(?:\d+[.)]|[-*\u2022]|(?:first )?sentence:|next:|beat:|answer:)\s*", re.IGNORECASE

@@ -90,10 +90,13 @@ def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
         "Agnes returns to the cottage and begins to pack.",
         "Agnes, seeing the ferry was not the only boat, approaches the harbour with caution.",
         "One night Mr Hale, a customer of the shop, arrives with news about the ferry.",
+        "Kepler, an alien from the planet Kepler-442b, approaches Relay Station Nine.",
     ):
         assert not usable(beat, VIEW)
     assert usable("The next morning Agnes woke to find the ferry gone.", VIEW)
     assert usable("That night Agnes packed boots, coats and letters into a trunk.", VIEW)
+    assert usable("At dawn the ferry came back, thus Agnes had to choose.", VIEW)
+    assert usable("Callum ran to the quay, furious Agnes had gone without him.", VIEW)
 
 
 def test_two_beats_about_the_same_people_are_not_the_same_event():
