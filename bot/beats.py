@@ -31,8 +31,8 @@ ECHO_WORDS = 4
 """A beat that shares a run of this many words with the planner's own instructions, labels or
 kinds of event echoes the prompt instead of telling the story."""
 COPIED_WORDS = 6
-"""A beat sharing a run of this many words with the latest passage or the summary copies what
-happened instead of moving on."""
+"""A beat sharing a run of this many words with the latest passage, the summary or the opening
+copies what happened instead of moving on."""
 ABOUT_THE_TEXT = re.compile(
     r"\b(?:story|stories|scene|passage|chapter|sentence|update|characters?|narrator)\b", re.I
 )
@@ -222,8 +222,9 @@ def refusal(beat: str, view: PlanView) -> str:
     names, not one that only goes on), in its person (a third-person beat has no "I" or "you"
     outside quotes at all; a first-person beat says what happens to the narrator, "I" or "we",
     so the passage stays in their voice), not about the story, not an echo of the planner's
-    prompt or a copy from the latest passage, not saying the same words twice, not a recent
-    beat again, and not in the present tense when the story is told in the past."""
+    prompt or a copy from the latest passage, the summary or the opening, not saying the same
+    words twice, not a recent beat again, and not in the present tense when the story is told
+    in the past."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!\u2026][\"'\u201d]*$", beat):
         return "unfinished"
     if names_only(beat):
@@ -244,7 +245,8 @@ def refusal(beat: str, view: PlanView) -> str:
         return "echo"
     if len(set(grams)) < len(grams):
         return "said twice"
-    if len(longest_shared_run(beat, [view.passage, view.summary]).split()) >= COPIED_WORDS:
+    told = [view.passage, view.summary, view.opening]
+    if len(longest_shared_run(beat, told).split()) >= COPIED_WORDS:
         return "copied"
     return "repeat" if repeats(beat, view.beats) else ""
 

@@ -110,6 +110,7 @@ def test_two_beats_about_the_same_people_are_not_the_same_event():
 
 
 FIRST = replace(VIEW, person="first")
+OPENED = replace(VIEW, opening="The gulls rose over Skerry Island all at once, and Agnes woke.")
 REFUSALS = [
     ("An earthquake", VIEW, "unfinished"),
     ("Agnes, Callum, Skerry Island and The Ferryman.", VIEW, "names"),
@@ -123,6 +124,7 @@ REFUSALS = [
     ("It happened to us together with Sound, when I saw the light.", FIRST, "echo"),
     ("Agnes ran to the boat and Agnes ran to the boat again.", VIEW, "said twice"),
     ("The ferry did not come, and Agnes went back to the cottage.", VIEW, "copied"),
+    ("At dawn the gulls rose over Skerry Island all at once.", OPENED, "copied"),
     ("Agnes found the ferry moored empty in the harbour.", VIEW, "repeat"),
     ("Callum broke the lock on the boathouse and let the dogs out.", VIEW, ""),
 ]
