@@ -136,7 +136,7 @@ def instructions() -> tuple[str, ...]:
         "plan_context",
         "plan_threads",
         "plan_who",
-        "plan_who_first",
+        "plan_who_narrator",
     )
     parts = [template(name) for name in names]
     return (*(re.sub(r"\{\w+\}|\[\w+\]", "\n", part) for part in parts), *kinds())

@@ -75,7 +75,7 @@ def who_it_happens_to(view: PlanView) -> str:
     here = present(view)
     if not here:
         return ""
-    prompt = "plan_who_first" if view.person == "first" else "plan_who"
+    prompt = "plan_who_narrator" if view.person == "first" else "plan_who"
     return " " + fill(prompt, names=inert_chat(", ".join(here), plan_labels()))
 
 

@@ -52,7 +52,8 @@ async def test_the_beat_stays_with_the_latest_passage_s_people():
     assert "Mora" not in prompt
     first = replace(view, person="first")
     assert who_it_happens_to(first).startswith(
-        " It happens to the narrator together with someone in the latest passage (Agnes)"
+        ' It happens to the narrator, written as "I", together with someone in the latest'
+        " passage (Agnes)"
     )
     told = stock_beat(replace(first, beats=(), depth=0))
     assert "Agnes" in told and ("I " in told or " me" in told), told
