@@ -150,8 +150,10 @@ def names_in(text: str) -> list[tuple[str, bool]]:
             if not named and not (at_start and _acts_as_name(run, after, text)):
                 continue
             owns = after.startswith(("'s", "\u2019s"))
-            place = (bool(PLACE_BEFORE.search(before)) and not owns) or any(
-                word.lower() in PLACE_WORDS for word in words[1:] or words
+            titled = words[0].rstrip(".") in TITLES
+            place = not titled and (
+                (bool(PLACE_BEFORE.search(before)) and not owns)
+                or any(word.lower() in PLACE_WORDS for word in words[1:] or words)
             )
             if not place and (after_the or THE_BEFORE.search(before)):
                 continue

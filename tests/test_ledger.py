@@ -101,3 +101,8 @@ def test_a_name_with_a_place_word_after_its_first_is_a_place():
         e.name: e.kind for e in read_ledger("Ines ran the relay. Relay Station Nine was dark.")
     }
     assert found == {"Ines": "character", "Relay Station Nine": "place"}
+
+
+def test_someone_with_a_title_is_no_place():
+    found = names_in("A fire broke out near Mr Lea, and Dale saw a stranger at Mrs. Lee's door.")
+    assert ("Mr Lea", False) in found and ("Mrs Lee", False) in found
