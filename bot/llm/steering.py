@@ -7,8 +7,9 @@ samples, by masking tokens out before each choice:
   prompt or the answer is never chosen, so a passage cannot recycle a line of the story. Only
   a token that starts a new word is held back: masking the rest of a word (the "t" of
   "don't") would make the model break the word instead. Its twins are held back with it
-  (the same word without its space, or capitalised), and so is a line break, so a held-back
-  copy can neither fuse two words ("evencommitted") nor break a paragraph ("Mrs.⏎⏎Hale");
+  (the same word without its space, or capitalised), and so is every token of white space
+  alone, so a held-back copy can neither fuse two words ("evencommitted"), break a paragraph
+  ("Mrs.⏎⏎Hale") nor slip through after a tab or a second space ("one last⇥time");
 - **the story's person**: outside quotation marks, the words in `narration_avoid` (such as
   "I" and "my" in a third-person story) are never chosen; dialogue may use any word;
 - **no stubs**: the end of the text cannot come before `min_tokens` tokens;
@@ -109,8 +110,9 @@ def script_tokens(pieces: Iterable[tuple[int, bytes]]) -> dict[str, list[int]]:
 
 
 def break_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
-    """The tokens among `pieces` (token, text) that write only white space with a line break."""
-    return [token for token, text in pieces if "\n" in text and not text.strip()]
+    """The tokens among `pieces` (token, text) that write only white space: a line break, a
+    tab, a space on its own or several."""
+    return [token for token, text in pieces if text and not text.strip()]
 
 
 def twin_spellings(text: str) -> set[str]:

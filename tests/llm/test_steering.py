@@ -28,7 +28,7 @@ from bot.repetition import words
 
 VOCAB = [
     *("<eos>", " the", " cat", " sat", " on", " mat", " I", "I", " my", " he", ' "', '."', "\n"),
-    *(" don", "\u2019", "t", "sat", " Sat", "Sat", "\n\n"),
+    *(" don", "\u2019", "t", "sat", " Sat", "Sat", "\n\n", "\t", " ", "  "),
 ]
 END = 0
 
@@ -80,13 +80,13 @@ def test_twin_spellings_are_the_same_word_without_its_space_or_capitalised() -> 
     assert twin_spellings(" ") == set()
 
 
-def test_a_held_back_copy_cannot_be_fused_or_broken_into_a_paragraph() -> None:
+def test_a_held_back_copy_cannot_be_fused_broken_or_slipped_past_after_white_space() -> None:
     prompt = ids(" the", " cat", " sat", " on")
     breaks = break_tokens(enumerate(VOCAB))
-    assert breaks == ids("\n", "\n\n")
+    assert breaks == ids("\n", "\n\n", "\t", " ", "  ")
     steer = steering(prompt, breaks=breaks, no_repeat=3)
     held = steer.banned(prompt + ids(" the", " cat"))
-    assert set(held) == set(ids(" sat", "sat", " Sat", "Sat", "\n", "\n\n"))
+    assert set(held) == set(ids(" sat", "sat", " Sat", "Sat", "\n", "\n\n", "\t", " ", "  "))
     assert steer.banned(prompt + ids(" he")) == []
 
 
