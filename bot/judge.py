@@ -104,6 +104,11 @@ ASSISTANT = [
 HTML_TAG = r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>\n]*)?/?>"
 FURNITURE = r"^[ \t]*\(?(?:source|via|photo|image|credit|copyright)s?\)?[ \t]*:?[ \t]*$"
 """A line that only credits a source, as web text has under a picture: "(Source)"."""
+PLACEHOLDER = (
+    r"\[(?:insert\b[^\]]*|(?:[a-z']+ ){0,2}(?:name|date|place|address|city|town|location|time"
+    r"|number))\]"
+)
+"""A template's blank left unfilled: "[Name]", "[Your Name]", "[cat name]", "[Insert date]"."""
 FOREIGN_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
 """Runs of Chinese, Japanese or Korean characters."""
 DEBRIS = [
@@ -119,10 +124,11 @@ DEBRIS = [
     r"\b(?:this week's|today's) (?:topic|post|episode|question)\b",
     r"(?<![\w&])#[A-Za-z]\w+",
     r"\*\*\w|\w\*\*",
+    PLACEHOLDER,
 ]
 """Text that is not story prose: escaped characters, list bullets, headings, HTML tags, links,
-blog furniture ("(Source)", "This week's topic:"), hashtags and Markdown emphasis. A scene
-break (`* * *`) is prose."""
+blog furniture ("(Source)", "This week's topic:"), hashtags, Markdown emphasis and a
+template's blanks ("Dear [Name],"). A scene break (`* * *`) is prose."""
 SUMMARY_META = [
     *META,
     r"\bthe (?:story|text|author|writer|excerpt)\b",

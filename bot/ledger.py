@@ -22,7 +22,8 @@ TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Captain", "Father", "Mother", "Aunt"
 TITLE = rf"(?:(?:{'|'.join(TITLES)})\.? )"
 NAME = rf"{TITLE}?[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*"
 UNDERSCORED = re.compile(r"\b[A-Z][a-z]+(?:_[A-Za-z]+)+\b")
-NAME_RUN = re.compile(rf"(?<![\w'])({NAME})(?![\w])")
+NAME_RUN = re.compile(rf"(?<![\w'\[])({NAME})(?![\w\]])")
+"""A name: not a word's part, nor a template's blank ("Dear [Name],")."""
 PLACE_WORDS = frozenset({
     "island", "isle", "street", "road", "lane", "hall", "house", "castle", "church", "chapel",
     "village", "town", "city", "harbour", "harbor", "bay", "river", "lake", "sea", "mountain",

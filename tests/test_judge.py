@@ -258,3 +258,9 @@ def test_words_of_another_script_inside_english_prose_are_debris() -> None:
     assert "debris" in judge_passage(slipped, story()).faults
     assert "debris" not in judge_passage(GOOD, story()).faults
     assert debris("她走进了灯塔，看见Mira站在窗前。灯光很暗，海浪拍打着岩石。") == ()
+
+
+def test_a_template_s_unfilled_blank_is_debris_and_a_bracketed_aside_is_not() -> None:
+    assert debris('I opened the letter: "Dear [Name], we have heard about Admiral."') == ("[Name]",)
+    assert debris("She signed it [Your Name] and sent it on [Insert date].") == ("[Your Name]",)
+    assert debris("The note said [yours, not mine] in her hand.") == ()

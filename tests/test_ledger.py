@@ -106,3 +106,8 @@ def test_a_name_with_a_place_word_after_its_first_is_a_place():
 def test_someone_with_a_title_is_no_place():
     found = names_in("A fire broke out near Mr Lea, and Dale saw a stranger at Mrs. Lee's door.")
     assert ("Mr Lea", False) in found and ("Mrs Lee", False) in found
+
+
+def test_a_template_s_blank_names_no_one():
+    letter = 'I read her message: "Dear [Name], we have heard that something happened to Admiral."'
+    assert [name for name, _ in names_in(letter)] == ["Admiral"]
