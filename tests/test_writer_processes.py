@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 from bot_process import REPO, BotProcess, clean_environment
@@ -34,15 +35,17 @@ async def automuse_write(env: dict[str, str], story_id: int) -> asyncio.subproce
 
 
 async def summary_written(database_url: str, story_id: int) -> None:
-    """Wait until the story's latest passage has its rolling summary, which the bot writes
-    after posting the passage, holding the story's lease."""
+    """Wait until the story's latest passage has its rolling summary and the story's lease is
+    free: after posting the passage the bot writes the summary and plans the next beat,
+    holding the lease."""
     store = await Store.open(database_url)
     try:
         async with asyncio.timeout(30):
             while True:
                 story = await store.story(story_id)
                 head = await store.passage(story.head_id)
-                if head is not None and head.summary is not None:
+                summarised = head is not None and head.summary is not None
+                if summarised and not await store.lease_held(story_id, time.time()):
                     return
                 await asyncio.sleep(0.2)
     finally:
