@@ -50,7 +50,8 @@ NOT_NAMES = frozenset({
     "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
     "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "english", "christmas", "earth", "chapter", "hello", "hi", "hey", "goodbye",
-    "bye", "thanks", "please", "sorry", "okay", "ok", "well", "ah", "wow", "welcome",
+    "bye", "thanks", "please", "sorry", "okay", "ok", "well", "ah", "wow", "welcome", "how",
+    "why", "who", "whom", "whose", "which",
 })  # fmt: skip
 EPITHETS = frozenset(
     ["old", "young", "little", "big", "great", "poor", "dear", "good", "bad", "saint"]

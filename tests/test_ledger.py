@@ -111,3 +111,8 @@ def test_someone_with_a_title_is_no_place():
 def test_a_template_s_blank_names_no_one():
     letter = 'I read her message: "Dear [Name], we have heard that something happened to Admiral."'
     assert [name for name, _ in names_in(letter)] == ["Admiral"]
+
+
+def test_a_question_word_is_no_one():
+    said = '"Wait!" Tom Reid said. "This can\'t be real! How did you get in here? Why now?"'
+    assert [name for name, _ in names_in(said)] == ["Tom Reid"]
