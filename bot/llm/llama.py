@@ -16,7 +16,7 @@ from bot.llm.base import Generation, Message, ModelError, Prompt, Sampling, Text
 from bot.llm.batched import Strand, cells_needed, decode_together, parallel_contexts
 from bot.llm.steering import (
     Steering,
-    break_tokens,
+    blank_tokens,
     is_steered,
     markup_tokens,
     script_tokens,
@@ -115,7 +115,7 @@ class LocalModel:
         self._llama: Any = None
         self._vocabulary_read = False
         self._markup: list[int] = []
-        self._breaks: list[int] = []
+        self._blanks: list[int] = []
         self._scripts: dict[str, list[int]] = {}
         self._closed = False
         self.prompt_tokens_read = 0
@@ -213,7 +213,7 @@ class LocalModel:
             detokenize=lambda token: llama.detokenize([token]).decode("utf-8", errors="ignore"),
             ends=end_tokens(llama),
             markup=self._markup if sampling.prose_only else (),
-            breaks=self._breaks,
+            blanks=self._blanks,
             foreign=[t for name in sampling.scripts_avoid for t in self._scripts.get(name, ())],
         )
 
@@ -247,14 +247,14 @@ class LocalModel:
         return [strand.as_completion() for strand in strands]
 
     def _read_vocabulary(self) -> None:
-        """Find, once, the model's tokens that write markup, those that break a line and those
-        with letters of each writing system, by reading its whole vocabulary."""
+        """Find, once, the model's tokens that write markup, those that write only white space
+        and those with letters of each writing system, by reading its whole vocabulary."""
         if not self._vocabulary_read:
             llama = self._llama
             raw = [(token, llama.detokenize([token])) for token in range(llama.n_vocab())]
             vocabulary = [(token, text.decode("utf-8", errors="ignore")) for token, text in raw]
             self._markup = markup_tokens(vocabulary)
-            self._breaks = break_tokens(vocabulary)
+            self._blanks = blank_tokens(vocabulary)
             self._scripts = script_tokens(raw)
             self._vocabulary_read = True
 

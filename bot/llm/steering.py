@@ -109,7 +109,7 @@ def script_tokens(pieces: Iterable[tuple[int, bytes]]) -> dict[str, list[int]]:
     return found
 
 
-def break_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
+def blank_tokens(pieces: Iterable[tuple[int, str]]) -> list[int]:
     """The tokens among `pieces` (token, text) that write only white space: a line break, a
     tab, a space on its own or several."""
     return [token for token, text in pieces if text and not text.strip()]
@@ -151,7 +151,7 @@ class Steering:
         detokenize: Detokenize,
         ends: Sequence[int],
         markup: Sequence[int] = (),
-        breaks: Sequence[int] = (),
+        blanks: Sequence[int] = (),
         foreign: Sequence[int] = (),
     ) -> None:
         self.size = sampling.no_repeat
@@ -160,7 +160,7 @@ class Steering:
         self.ends = list(ends)
         self.never = [*(markup if sampling.prose_only else ()), *foreign]
         """Tokens never chosen: markup in prose, letters of writing systems the story lacks."""
-        self.breaks = list(breaks)
+        self.blanks = list(blanks)
         self.prompt_length = prompt_length
         self.tokenize = tokenize
         self.detokenize = detokenize
@@ -185,7 +185,7 @@ class Steering:
             for token in held:
                 banned += [token, *self._twins_of(token)]
             if held:
-                banned += self.breaks
+                banned += self.blanks
         self._read_quotes(tokens)
         if not self.quoted:
             banned += self.avoided

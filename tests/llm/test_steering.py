@@ -14,7 +14,7 @@ from bot.llm.llama import LocalModel, end_tokens
 from bot.llm.packaged import GEMMA_NAME, gemma_gguf_path
 from bot.llm.steering import (
     Steering,
-    break_tokens,
+    blank_tokens,
     is_steered,
     markup_tokens,
     script_tokens,
@@ -46,9 +46,9 @@ def ids(*pieces: str) -> list[int]:
     return [VOCAB.index(piece) for piece in pieces]
 
 
-def steering(prompt: list[int], breaks: list[int] | None = None, **options: object) -> Steering:
+def steering(prompt: list[int], blanks: list[int] | None = None, **options: object) -> Steering:
     return Steering(
-        Sampling(**options), len(prompt), tokenize, detokenize, [END], breaks=breaks or []
+        Sampling(**options), len(prompt), tokenize, detokenize, [END], blanks=blanks or []
     )
 
 
@@ -82,9 +82,9 @@ def test_twin_spellings_are_the_same_word_without_its_space_or_capitalised() -> 
 
 def test_a_held_back_copy_cannot_be_fused_broken_or_slipped_past_after_white_space() -> None:
     prompt = ids(" the", " cat", " sat", " on")
-    breaks = break_tokens(enumerate(VOCAB))
-    assert breaks == ids("\n", "\n\n", "\t", " ", "  ")
-    steer = steering(prompt, breaks=breaks, no_repeat=3)
+    blanks = blank_tokens(enumerate(VOCAB))
+    assert blanks == ids("\n", "\n\n", "\t", " ", "  ")
+    steer = steering(prompt, blanks=blanks, no_repeat=3)
     held = steer.banned(prompt + ids(" the", " cat"))
     assert set(held) == set(ids(" sat", "sat", " Sat", "Sat", "\n", "\n\n", "\t", " ", "  "))
     assert steer.banned(prompt + ids(" he")) == []
