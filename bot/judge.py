@@ -14,7 +14,7 @@ from bot.narration import (
     narration,
     narration_person,
 )
-from bot.repetition import REPETITION_LIMIT, ngrams, seq_rep, words
+from bot.repetition import REPETITION_LIMIT, near_copy, ngrams, seq_rep, words
 from bot.split import SENTENCE_END
 from bot.store.records import LedgerEntry
 
@@ -244,9 +244,25 @@ def longest_shared_run(text: str, others: Iterable[str]) -> str:
 
 
 def repeats_itself(text: str) -> bool:
-    """Whether `text` says a run of SELF_REPEAT_WORDS words twice, or its seq-rep-4 is too high."""
+    """Whether `text` says a run of SELF_REPEAT_WORDS words twice, tells one of its sentences
+    twice (`near_copy`), or has too high a seq-rep-4."""
     runs = Counter(ngrams(words(text), SELF_REPEAT_WORDS))
-    return seq_rep(text) > REPETITION_LIMIT or any(count > 1 for count in runs.values())
+    told = sentences(text)
+    return (
+        seq_rep(text) > REPETITION_LIMIT
+        or any(count > 1 for count in runs.values())
+        or any(near_copy(told[i], other) for i in range(len(told)) for other in told[:i])
+    )
+
+
+def retold_sentence(text: str, others: Iterable[str]) -> str:
+    """The first sentence of `text` that nearly copies a sentence of `others` (`near_copy`),
+    as its words; empty if there is none."""
+    told = [sentence for other in others for sentence in sentences(other)]
+    for sentence in sentences(text):
+        if any(near_copy(sentence, other) for other in told):
+            return " ".join(words(sentence))
+    return ""
 
 
 def names(text: str) -> list[str]:
@@ -360,7 +376,8 @@ def continuity_faults(text: str, story: StoryView) -> dict[str, bool]:
     told = story.told
     vocabulary = story_vocabulary(story)
     return {
-        "retelling": continuity.retold(text, told) > continuity.RETELLING_SHARE,
+        "retelling": continuity.retold(text, told) > continuity.RETELLING_SHARE
+        or bool(retold_sentence(text, told)),
         "refrain": bool(continuity.refrains(text, told)),
         "mutation": bool(ledger.mutated_names(text, story.ledger)),
         "contradiction": bool(ledger.dead_alive(text, story.ledger)),

@@ -4,6 +4,7 @@ call. Pure functions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot import judge, repetition, surface
 from bot.judge import (
@@ -105,8 +106,8 @@ def repair_passage(text: str, story: StoryView) -> str:
     preamble, trailing talk about the text, and opening sentences that copy a run of
     RECYCLED_WORDS words from the story, and debris (`without_debris`); a paragraph break
     inside a sentence is closed up and two words run together are parted where that can be
-    done only one way. Only whole sentences at either end are cut, so what stays is unchanged;
-    what would leave nothing is not cut."""
+    done only one way. Only whole sentences at either end are cut, and sentences told again
+    (`without_retold`), so what stays is unchanged; what would leave nothing is not cut."""
     text = complete(surface.mended_paragraphs(without_debris(text)))
     text = surface.unfused(text, judge.story_vocabulary(story))
     spans = sentence_spans(text)
@@ -122,9 +123,19 @@ def repair_passage(text: str, story: StoryView) -> str:
         if len(run.split()) < RECYCLED_WORDS:
             break
         first += 1
-    if first >= last:
-        return text.strip()
-    return text[spans[first][0] : spans[last - 1][1]].strip()
+    if first < last:
+        text = text[spans[first][0] : spans[last - 1][1]]
+    return without_retold(text.strip(), sources)
+
+
+def without_retold(text: str, sources: Sequence[str]) -> str:
+    """`text` without its sentences that tell one of its own or of `sources` again, nearly
+    word for word (`repetition.near_copy`), unless that would leave a stub."""
+    kept = repetition.drop_repeated_sentences(text, sources)
+    left = len(repetition.words(kept))
+    if left == len(repetition.words(text)) or left < judge.STUB_WORDS:
+        return text
+    return kept
 
 
 def repair_summary(text: str) -> str:

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from bot.split import SENTENCE_END
 
@@ -19,6 +20,13 @@ REPETITION_LIMIT = 0.2
 
 RECENT = 3
 """How many earlier passages a new one is compared with."""
+
+NEAR_COPY_RATIO = 0.8
+"""Two sentences whose words, in order, are this alike are one sentence told twice: a word
+swapped or broken ("make sure" written "makesure") does not make a new one."""
+
+NEAR_COPY_WORDS = 8
+"""A sentence shorter than this is never a near copy: short lines ("He nodded.") recur."""
 
 
 def words(text: str) -> list[str]:
@@ -96,16 +104,30 @@ def check(text: str, recent: Sequence[str]) -> LoopCheck:
     return LoopCheck(overlap=worst, repetition=seq_rep(text))
 
 
-def drop_repeated_sentences(text: str) -> str:
-    """`text` without the sentences that already appeared in it, paragraphs kept."""
+def near_copy(sentence: str, other: str) -> bool:
+    """Whether `sentence` tells `other` again, word for word or nearly (see NEAR_COPY_RATIO)."""
+    mine, theirs = words(sentence), words(other)
+    if min(len(mine), len(theirs)) < NEAR_COPY_WORDS:
+        return False
+    shared = sum((Counter(mine) & Counter(theirs)).values())
+    if 2 * shared < NEAR_COPY_RATIO * (len(mine) + len(theirs)):
+        return False
+    return SequenceMatcher(None, mine, theirs, autojunk=False).ratio() >= NEAR_COPY_RATIO
+
+
+def drop_repeated_sentences(text: str, sources: Iterable[str] = ()) -> str:
+    """`text` without the sentences that already appeared in it, or nearly (`near_copy`), in
+    it or in one of `sources`; paragraphs kept."""
+    told = [s for source in sources for s in SENTENCE_END.split(source) if s.strip()]
     seen: set[str] = set()
     paragraphs = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
         kept = []
         for sentence in SENTENCE_END.split(paragraph.strip()):
             key = " ".join(words(sentence))
-            if key and key not in seen:
+            if key and key not in seen and not any(near_copy(sentence, s) for s in told):
                 seen.add(key)
+                told.append(sentence)
                 kept.append(sentence.strip())
         if kept:
             paragraphs.append(" ".join(kept))

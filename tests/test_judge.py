@@ -152,6 +152,20 @@ def test_a_passage_that_repeats_itself_is_found() -> None:
     assert verdict.seq_rep_4 > 0.5
 
 
+def test_a_sentence_told_twice_with_a_word_changed_is_found() -> None:
+    again = " She watched as the fire spread, consumed everything in its path."
+    text = f"{GOOD} She watched as the fire spread, consuming everything in its path.{again}"
+    assert "repetition" in judge_passage(text, story()).faults
+    assert "repetition" not in judge_passage(GOOD + again, story()).faults
+
+
+def test_an_earlier_sentence_told_again_with_a_word_changed_is_a_retelling() -> None:
+    earlier = "Mara looked at the boat one last time, as if to make sure she would not lose it."
+    text = f"{GOOD} Mara looked at the boat one last time, as if to makesure she would not lose it."
+    assert "retelling" in judge_passage(text, story(recent=(earlier,))).faults
+    assert "retelling" not in judge_passage(GOOD, story(recent=(earlier,))).faults
+
+
 def test_named_characters_carried_and_dropped() -> None:
     opening = THIRD + " Her brother Tomas waited in the boathouse with Elsie."
     verdict = judge_passage(GOOD + " Tomas was nowhere to be seen.", story(opening))

@@ -46,6 +46,14 @@ def test_a_recycled_opening_sentence_is_dropped() -> None:
     assert "recycled" not in judge_passage(repaired, STORY).faults
 
 
+def test_a_sentence_told_again_is_dropped_wherever_it_stands() -> None:
+    told = "Mara looked at the boat one last time, as if to make sure she would not lose it."
+    again = "Mara looked at the boat one last time, as if to makesure she would not lose it."
+    story = StoryView(opening=OPENING, summary="", recent=(told,))
+    assert repair_passage(f"Mara waited. {again} {BODY}", story) == (f"Mara waited. {BODY}")
+    assert repair_passage(f"Mara waited. {again}", story) == f"Mara waited. {again}"
+
+
 def test_dialogue_is_kept() -> None:
     text = f'{BODY} "Let me know if you see them," she said.'
     assert repair_passage(text, STORY) == text

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from bot import repetition
 
 
@@ -60,3 +62,39 @@ def test_badness_orders_attempts_by_how_far_past_the_limits_they_are():
 def test_drop_repeated_sentences_keeps_the_first_of_each():
     text = "He ran. She laughed. He ran. The end.\n\nShe laughed."
     assert repetition.drop_repeated_sentences(text) == "He ran. She laughed. The end."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "other", "copy"),
+    [
+        (
+            "I looked at the boat one last time, as if trying to makesure I would not lose it.",
+            "I looked at the boat one last time, as if trying to make sure I would not lose it.",
+            True,
+        ),
+        (
+            "Ines turned her attention back to the screen of the survey drones.",
+            "Ines turned her focus back on the screen of the survey drones.",
+            True,
+        ),
+        (
+            "I took a deep breath and stepped out into the night.",
+            "I took a deep breath and stepped out of the study again, ready to try something.",
+            False,
+        ),
+        ("He said it in a soft voice.", "He said it in a deep voice.", False),
+    ],
+)
+def test_a_near_copy_is_one_sentence_told_again(sentence: str, other: str, copy: bool) -> None:
+    assert repetition.near_copy(sentence, other) is copy
+
+
+def test_drop_repeated_sentences_drops_near_copies_of_itself_and_of_sources():
+    first = "I watched as the fire spread, consuming everything in its path."
+    again = "I watched as the fire spread, consumed everything in its path."
+    told = "Ines turned her attention back to the screen of the survey drones."
+    retold = "Ines turned her focus back on the screen of the survey drones."
+    text = f"{first} The roof fell in. {again}\n\n{retold} She wept."
+    assert repetition.drop_repeated_sentences(text, [told]) == (
+        f"{first} The roof fell in.\n\nShe wept."
+    )
