@@ -61,6 +61,35 @@ PRESENT_AFTER_APPOSITION = re.compile(
 )
 """The same after an apposition or a clause: "Tom, seeing the door, approaches the door",
 "Kepler, an alien, approaches Relay Station Nine"."""
+PRESENT_AFTER_NOUN = re.compile(
+    r"\b(?:[Tt]he|[Aa]n?|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts|[Mm]y|[Oo]ur)\s+(?:[a-z]+\s+){1,2}"
+    r"([a-z]{2,}[^s\W]s)\s+(?:the|a|an|his|her|their|its|my|our|[A-Z][a-z]+)\b"
+)
+"""The same after a noun, when an object follows: "The stranger asks Tom", "the old boat hits
+the rocks" (a plural noun before a preposition, "the docks in the harbour", is no verb)."""
+PRONOUN_VERB = re.compile(
+    r"\b(?:I|[Ww]e|[Tt]hey)\s+((?:[a-z]+ly\s+|(?:also|then|just|still|never|"
+    r"soon|only|even|already|again|both|all|too|together|at once)\s+)*)([a-z]+)\b"
+)
+"""The word after "I", "we" or "they", past any adverbs: the verb whose tense tells the
+beat's."""
+PAST_FORMS = {
+    "was", "were", "had", "did", "could", "would", "should", "might", "must", "said", "went",
+    "came", "saw", "heard", "found", "got", "took", "made", "knew", "thought", "told", "gave",
+    "felt", "left", "kept", "held", "stood", "sat", "ran", "began", "brought", "bought",
+    "caught", "taught", "fought", "woke", "awoke", "drove", "rode", "wrote", "spoke", "broke",
+    "chose", "froze", "stole", "rose", "fell", "led", "fed", "fled", "met", "sent", "spent",
+    "built", "meant", "slept", "wept", "crept", "knelt", "lost", "shot", "sold", "understood",
+    "became", "forgot", "hid", "lit", "slid", "won", "hung", "swung", "stuck", "struck", "dug",
+    "sang", "rang", "swam", "drank", "sank", "threw", "grew", "flew", "drew", "blew", "wore",
+    "tore", "swore", "ate", "lay", "shook", "spun", "wound", "bound", "sped", "leapt", "strode",
+    "set", "put", "cut", "hit", "let", "read", "shut", "spread", "cast", "hurt", "burst",
+    "quit", "not", "alone", "myself", "ourselves", "themselves",
+}  # fmt: skip
+"""Words after "I", "we" or "they" that a past-tense story may say: past forms (those
+that are also present, "set", "read", included) and the words that are no verb."""
+PRESENT_IN_ED = {"need", "feed", "bleed", "breed", "heed", "succeed", "proceed", "exceed"}
+"""Present forms that end as a past one does."""
 NOT_VERBS = {
     "always", "perhaps", "towards", "afterwards", "sometimes", "nevertheless", "besides",
     "across", "unless", "series", "news", "lens", "glass", "business", "was", "has", "this",
@@ -196,13 +225,23 @@ def repeats(beat: str, beats: Sequence[str]) -> bool:
 
 
 def tells_now(beat: str) -> bool:
-    """Whether `beat` is told in the present tense ("I am heading", "Dale calls the police",
-    "she opens the door")."""
+    """Whether `beat` is told in the present tense ("I am heading", "I need to go", "Dale calls
+    the police", "she opens the door", "the stranger asks Tom")."""
     said = narration(beat)
     told = {word.lower() for word in re.findall(r"[A-Za-z]+", said)}
-    found = PRESENT_VERB.findall(said) + PRESENT_AFTER_APPOSITION.findall(said)
+    found = [
+        *PRESENT_VERB.findall(said),
+        *PRESENT_AFTER_APPOSITION.findall(said),
+        *PRESENT_AFTER_NOUN.findall(said),
+    ]
     verbs = {verb for verb in found if verb not in NOT_VERBS}
-    return bool(told & NOW_WORDS or verbs) or tense(beat) == "present"
+    mine = {verb for _, verb in PRONOUN_VERB.findall(said) if not past_form(verb)}
+    return bool(told & NOW_WORDS or verbs or mine) or tense(beat) == "present"
+
+
+def past_form(word: str) -> bool:
+    """Whether `word`, after "I", "we" or "they", may belong to a past-tense story."""
+    return (word.endswith("ed") and word not in PRESENT_IN_ED) or word in PAST_FORMS
 
 
 def names_only(beat: str) -> bool:

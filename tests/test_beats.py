@@ -84,6 +84,9 @@ def test_a_first_person_story_s_beat_happens_to_the_narrator():
     assert not usable("I am heading back to Carrow Head to find out what happened.", told_by_me)
 
 
+FIRST = replace(VIEW, person="first")
+
+
 def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
     for beat in (
         "Inspector Dale calls the police to report the man's appearance.",
@@ -91,8 +94,19 @@ def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
         "Agnes, seeing the ferry was not the only boat, approaches the harbour with caution.",
         "One night Mr Hale, a customer of the shop, arrives with news about the ferry.",
         "Kepler, an alien from the planet Kepler-442b, approaches Relay Station Nine.",
+        "The stranger asks Agnes about the ferry and the island's history.",
+        "The old boat hits the rocks below the quay.",
     ):
         assert not usable(beat, VIEW)
+    for beat in (
+        "I need to go to the harbour to find out what happened to Callum.",
+        "I call the police and tell Callum to stay at the quay.",
+        "We finally meet the ferryman who took Agnes across.",
+    ):
+        assert not usable(beat, FIRST)
+    assert usable("I finally met the ferryman, and we agreed to sail at dawn.", FIRST)
+    assert usable("We set out at dawn, and I read the letter as Callum rowed.", FIRST)
+    assert usable("Agnes walked past the old docks in the harbour to the quay.", VIEW)
     assert usable("The next morning Agnes woke to find the ferry gone.", VIEW)
     assert usable("That night Agnes packed boots, coats and letters into a trunk.", VIEW)
     assert usable("At dawn the ferry came back, thus Agnes had to choose.", VIEW)
@@ -109,7 +123,6 @@ def test_two_beats_about_the_same_people_are_not_the_same_event():
     )
 
 
-FIRST = replace(VIEW, person="first")
 OPENED = replace(VIEW, opening="The gulls rose over Skerry Island all at once, and Agnes woke.")
 REFUSALS = [
     ("An earthquake", VIEW, "unfinished"),
