@@ -58,14 +58,18 @@ _DOC = r"(?:passage|paragraph|excerpt|summary|chapter|prompt)"
 META = [
     rf"\b(?:this|next|previous|following|above|your|my|last|first|second|latest|the next)"
     rf"(?:\s+(?:new|next|last|\d+[- ]word))?\s+{_DOC}s?\b",
+    r"\b(?:next|following|previous|first few|opening) sentences?\b(?! of\b)",
+    r"\b(?:sentences?|passages?|story|stories) (?:has|have) already been told\b"
+    r"|\bdo not tell (?:it|this|that) again\b",
     r"\bparagraphs?\b",
     r"\bsummar(?:y|ies|ize|ise)\b",
     r"\breaders?\b",
     r"\b(?:in|of) the (?:passage|excerpt|text)\b",
     r"\bthe (?:passage|excerpt|text) (?:is|was|continues|begins|ends|introduces|shows|describes)\b",
     r"\b(?:the|this|our|your|my) (?:story|tale|narrative)(?:'s)? "
-    r"(?:continues|begins|began|opens|opened|ends|ended|unfolds|unfolded|shifts|so far|is going"
-    r"|tone|world|characters?|ending|beginning|is now)\b",
+    r"(?:continues|begins|began|starts|started|opens|opened|ends|ended|unfolds|unfolded|shifts"
+    r"|so far|is going|tone|world|characters?|ending|beginning|is now)\b",
+    r"\b(?:the|this|our|your|my) (?:new )?(?:story|tale|narrative)'s (?:first|opening|last)\b",
     r"\bthis (?:story|tale|narrative)\b",
     r"\bmeaning of (?:a|the|this) (?:story|tale)\b|\bnarration's person\b",
     r"\b(?:the|this|our|your) narrative\b",
@@ -76,7 +80,7 @@ META = [
     r"\b(?:the|this) scene (?:changes|shifts|opens|begins|ends)\b",
     r"\b(?:new|next|previous|last) (?:scene|one) (?:that|which|is|was|introduces|continues)\b",
     r"\b(?:write|writing|rewrite|rework|written) (?:a |the |this |your |my )?"
-    r"(?:story|passage|paragraph|chapter|next|sentence|text)",
+    r"(?:stor(?:y|ies)|passage|paragraph|chapter|next|sentence|text)",
     r"\bnext in line\b|\bthe story\b(?= is (?:interrupted|rewoven))|\bthe writing\b",
     r"\b(?:finish|end|continue)(?: up)? (?:my|your|the|this) story\b|\bfinal act\b",
     r"\bmeaning of the (?:sentence|word|passage|text)\b",

@@ -78,6 +78,10 @@ def test_a_plain_continuation_has_no_fault_and_scores_zero() -> None:
     [
         (GOOD + " This passage shows how brave she has become.", "meta"),
         (GOOD + " The story continues as the bell rings.", "meta"),
+        (GOOD + " The next sentence has already been told in full detail.", "meta"),
+        (GOOD + " The story starts with a light on the rocks.", "meta"),
+        (GOOD + " The story's first few sentences are told; do not tell it again.", "meta"),
+        (GOOD + " This is not just about writing stories; it is about people.", "meta"),
         ("Sure! Here is the next part. " + GOOD, "assistant"),
         (GOOD + " I hope you enjoy it, and let me know what happens next.", "assistant"),
         (GOOD + " I ran after her, and my heart was pounding as I reached the jetty.", "person"),
@@ -92,6 +96,11 @@ def test_a_plain_continuation_has_no_fault_and_scores_zero() -> None:
 )
 def test_each_fault_is_found(text: str, fault: str) -> None:
     assert fault in judge_passage(text, story()).faults
+
+
+def test_a_sentence_or_a_story_within_the_story_is_no_talk_about_the_text() -> None:
+    text = GOOD + " She read the first sentence of the letter, then told the old story again."
+    assert "meta" not in judge_passage(text, story()).faults
 
 
 def test_a_scene_break_and_emphasis_are_prose_not_debris() -> None:
