@@ -30,7 +30,9 @@ PLACE_WORDS = frozenset({
     "hill", "forest", "wood", "woods", "park", "station", "square", "bridge", "tower",
     "lighthouse", "manor", "farm", "inn", "tavern", "abbey", "school", "college", "palace",
     "valley", "point", "cove", "falls", "market", "court", "head", "rock", "cape", "loch",
-    "quay", "pier", "port", "moor", "ridge",
+    "quay", "pier", "port", "moor", "ridge", "rocks", "cliff", "cliffs", "hills", "islands",
+    "isles", "docks", "gardens", "heights", "sands", "mountains", "shore", "beach", "coast",
+    "canyon", "desert", "plains", "wharf", "avenue", "alley",
 })  # fmt: skip
 PLACE_BEFORE = re.compile(
     r"(?<!looked )(?<!smiled )(?<!stared )(?<!glanced )(?<!shouted )(?<!laughed )(?<!waved )"

@@ -103,6 +103,12 @@ def test_a_name_with_a_place_word_after_its_first_is_a_place():
     assert found == {"Ines": "character", "Relay Station Nine": "place"}
 
 
+def test_a_name_with_a_plural_place_word_is_a_place():
+    text = "North Rocks rose out of the fog as Tom rowed, and the Black Cliffs were behind him."
+    found = {entry.name: entry.kind for entry in read_ledger(text)}
+    assert found == {"North Rocks": "place", "Tom": "character", "Black Cliffs": "place"}
+
+
 def test_someone_with_a_title_is_no_place():
     found = names_in("A fire broke out near Mr Lea, and Dale saw a stranger at Mrs. Lee's door.")
     assert ("Mr Lea", False) in found and ("Mrs Lee", False) in found
