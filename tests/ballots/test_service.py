@@ -201,7 +201,7 @@ async def test_a_ballot_whose_story_moved_on_or_ended_is_void(ballots, engine, m
     result = await ballots.close(ballot)
     assert result.outcome == "void" and result.passage is None
     assert len(await engine.stories.line(story.id)) == 2
-    model.add(*[f"Fresh candidate number {n} with its own words." for n in range(3)])
+    model.add(*LAST)
     later, _ = await ballots.open_passage_ballot(story.id, opened_by=7)
     await ballots.vote(later, 11, "2️⃣", True)
     await engine.end(story.id)
