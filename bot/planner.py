@@ -35,6 +35,9 @@ from bot.writer import Writer
 BEAT_TOKENS = 60
 THREAD_TOKENS = 90
 ATTEMPTS = 2
+AHEAD_ATTEMPTS = 3
+"""A beat planned ahead, while members read the latest passage, may take one call more before
+a stock event stands in: nobody waits for it."""
 
 
 def frame_of(view: PlanView) -> Context:
@@ -87,15 +90,21 @@ class Planner:
         self.writer = writer
 
     async def beat(
-        self, view: PlanView, log: CallLog, *, direction: str = "", variant: int = 0
+        self,
+        view: PlanView,
+        log: CallLog,
+        *,
+        direction: str = "",
+        variant: int = 0,
+        attempts: int = ATTEMPTS,
     ) -> Beat:
         """The beat for the next passage, or an empty one if the model gave none that can be
         used. With `direction`, the sentence in which it begins to happen; `variant` picks
         another kind of event (a ballot's candidates each get their own, and only the first
         may be a thread's turn, which every attempt keeps to). When the model gives nothing
-        usable, a stock event fits in the story's cast."""
+        usable in `attempts` calls, a stock event fits in the story's cast."""
         step = None if direction or variant else threads.due(view.threads, view.depth)
-        for attempt in range(ATTEMPTS):
+        for attempt in range(attempts):
             kind = kinds()[(view.depth + variant + attempt * 3) % len(kinds())]
             if direction:
                 prompt_text = fill(

@@ -17,7 +17,7 @@ from dataclasses import replace
 from bot.beats import Beat, PlanView, still_usable
 from bot.calls import CallLog, collected
 from bot.errors import GenerationFailed
-from bot.planner import Planner
+from bot.planner import AHEAD_ATTEMPTS, Planner
 from bot.reading import StoryReader
 from bot.settings import StorySettings
 from bot.store import Passage, Store, Story
@@ -74,7 +74,7 @@ class Plans:
                     for question in await self.planner.threads(line[0].text, log):
                         await self.store.add_thread(story.id, question)
                 _, _, view = await self.reader.story_so_far(story, line)
-                beat = await self.planner.beat(view, log)
+                beat = await self.planner.beat(view, log, attempts=AHEAD_ATTEMPTS)
         except GenerationFailed:
             return list(line)
         await self.store.log_calls(story.id, log.calls)

@@ -216,7 +216,7 @@ async def test_the_original_chain_keeps_no_ledger_and_plans_nothing(engine, mode
 async def test_a_planner_that_gives_nothing_usable_leaves_a_stock_event_with_the_cast(
     engine, model, store
 ):
-    story = await started(engine, model, ahead=("-", "-"))
+    story = await started(engine, model, ahead=("-", "-", "-"))
     opening = await store.passage(story.head_id)
     assert opening is not None
     planned = Beat.from_json(opening.planned).text

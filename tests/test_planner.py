@@ -34,6 +34,21 @@ async def test_the_planner_asks_again_when_its_first_beat_repeats_one():
         assert part in prompt
 
 
+async def test_a_beat_planned_ahead_may_take_a_third_call_before_a_stock_event():
+    answers = (
+        "In this chapter, things happen.",
+        "Agnes found the ferry moored empty at the harbour.",
+    )
+    third = "A stranger rowed in from Portree with a letter for Agnes."
+    view = replace(VIEW, cast=("Agnes", "Callum"))
+    plan, _ = planner(*answers, third)
+    assert is_stock((await plan.beat(view, CallLog())).text), "two calls, then a stock event"
+    plan, _ = planner(*answers, third)
+    log = CallLog()
+    assert await plan.beat(view, log, attempts=3) == Beat(third)
+    assert len(log.calls) == 3
+
+
 async def test_the_planner_asks_its_own_model_when_it_has_one():
     summariser = ScriptedModel(["Agnes slept."], name="summariser")
     plan_model = ScriptedModel(["A stranger rowed in from Portree with a letter for Agnes."])
