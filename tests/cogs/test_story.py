@@ -275,7 +275,7 @@ async def test_a_planned_beat_stays_hidden_until_asked_and_the_planner_can_be_tu
 ):
     bot = await start_bot(AUTOMUSE_PLANNER="on")
     await started(chat, model)
-    beat = "A stranger polishes the great lens in the lamp room."
+    beat = "A stranger polished the great lens in the lamp room."
     model.add(beat, P1, "A stranger brings Mira a letter.")
     posted = (await chat.run("next")).messages[0]
     assert f"{beat} {P1}" in posted.content, "the passage starts with its beat"
