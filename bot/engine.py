@@ -23,7 +23,7 @@ from bot.drafts import Draft
 from bot.editing import StoryEdits
 from bot.errors import GenerationFailed, InvalidInput, NotFound
 from bot.leases import StoryLocks
-from bot.ledger import read_ledger
+from bot.ledger import entries_after
 from bot.llm import Models
 from bot.lookups import Stories, find_story
 from bot.planner import Planner
@@ -325,8 +325,7 @@ class Engine:
                 summary = await self.summarizer.summary("", head.text, settings, log)
         found = []
         if settings.chain != "original":
-            known = [entry.name for entry in await self.store.ledger(story_id)]
-            found = read_ledger(head.text, known)
+            found = entries_after(head.text, await self.store.ledger(story_id))
         await self.store.set_summary(story_id, head.id, summary, log.calls, found)
         line = [*line[:-1], replace(head, summary=summary)]
         return story, await self.plans.ahead(story, line) if self.plans.wanted(story) else line

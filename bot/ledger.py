@@ -77,6 +77,14 @@ GOES = (
     r"\b(?P<who>{name}) (?:went|walked|ran|hurried|came|returned|climbed|drove|sailed|rowed"
     r"|stepped|moved|fled|headed) (?:back )?(?:in)?to (?P<where>(?:the )?(?:{name}|[a-z]+))"
 )
+NAMED = (
+    r"\b(?:(?P<head>(?:[Tt]he|[Aa]n?|[Mm]y|[Hh]is|[Hh]er|[Oo]ur|[Tt]heir) [a-z]+), )?"
+    r"(?P<what>(?:a|an|the) (?:[a-z]+ ){{0,2}}?[a-z]+) (?:named|called) (?P<who>{name})"
+)
+"""Who or what someone is, as the text names them: "the cat, a grey tom named Admiral", "an
+engineer called Shinichi"."""
+IS = ": is"
+"""How the key of a fact of who someone is ends."""
 ALIVE = re.compile(
     r"\b(?:said|asked|replied|answered|whispered|shouted|called|smiled|laughed|nodded|walked"
     r"|ran|stood|sat|turned|looked|opened|took|went|came|spoke|cried)\b"
@@ -170,7 +178,7 @@ def _patterns(template: str) -> re.Pattern[str]:
 
 
 def facts_in(text: str) -> list[LedgerEntry]:
-    """The facts `text` states: who died, who took what, who went where."""
+    """The facts `text` states: who died, who took what, who went where, who is what."""
     found: list[LedgerEntry] = []
     for sentence in sentences(text):
         for template in DIED:
@@ -188,6 +196,11 @@ def facts_in(text: str) -> list[LedgerEntry]:
             who, where = match.group("who"), match.group("where")
             if _is_name(who, False) and where.lower() not in NOT_NAMES:
                 found.append(LedgerEntry("fact", f"{who}: at", who, f"{who} is at {where}."))
+        for match in _patterns(NAMED).finditer(sentence):
+            who, what, head = match.group("who", "what", "head")
+            if _is_name(who, False):
+                what = f"{head.lower()}, {what}" if head else what
+                found.append(LedgerEntry("fact", f"{who}{IS}", who, f"{who} is {what}."))
     return found
 
 
@@ -209,6 +222,15 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
     for fact in facts_in(text):
         entries[fact.key.lower()] = fact
     return list(entries.values())
+
+
+def entries_after(text: str, ledger: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+    """What passage `text` adds to the story's `ledger` (`read_ledger`), less a second account
+    of who someone is: the first holds, so a cat named in the opening stays a cat when a later
+    passage calls him a man."""
+    described = {entry.name for entry in ledger if entry.key.endswith(IS)}
+    found = read_ledger(text, [entry.name for entry in ledger])
+    return [e for e in found if not (e.key.endswith(IS) and e.name in described)]
 
 
 def ledger_names(ledger: Iterable[LedgerEntry]) -> set[str]:

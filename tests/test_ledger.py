@@ -1,6 +1,13 @@
 """The continuity ledger read from passages, and the judge's checks against it."""
 
-from bot.ledger import dead_alive, ledger_text, mutated_names, names_in, read_ledger
+from bot.ledger import (
+    dead_alive,
+    entries_after,
+    ledger_text,
+    mutated_names,
+    names_in,
+    read_ledger,
+)
 
 PASSAGE = (
     "Mrs. Hale walked to Skerry Island with Tom Reid. Tom took the lantern. "
@@ -18,6 +25,23 @@ def test_the_ledger_holds_characters_places_and_facts():
     assert found["skerry island"] == "place"
     assert entries(PASSAGE)["Old Marta: dead"] == "Old Marta is dead."
     assert entries(PASSAGE)["Tom: holds the lantern"] == "Tom has the lantern."
+
+
+def test_who_or_what_someone_is_called_is_a_fact():
+    text = (
+        "The cat, a grey tom named Admiral, met me in the hall. Later an engineer called "
+        "Shinichi woke. Admiral purred at a man in the doorway."
+    )
+    found = entries(text)
+    assert found["Admiral: is"] == "Admiral is the cat, a grey tom."
+    assert found["Shinichi: is"] == "Shinichi is an engineer."
+    assert [key for key in found if key.endswith(": is")] == ["Admiral: is", "Shinichi: is"]
+
+
+def test_who_someone_is_is_kept_as_first_told():
+    ledger = read_ledger("The cat, a grey tom named Admiral, met me in the hall.")
+    later = entries_after("An older man named Admiral and a girl named Lily came in.", ledger)
+    assert {e.key: e.text for e in later if e.kind == "fact"} == {"Lily: is": "Lily is a girl."}
 
 
 def test_a_sentence_starting_on_an_ordinary_word_names_no_one():
