@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from bot.narration import narration_person
 from bot.store.records import LedgerEntry
 from bot.surface import english_words
 
@@ -85,6 +86,13 @@ NAMED = (
 engineer called Shinichi"."""
 IS = ": is"
 """How the key of a fact of who someone is ends."""
+ADDRESSED = re.compile(rf"[\"\u201c](?P<who>{NAME}), you\b")
+"""A quotation that opens by calling someone by name: "Engineer Sato, you have been revived"."""
+I_SAY = re.compile(
+    r"\bI (?:said|asked|called|shouted|whispered|told|replied|answered|cried|muttered)\b"
+)
+NARRATOR = ": narrator"
+"""How the key of the fact that a name is the narrator's own ends."""
 ALIVE = re.compile(
     r"\b(?:said|asked|replied|answered|whispered|shouted|called|smiled|laughed|nodded|walked"
     r"|ran|stood|sat|turned|looked|opened|took|went|came|spoke|cried)\b"
@@ -204,6 +212,25 @@ def facts_in(text: str) -> list[LedgerEntry]:
     return found
 
 
+def narrator_names(text: str) -> list[str]:
+    """The names a first-person `text` calls its narrator by: those a quotation opens by
+    addressing when the narrator is not the one speaking ("Engineer Sato, you have been
+    revived," the ship said)."""
+    if narration_person(text) != "first":
+        return []
+    found = []
+    for sentence in sentences(text):
+        for match in ADDRESSED.finditer(sentence):
+            if not I_SAY.search(sentence) and _is_name(match.group("who"), False):
+                found.append(match.group("who"))
+    return list(dict.fromkeys(found))
+
+
+def narrators(ledger: Iterable[LedgerEntry]) -> set[str]:
+    """The names the ledger knows as the narrator's own."""
+    return {entry.name for entry in ledger if entry.key.endswith(NARRATOR)}
+
+
 def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
     """Every entry `text` gives the ledger: each name it mentions (a place or a character),
     and each fact it states. A name that is part of a longer one, in the text or in `known`
@@ -221,6 +248,9 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
         entries[key] = LedgerEntry(kind, key, name, name)
     for fact in facts_in(text):
         entries[fact.key.lower()] = fact
+    for name in narrator_names(text):
+        key = f"{name}{NARRATOR}"
+        entries[key.lower()] = LedgerEntry("fact", key, name, f'{name} is the narrator, "I".')
     return list(entries.values())
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from bot.ballots.tones import tone_request
 from bot.beats import PlanView
 from bot.judge import StoryView, story_person
-from bot.ledger import ledger_text
+from bot.ledger import ledger_text, narrators
 from bot.narration import tense
 from bot.prompts import Context, fit, relevant_lore
 from bot.settings import StorySettings
@@ -19,9 +19,9 @@ from bot.store import LedgerEntry, LoreEntry, Passage, Store, Story
 
 def named(kind: str, lore: Sequence[LoreEntry], ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
     """The names of the story's characters or places: members' lore first, then the
-    continuity ledger's, most mentioned first."""
+    continuity ledger's, most mentioned first; the narrator's own names are no one else."""
     names = [e.name for e in lore if e.kind == kind] + [e.name for e in ledger if e.kind == kind]
-    return tuple(dict.fromkeys(names))
+    return tuple(name for name in dict.fromkeys(names) if name not in narrators(ledger))
 
 
 class StoryReader:

@@ -6,6 +6,8 @@ from bot.ledger import (
     ledger_text,
     mutated_names,
     names_in,
+    narrator_names,
+    narrators,
     read_ledger,
 )
 
@@ -42,6 +44,20 @@ def test_who_someone_is_is_kept_as_first_told():
     ledger = read_ledger("The cat, a grey tom named Admiral, met me in the hall.")
     later = entries_after("An older man named Admiral and a girl named Lily came in.", ledger)
     assert {e.key: e.text for e in later if e.kind == "fact"} == {"Lily: is": "Lily is a girl."}
+
+
+def test_the_name_a_first_person_narrator_is_called_by_is_the_narrator_s():
+    opening = (
+        "I woke up forty years early. The ship told me so while I was still coughing. "
+        '"Engineer Sato, you have been revived ahead of schedule." I asked who else was awake.'
+    )
+    assert narrator_names(opening) == ["Engineer Sato"]
+    assert entries(opening)["Engineer Sato: narrator"] == 'Engineer Sato is the narrator, "I".'
+    assert narrators(read_ledger(opening)) == {"Engineer Sato"}
+    spoken = 'I waited at the quay. "Tom, you came back," I said, and I took his bag.'
+    assert narrator_names(spoken) == []
+    told = 'Mira waited at the quay. "Tom, you came back," the ferryman said to him.'
+    assert narrator_names(told) == [], "a third-person story's narrator is nobody in it"
 
 
 def test_a_sentence_starting_on_an_ordinary_word_names_no_one():
