@@ -23,18 +23,9 @@ from bot.store.records import LedgerEntry
 
 LABELLED = Path(__file__).resolve().parent / "data" / "passages.jsonl"
 PRECISION_BAR = 0.9
-READER_FAULTS = (
-    "retelling",
-    "refrain",
-    "mutation",
-    "contradiction",
-    "paragraph",
-    "fused",
-    "offbeat",
-)
-"""The faults a reader notices (bot/continuity.py, bot/ledger.py, bot/surface.py): their
-figures are printed, but the labelled set does not yet hold enough of them to hold them to the
-bars."""
+UNHELD = ("contradiction", "offbeat")
+"""Faults whose figures are printed but not held to the bars: the labelled set does not yet
+hold enough real passages with them (no contradiction, four passages off their beat)."""
 RECALL_BAR = 0.8
 """Per fault. A false fault costs a regeneration; a missed one lets the fault reach readers."""
 
@@ -240,7 +231,7 @@ def test_the_labelled_set_is_big_enough_and_varied() -> None:
     assert len(records) >= 60
     assert sum(not r["faults"] for r in records) >= 15
     for fault in FAULTS:
-        if fault not in READER_FAULTS:
+        if fault not in UNHELD:
             assert sum(fault in r["faults"] for r in records) >= 5, fault
 
 
@@ -259,7 +250,7 @@ def test_the_judge_agrees_with_the_hand_labels(report: list[str]) -> None:
         lines.append(
             f"{fault:<11} {sum(labelled_):>8} {sum(found):>6} {precision:>9.2f} {recall:>7.2f}"
         )
-        if fault not in READER_FAULTS and (precision < PRECISION_BAR or recall < RECALL_BAR):
+        if fault not in UNHELD and (precision < PRECISION_BAR or recall < RECALL_BAR):
             missed.append(f"{fault}: precision {precision:.2f}, recall {recall:.2f}")
     good = sum(not r["faults"] and v.ok for r, v in zip(records, verdicts, strict=True))
     lines.append(
