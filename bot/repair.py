@@ -107,7 +107,8 @@ def repair_passage(text: str, story: StoryView) -> str:
     RECYCLED_WORDS words from the story, and debris (`without_debris`); a paragraph break
     inside a sentence is closed up and two words run together are parted where that can be
     done only one way. Only whole sentences at either end are cut, and sentences told again
-    (`without_retold`), so what stays is unchanged; what would leave nothing is not cut."""
+    in it or anywhere in the story (`without_retold`), so what stays is unchanged; what would
+    leave nothing is not cut."""
     text = complete(surface.mended_paragraphs(without_debris(text)))
     text = surface.unfused(text, judge.story_vocabulary(story))
     spans = sentence_spans(text)
@@ -125,7 +126,7 @@ def repair_passage(text: str, story: StoryView) -> str:
         first += 1
     if first < last:
         text = text[spans[first][0] : spans[last - 1][1]]
-    return without_retold(text.strip(), sources)
+    return without_retold(text.strip(), [*sources, *story.earlier])
 
 
 def without_retold(text: str, sources: Sequence[str]) -> str:

@@ -52,6 +52,8 @@ def test_a_sentence_told_again_is_dropped_wherever_it_stands() -> None:
     story = StoryView(opening=OPENING, summary="", recent=(told,))
     assert repair_passage(f"Mara waited. {again} {BODY}", story) == (f"Mara waited. {BODY}")
     assert repair_passage(f"Mara waited. {again}", story) == f"Mara waited. {again}"
+    older = StoryView(opening=OPENING, summary="", recent=(), earlier=(told,))
+    assert repair_passage(f"Mara waited. {again} {BODY}", older) == f"Mara waited. {BODY}"
 
 
 def test_dialogue_is_kept() -> None:
