@@ -14,7 +14,7 @@ from bot.narration import (
     narration,
     narration_person,
 )
-from bot.repetition import REPETITION_LIMIT, near_copy, ngrams, seq_rep, words
+from bot.repetition import REPETITION_LIMIT, near_copy_words, ngrams, seq_rep, words
 from bot.split import SENTENCE_END
 from bot.store.records import LedgerEntry
 
@@ -251,21 +251,22 @@ def repeats_itself(text: str) -> bool:
     """Whether `text` says a run of SELF_REPEAT_WORDS words twice, tells one of its sentences
     twice (`near_copy`), or has too high a seq-rep-4."""
     runs = Counter(ngrams(words(text), SELF_REPEAT_WORDS))
-    told = sentences(text)
+    told = [words(sentence) for sentence in sentences(text)]
     return (
         seq_rep(text) > REPETITION_LIMIT
         or any(count > 1 for count in runs.values())
-        or any(near_copy(told[i], other) for i in range(len(told)) for other in told[:i])
+        or any(near_copy_words(told[i], other) for i in range(len(told)) for other in told[:i])
     )
 
 
 def retold_sentence(text: str, others: Iterable[str]) -> str:
     """The first sentence of `text` that nearly copies a sentence of `others` (`near_copy`),
     as its words; empty if there is none."""
-    told = [sentence for other in others for sentence in sentences(other)]
+    told = [words(sentence) for other in others for sentence in sentences(other)]
     for sentence in sentences(text):
-        if any(near_copy(sentence, other) for other in told):
-            return " ".join(words(sentence))
+        mine = words(sentence)
+        if any(near_copy_words(mine, other) for other in told):
+            return " ".join(mine)
     return ""
 
 

@@ -106,8 +106,13 @@ def check(text: str, recent: Sequence[str]) -> LoopCheck:
 
 def near_copy(sentence: str, other: str) -> bool:
     """Whether `sentence` tells `other` again, word for word or nearly (see NEAR_COPY_RATIO)."""
-    mine, theirs = words(sentence), words(other)
-    if min(len(mine), len(theirs)) < NEAR_COPY_WORDS:
+    return near_copy_words(words(sentence), words(other))
+
+
+def near_copy_words(mine: Sequence[str], theirs: Sequence[str]) -> bool:
+    """`near_copy` of two sentences' words."""
+    short, long = sorted((len(mine), len(theirs)))
+    if short < NEAR_COPY_WORDS or short < NEAR_COPY_RATIO / (2 - NEAR_COPY_RATIO) * long:
         return False
     shared = sum((Counter(mine) & Counter(theirs)).values())
     if 2 * shared < NEAR_COPY_RATIO * (len(mine) + len(theirs)):
@@ -118,16 +123,17 @@ def near_copy(sentence: str, other: str) -> bool:
 def drop_repeated_sentences(text: str, sources: Iterable[str] = ()) -> str:
     """`text` without the sentences that already appeared in it, or nearly (`near_copy`), in
     it or in one of `sources`; paragraphs kept."""
-    told = [s for source in sources for s in SENTENCE_END.split(source) if s.strip()]
+    told = [words(s) for source in sources for s in SENTENCE_END.split(source) if s.strip()]
     seen: set[str] = set()
     paragraphs = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
         kept = []
         for sentence in SENTENCE_END.split(paragraph.strip()):
-            key = " ".join(words(sentence))
-            if key and key not in seen and not any(near_copy(sentence, s) for s in told):
+            mine = words(sentence)
+            key = " ".join(mine)
+            if key and key not in seen and not any(near_copy_words(mine, s) for s in told):
                 seen.add(key)
-                told.append(sentence)
+                told.append(mine)
                 kept.append(sentence.strip())
         if kept:
             paragraphs.append(" ".join(kept))
