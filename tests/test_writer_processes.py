@@ -82,7 +82,8 @@ async def test_one_story_has_one_writer_across_processes(
             assert story is not None
         finally:
             await store.close()
-        model_server.latency = 4.0
+        await summary_written(database_url, story.id)
+        model_server.latency = 10.0  # longer than a busy machine takes to start `automuse`
 
         # The bot writes first: the terminal is refused before it calls the model.
         before = passage_calls(model_server)
@@ -98,6 +99,7 @@ async def test_one_story_has_one_writer_across_processes(
         await summary_written(database_url, story.id)
 
         # The terminal writes first: the bot is refused, to the member only.
+        model_server.latency = 4.0
         before = passage_calls(model_server)
         terminal = await automuse_write(env, story.id)
         await fake.wait_for(lambda: passage_calls(model_server) == before + 1, 30)
