@@ -181,12 +181,14 @@ def report(data: dict[str, Any], name: str) -> None:
     headers += ["plan calls/p"]
     headers += ["calls/p"]
     rows = []
-    for name, entry in data["configurations"].items():
+    for configuration, entry in data["configurations"].items():
         s = entry["summary"]
         rates = [s[f"{fault}_rate"] for fault in FAULTS]
         extra = [s["loop_rate"], *(s[key] for key in EXTRA), s["words"]]
         extra += [s["repeated_beats"], s["thread_steps"], s["thread_answers"]]
-        rows.append([name, s["passages"], s["good_rate"], *rates, *extra, *(s[k] for k in COSTS)])
+        rows.append(
+            [configuration, s["passages"], s["good_rate"], *rates, *extra, *(s[k] for k in COSTS)]
+        )
     print(table(headers, rows))
     default = data["configurations"].get(name, {}).get("summary")
     if default:
