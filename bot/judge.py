@@ -78,7 +78,10 @@ META = [
     r"\bworld-?building\b|\bplot twist\b|\bthe plot\b",
     r"\b\d+[- ]words?\b|\bwords? (?:long|count)\b",
     r"\b(?:the|this) scene (?:changes|shifts|opens|begins|ends)\b",
-    r"\b(?:new|next|previous|last) (?:scene|one) (?:that|which|is|was|introduces|continues)\b",
+    r"\b(?:new|next|previous|last) (?:scene|one) (?:that|which|is|was|introduces|continues"
+    r"|involves|begins|follows|starts)\b",
+    r"\b(?:the|this) (?:story|tale) has (?:been written|already begun|already started)\b"
+    r"|\bthe narrator\b",
     r"\b(?:write|writing|rewrite|rework|written) (?:a |the |this |your |my )?"
     r"(?:stor(?:y|ies)|passage|paragraph|chapter|next|sentence|text)",
     r"\bnext in line\b|\bthe story\b(?= is (?:interrupted|rewoven))|\bthe writing\b",

@@ -73,6 +73,8 @@ def test_a_plain_continuation_has_no_fault_and_scores_zero() -> None:
         (GOOD + " The story starts with a light on the rocks.", "meta"),
         (GOOD + " The story's first few sentences are told; do not tell it again.", "meta"),
         (GOOD + " This is not just about writing stories; it is about people.", "meta"),
+        (GOOD + " The next scene begins: a stranger walks in.", "meta"),
+        (GOOD + " The tale has already begun, and the narrator smiled.", "meta"),
         ("Sure! Here is the next part. " + GOOD, "assistant"),
         (GOOD + " I hope you enjoy it, and let me know what happens next.", "assistant"),
         (GOOD + " I ran after her, and my heart was pounding as I reached the jetty.", "person"),
