@@ -55,6 +55,8 @@ WEIGHTS = {
 """How much each fault costs in the score; talk about the text costs most, a cut ending least."""
 
 _DOC = r"(?:passage|paragraph|excerpt|summary|chapter|prompt)"
+NARRATOR_TALK = r"\bthe narrator\b"
+"""Talk about the text in a passage; a summary of a first-person story may well say it."""
 META = [
     rf"\b(?:this|next|previous|following|above|your|my|last|first|second|latest|the next)"
     rf"(?:\s+(?:new|next|last|\d+[- ]word))?\s+{_DOC}s?\b",
@@ -80,8 +82,7 @@ META = [
     r"\b(?:the|this) scene (?:changes|shifts|opens|begins|ends)\b",
     r"\b(?:new|next|previous|last) (?:scene|one) (?:that|which|is|was|introduces|continues"
     r"|involves|begins|follows|starts)\b",
-    r"\b(?:the|this) (?:story|tale) has (?:been written|already begun|already started)\b"
-    r"|\bthe narrator\b",
+    r"\b(?:the|this) (?:story|tale) has (?:been written|already begun|already started)\b",
     r"\b(?:write|writing|rewrite|rework|written) (?:a |the |this |your |my )?"
     r"(?:stor(?:y|ies)|passage|paragraph|chapter|next|sentence|text)",
     r"\bnext in line\b|\bthe story\b(?= is (?:interrupted|rewoven))|\bthe writing\b",
@@ -90,6 +91,7 @@ META = [
     r"\b(?:the )?(?:final|last|next|first|opening|closing) (?:scene|sentence|line)\s*:",
     r"\bthe story's own (?:prose|words)\b",
     r"\b(?:first|second|third) person and (?:the )?(?:past|present) tense\b",
+    NARRATOR_TALK,
 ]
 ASSISTANT = [
     r"^\W*(?:sure|certainly|absolutely|okay|ok|alright|gladly)[,!.]",
@@ -137,7 +139,7 @@ DEBRIS = [
 blog furniture ("(Source)", "This week's topic:"), hashtags, Markdown emphasis and a
 template's blanks ("Dear [Name],"). A scene break (`* * *`) is prose."""
 SUMMARY_META = [
-    *META,
+    *(pattern for pattern in META if pattern != NARRATOR_TALK),
     r"\bthe (?:story|text|author|writer|excerpt)\b",
     r"\b(?:in|of) (?:this|the) (?:story|tale|section|part)\b",
 ]

@@ -280,3 +280,8 @@ def test_a_template_s_unfilled_blank_is_debris_and_a_bracketed_aside_is_not() ->
     assert debris('I opened the letter: "Dear [Name], we have heard about Admiral."') == ("[Name]",)
     assert debris("She signed it [Your Name] and sent it on [Insert date].") == ("[Your Name]",)
     assert debris("The note said [yours, not mine] in her hand.") == ()
+
+
+def test_a_summary_may_speak_of_the_narrator() -> None:
+    summary = "The narrator woke forty years early and found tank 117 open."
+    assert judge_summary(summary, story()).ok
