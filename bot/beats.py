@@ -125,6 +125,9 @@ class PlanView:
     """The story's characters, from members' lore and the continuity ledger, most mentioned
     first."""
     places: tuple[str, ...] = ()
+    animals: tuple[str, ...] = ()
+    """Those of the cast the ledger knows as animals ("a grey tom named Admiral"): no stock
+    event makes them bring news or argue."""
 
 
 @dataclass(frozen=True)
@@ -312,11 +315,11 @@ def stock_beat(view: PlanView, variant: int = 0) -> str:
     and that repeats no recent beat (in a first-person story, one that brings in someone from
     the latest passage comes first).
     Empty for a story told in the present tense, or in the third person with no characters
-    (a first-person story always has its narrator)."""
+    (a first-person story always has its narrator). Animals take no part in them."""
     if view.tense != "past":
         return ""
-    here = present(view)
-    cast = [*here, *(name for name in view.cast if name not in here)]
+    here = [name for name in present(view) if name not in view.animals]
+    cast = [*here, *(name for name in view.cast if name not in here and name not in view.animals)]
     if view.person == "first":
         name, others = "I", cast
     elif cast:

@@ -226,6 +226,21 @@ def narrator_names(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+ANIMAL = re.compile(
+    r"\b(?:cat|kitten|tom|dog|puppy|hound|horse|pony|mule|donkey|goat|bird|parrot|owl|crow"
+    r"|raven|fox|wolf|rabbit|mouse|rat)\b"
+)
+
+
+def animals(ledger: Iterable[LedgerEntry]) -> set[str]:
+    """The names the ledger knows as animals' ("Admiral is the cat, a grey tom.")."""
+    return {
+        e.name
+        for e in ledger
+        if e.key.endswith(IS) and ANIMAL.search(e.text.removeprefix(f"{e.name} is ").lower())
+    }
+
+
 def narrators(ledger: Iterable[LedgerEntry]) -> set[str]:
     """The names the ledger knows as the narrator's own."""
     return {entry.name for entry in ledger if entry.key.endswith(NARRATOR)}

@@ -10,7 +10,7 @@ from dataclasses import replace
 from bot.ballots.tones import tone_request
 from bot.beats import PlanView
 from bot.judge import StoryView, story_person
-from bot.ledger import ledger_text, narrators
+from bot.ledger import animals, ledger_text, narrators
 from bot.narration import tense
 from bot.prompts import Context, fit, relevant_lore
 from bot.settings import StorySettings
@@ -105,6 +105,7 @@ class StoryReader:
             threads=() if original else tuple(await self.store.threads(story.id)),
             cast=named("character", lore, ledger),
             places=named("place", lore, ledger),
+            animals=tuple(sorted(animals(ledger))),
         )
         return base, view, plan
 

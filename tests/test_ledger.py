@@ -1,6 +1,7 @@
 """The continuity ledger read from passages, and the judge's checks against it."""
 
 from bot.ledger import (
+    animals,
     dead_alive,
     entries_after,
     ledger_text,
@@ -38,6 +39,11 @@ def test_who_or_what_someone_is_called_is_a_fact():
     assert found["Admiral: is"] == "Admiral is the cat, a grey tom."
     assert found["Shinichi: is"] == "Shinichi is an engineer."
     assert [key for key in found if key.endswith(": is")] == ["Admiral: is", "Shinichi: is"]
+
+
+def test_an_animal_is_known_by_what_it_is_called():
+    text = "The cat, a grey tom named Admiral, slept. A fisherman called Tom rowed in."
+    assert animals(read_ledger(text)) == {"Admiral"}
 
 
 def test_who_someone_is_is_kept_as_first_told():

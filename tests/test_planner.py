@@ -136,6 +136,13 @@ async def test_a_direction_the_model_cannot_place_gets_no_stock_event():
     assert await plan.beat(view, CallLog(), direction="Her sister comes.") == Beat()
 
 
+def test_no_stock_event_makes_an_animal_bring_news_or_argue():
+    view = replace(VIEW, person="first", cast=("Admiral", "Lily"), animals=("Admiral",))
+    told = {stock_beat(replace(view, depth=depth)) for depth in range(len(stock()))}
+    assert told and not any("Admiral" in beat for beat in told)
+    assert any("Lily" in beat for beat in told)
+
+
 def test_a_stock_event_speaks_of_people_only_by_name():
     """A stock event's {name} is "I" in a first-person story, so a pronoun for a person
     ("until one of them walked out") would speak of the narrator in the third person."""
