@@ -77,17 +77,21 @@ PAST_FORMS = {
     "was", "were", "had", "did", "could", "would", "should", "might", "must", "said", "went",
     "came", "saw", "heard", "found", "got", "took", "made", "knew", "thought", "told", "gave",
     "felt", "left", "kept", "held", "stood", "sat", "ran", "began", "brought", "bought",
-    "caught", "taught", "fought", "woke", "awoke", "drove", "rode", "wrote", "spoke", "broke",
-    "chose", "froze", "stole", "rose", "fell", "led", "fed", "fled", "met", "sent", "spent",
-    "built", "meant", "slept", "wept", "crept", "knelt", "lost", "shot", "sold", "understood",
-    "became", "forgot", "hid", "lit", "slid", "won", "hung", "swung", "stuck", "struck", "dug",
-    "sang", "rang", "swam", "drank", "sank", "threw", "grew", "flew", "drew", "blew", "wore",
-    "tore", "swore", "ate", "lay", "shook", "spun", "wound", "bound", "sped", "leapt", "strode",
+    "caught", "taught", "fought", "sought", "woke", "awoke", "drove", "dove", "rode", "wrote",
+    "spoke", "broke", "chose", "froze", "stole", "wove", "rose", "arose", "fell", "led", "fed",
+    "fled", "bled", "met", "sent", "spent", "bent", "lent", "built", "meant", "dealt", "slept",
+    "swept", "wept", "crept", "knelt", "leapt", "dreamt", "burnt", "lost", "shot", "sold",
+    "understood", "became", "overcame", "forgot", "forgave", "hid", "lit", "bit", "slid",
+    "spat", "won", "hung", "clung", "flung", "swung", "stung", "stuck", "struck", "dug",
+    "sang", "rang", "sprang", "swam", "drank", "sank", "shrank", "threw", "grew", "flew",
+    "drew", "withdrew", "blew", "wore", "tore", "swore", "bore", "ate", "lay", "laid", "paid",
+    "shook", "mistook", "spun", "wound", "bound", "sped", "strode", "shone", "beheld",
     "set", "put", "cut", "hit", "let", "read", "shut", "spread", "cast", "hurt", "burst",
     "quit", "not", "alone", "myself", "ourselves", "themselves",
 }  # fmt: skip
 """Words after "I", "we" or "they" that a past-tense story may say: past forms (those
-that are also present, "set", "read", included) and the words that are no verb."""
+that are also present, "set", "read", included) and the words that are no verb. A
+past-tense story's beat holds one of them, or a word in -ed."""
 PRESENT_IN_ED = {"need", "feed", "bleed", "breed", "heed", "succeed", "proceed", "exceed"}
 """Present forms that end as a past one does."""
 NOT_VERBS = {
@@ -229,7 +233,8 @@ def repeats(beat: str, beats: Sequence[str]) -> bool:
 
 def tells_now(beat: str) -> bool:
     """Whether `beat` is told in the present tense ("I am heading", "I need to go", "Dale calls
-    the police", "she opens the door", "the stranger asks Tom")."""
+    the police", "she opens the door", "the stranger asks Tom"), or holds no verb in the past
+    at all ("A woman arrives and tells Dale", "Dale and Nora arrive at the station")."""
     said = narration(beat)
     told = {word.lower() for word in re.findall(r"[A-Za-z]+", said)}
     found = [
@@ -239,7 +244,8 @@ def tells_now(beat: str) -> bool:
     ]
     verbs = {verb for verb in found if verb not in NOT_VERBS}
     mine = {verb for _, verb in PRONOUN_VERB.findall(said) if not past_form(verb)}
-    return bool(told & NOW_WORDS or verbs or mine) or tense(beat) == "present"
+    no_past = bool(told) and not any(past_form(word) for word in words(said))
+    return bool(told & NOW_WORDS or verbs or mine or no_past) or tense(beat) == "present"
 
 
 def past_form(word: str) -> bool:
@@ -280,11 +286,11 @@ def refusal(beat: str, view: PlanView) -> str:
         return "person"
     if view.person == "first" and first == 0:
         return "no narrator"
+    if echoes_prompt(beat):
+        return "echo"
     if view.tense == "past" and tells_now(beat):
         return "tense"
     grams = ngrams(words(beat), 4)
-    if echoes_prompt(beat):
-        return "echo"
     if len(set(grams)) < len(grams):
         return "said twice"
     told = [view.passage, view.summary, view.opening]

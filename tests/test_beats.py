@@ -96,6 +96,9 @@ def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
         "Kepler, an alien from the planet Kepler-442b, approaches Relay Station Nine.",
         "The stranger asks Agnes about the ferry and the island's history.",
         "The old boat hits the rocks below the quay.",
+        "A woman arrives and tells Agnes of the ferryman's death.",
+        "Agnes and Callum arrive at the harbour the next morning.",
+        "The first day, a new beginning.",
     ):
         assert not usable(beat, VIEW)
     for beat in (
@@ -107,6 +110,7 @@ def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
     assert usable("I finally met the ferryman, and we agreed to sail at dawn.", FIRST)
     assert usable("We set out at dawn, and I read the letter as Callum rowed.", FIRST)
     assert usable("Agnes walked past the old docks in the harbour to the quay.", VIEW)
+    assert usable("The next morning Agnes paid the ferryman in old coins.", VIEW)
     assert usable("The next morning Agnes woke to find the ferry gone.", VIEW)
     assert usable("That night Agnes packed boots, coats and letters into a trunk.", VIEW)
     assert usable("At dawn the ferry came back, thus Agnes had to choose.", VIEW)
