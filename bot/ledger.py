@@ -19,7 +19,10 @@ from bot.narration import narration_person
 from bot.store.records import LedgerEntry
 from bot.surface import english_words
 
-TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Captain", "Father", "Mother", "Aunt", "Uncle")
+TITLES = (
+    *("Mr", "Mrs", "Ms", "Miss", "Dr", "Captain", "Father", "Mother", "Aunt", "Uncle"),
+    *("Grandpa", "Grandma", "Inspector", "Commander", "Engineer", "Professor", "Sergeant"),
+)
 TITLE = rf"(?:(?:{'|'.join(TITLES)})\.? )"
 NAME = rf"{TITLE}?[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*"
 UNDERSCORED = re.compile(r"\b[A-Z][a-z]+(?:_[A-Za-z]+)+\b")
@@ -54,7 +57,7 @@ NOT_NAMES = frozenset({
     "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "english", "christmas", "earth", "chapter", "hello", "hi", "hey", "goodbye",
     "bye", "thanks", "please", "sorry", "okay", "ok", "well", "ah", "wow", "welcome", "how",
-    "why", "who", "whom", "whose", "which",
+    "why", "who", "whom", "whose", "which", "thank",
 })  # fmt: skip
 EPITHETS = frozenset(
     ["old", "young", "little", "big", "great", "poor", "dear", "good", "bad", "saint"]

@@ -158,6 +158,15 @@ def test_a_name_with_a_plural_place_word_is_a_place():
 def test_someone_with_a_title_is_no_place():
     found = names_in("A fire broke out near Mr Lea, and Dale saw a stranger at Mrs. Lee's door.")
     assert ("Mr Lea", False) in found and ("Mrs Lee", False) in found
+    kitchen = "That morning the kitchen belonged to Grandpa Teodor, and Lena watched."
+    assert names_in(kitchen) == [("Grandpa Teodor", False), ("Lena", False)]
+
+
+def test_thanks_name_no_one():
+    assert names_in('Lena smiled back and said "Thank you, Grandpa Teodor."') == [
+        ("Lena", False),
+        ("Grandpa Teodor", False),
+    ]
 
 
 def test_a_template_s_blank_names_no_one():
