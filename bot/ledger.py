@@ -83,7 +83,7 @@ GOES = (
 )
 NAMED = (
     r"\b(?:(?P<head>(?:[Tt]he|[Aa]n?|[Mm]y|[Hh]is|[Hh]er|[Oo]ur|[Tt]heir) [a-z]+), )?"
-    r"(?P<what>(?:a|an|the) (?:[a-z]+ ){{0,2}}?[a-z]+) (?:named|called) (?P<who>{name})"
+    r"(?P<what>(?:[Aa]n?|[Tt]he) (?:[a-z]+ ){{0,2}}?[a-z]+),? (?:named|called) (?P<who>{name})"
 )
 """Who or what someone is, as the text names them: "the cat, a grey tom named Admiral", "an
 engineer called Shinichi"."""
@@ -210,7 +210,8 @@ def facts_in(text: str) -> list[LedgerEntry]:
         for match in _patterns(NAMED).finditer(sentence):
             who, what, head = match.group("who", "what", "head")
             if _is_name(who, False):
-                what = f"{head.lower()}, {what}" if head else what
+                what = f"{head}, {what}" if head else what
+                what = what[0].lower() + what[1:]
                 found.append(LedgerEntry("fact", f"{who}{IS}", who, f"{who} is {what}."))
     return found
 

@@ -44,6 +44,7 @@ def test_who_or_what_someone_is_called_is_a_fact():
 def test_an_animal_is_known_by_what_it_is_called():
     text = "The cat, a grey tom named Admiral, slept. A fisherman called Tom rowed in."
     assert animals(read_ledger(text)) == {"Admiral"}
+    assert animals(read_ledger("A dog, named Max, had wandered in from the road.")) == {"Max"}
 
 
 def test_who_someone_is_is_kept_as_first_told():
