@@ -14,7 +14,7 @@ from bot.narration import (
     narration,
     narration_person,
 )
-from bot.repetition import REPETITION_LIMIT, near_copy_words, ngrams, seq_rep, words
+from bot.repetition import REPETITION_LIMIT, near_copy, ngrams, seq_rep, words
 from bot.split import SENTENCE_END
 from bot.store.records import LedgerEntry
 
@@ -260,7 +260,7 @@ def repeats_itself(text: str) -> bool:
     return (
         seq_rep(text) > REPETITION_LIMIT
         or any(count > 1 for count in runs.values())
-        or any(near_copy_words(told[i], other) for i in range(len(told)) for other in told[:i])
+        or any(near_copy(told[i], other) for i in range(len(told)) for other in told[:i])
     )
 
 
@@ -270,7 +270,7 @@ def retold_sentence(text: str, others: Iterable[str]) -> str:
     told = [words(sentence) for other in others for sentence in sentences(other)]
     for sentence in sentences(text):
         mine = words(sentence)
-        if any(near_copy_words(mine, other) for other in told):
+        if any(near_copy(mine, other) for other in told):
             return " ".join(mine)
     return ""
 

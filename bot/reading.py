@@ -21,7 +21,8 @@ def named(kind: str, lore: Sequence[LoreEntry], ledger: Sequence[LedgerEntry]) -
     """The names of the story's characters or places: members' lore first, then the
     continuity ledger's, most mentioned first; the narrator's own names are no one else."""
     names = [e.name for e in lore if e.kind == kind] + [e.name for e in ledger if e.kind == kind]
-    return tuple(name for name in dict.fromkeys(names) if name not in narrators(ledger))
+    narrator = narrators(ledger)
+    return tuple(name for name in dict.fromkeys(names) if name not in narrator)
 
 
 class StoryReader:

@@ -104,13 +104,9 @@ def check(text: str, recent: Sequence[str]) -> LoopCheck:
     return LoopCheck(overlap=worst, repetition=seq_rep(text))
 
 
-def near_copy(sentence: str, other: str) -> bool:
-    """Whether `sentence` tells `other` again, word for word or nearly (see NEAR_COPY_RATIO)."""
-    return near_copy_words(words(sentence), words(other))
-
-
-def near_copy_words(mine: Sequence[str], theirs: Sequence[str]) -> bool:
-    """`near_copy` of two sentences' words."""
+def near_copy(mine: Sequence[str], theirs: Sequence[str]) -> bool:
+    """Whether a sentence of words `mine` tells one of words `theirs` again, word for word or
+    nearly (see NEAR_COPY_RATIO)."""
     short, long = sorted((len(mine), len(theirs)))
     if short < NEAR_COPY_WORDS or short < NEAR_COPY_RATIO / (2 - NEAR_COPY_RATIO) * long:
         return False
@@ -131,7 +127,7 @@ def drop_repeated_sentences(text: str, sources: Iterable[str] = ()) -> str:
         for sentence in SENTENCE_END.split(paragraph.strip()):
             mine = words(sentence)
             key = " ".join(mine)
-            if key and key not in seen and not any(near_copy_words(mine, s) for s in told):
+            if key and key not in seen and not any(near_copy(mine, s) for s in told):
                 seen.add(key)
                 told.append(mine)
                 kept.append(sentence.strip())

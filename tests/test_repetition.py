@@ -86,7 +86,8 @@ def test_drop_repeated_sentences_keeps_the_first_of_each():
     ],
 )
 def test_a_near_copy_is_one_sentence_told_again(sentence: str, other: str, copy: bool) -> None:
-    assert repetition.near_copy(sentence, other) is copy
+    mine, theirs = repetition.words(sentence), repetition.words(other)
+    assert repetition.near_copy(mine, theirs) is copy
 
 
 def test_drop_repeated_sentences_drops_near_copies_of_itself_and_of_sources():
