@@ -24,8 +24,12 @@ TITLES = (
     *("Grandpa", "Grandma", "Inspector", "Commander", "Engineer", "Professor", "Sergeant"),
 )
 TITLE = rf"(?:(?:{'|'.join(TITLES)})\.? )"
-NAME = rf"{TITLE}?[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*"
-UNDERSCORED = re.compile(r"\b[A-Z][a-z]+(?:_[A-Za-z]+)+\b")
+UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
+LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff"
+"""Latin letters with their accents, so that "Valdór" and "Zoë" are whole words."""
+WORD = f"[{UPPER}][{LOWER}]+"
+NAME = rf"{TITLE}?{WORD}(?:[ -]{WORD})*"
+UNDERSCORED = re.compile(rf"\b{WORD}(?:_[{UPPER}{LOWER}]+)+\b")
 NAME_RUN = re.compile(rf"(?<![\w'\[])({NAME})(?![\w\]])")
 """A name: not a word's part, nor a template's blank ("Dear [Name],")."""
 PLACE_WORDS = frozenset({
@@ -130,6 +134,14 @@ def called(name: str) -> list[str]:
     words = [w for w in name.replace("-", " ").split() if w.rstrip(".") not in TITLES]
     plain = [w for w in words if w.lower() not in NOT_NAMES and w.lower() not in EPITHETS]
     return [name, *plain]
+
+
+def untitled(name: str) -> str:
+    """`name` without the titles before it ("Ines Valdór" of "Commander Ines Valdór")."""
+    words = name.split()
+    while len(words) > 1 and words[0].rstrip(".") in TITLES:
+        words = words[1:]
+    return " ".join(words)
 
 
 def _is_name(run: str, at_start: bool) -> bool:
@@ -253,13 +265,28 @@ def narrators(ledger: Iterable[LedgerEntry]) -> set[str]:
 def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
     """Every entry `text` gives the ledger: each name it mentions (a place or a character),
     and each fact it states. A name that is part of a longer one, in the text or in `known`
-    (the names already recorded), is that one ("Tom" of "Tom Reid")."""
+    (the names already recorded), is that one ("Tom" of "Tom Reid"); a full name with or
+    without a title, or a part of it with a title, is the one first recorded ("Commander Ines
+    Valdór" of "Ines Valdór" and of "Commander Ines")."""
     entries: dict[str, LedgerEntry] = {}
     found = names_in(text)
     longer = [n for n in [*known, *(name for name, _ in found)] if len(n.split()) > 1]
     short = {part: name for name in longer for part in called(name)[1:]}
+    # A full name without its title, or a word of it with the title, to the form first recorded.
+    full: dict[str, str] = {}
+    for name in longer:
+        bare = untitled(name)
+        if len(bare.split()) > 1:
+            full.setdefault(bare, name)
+            title = name.removesuffix(bare)
+            for part in called(name)[1:] if title else ():
+                full.setdefault(f"{title}{part}", name)
+
+    def first_recorded(name: str) -> str:
+        return full.get(untitled(name)) or full.get(name) or name
+
     for name, place in found:
-        name = short.get(name, name)
+        name = first_recorded(short.get(name, name))
         kind = "place" if place else "character"
         key = name.lower()
         if key in entries and entries[key].kind == "place":

@@ -178,3 +178,36 @@ def test_a_template_s_blank_names_no_one():
 def test_a_question_word_is_no_one():
     said = '"Wait!" Tom Reid said. "This can\'t be real! How did you get in here? Why now?"'
     assert [name for name, _ in names_in(said)] == ["Tom Reid"]
+
+
+def test_a_full_name_with_or_without_its_title_is_one_person():
+    ledger = read_ledger("Ines Valdór read the signal twice.")
+    later = entries_after(
+        "A call came from Commander Ines Valdór. Dr Ines Valdór was tired.", ledger
+    )
+    assert [e.name for e in later if e.kind == "character"] == ["Ines Valdór"]
+    titled_first = read_ledger("Commander Ines Valdór landed. Ines Valdór slept.")
+    assert [e.name for e in titled_first] == ["Commander Ines Valdór"]
+
+
+def test_one_surname_with_two_titles_is_two_people():
+    found = [e.name for e in read_ledger("Mr Hale and Mrs Hale argued in the hall.")]
+    assert found == ["Mr Hale", "Mrs Hale"]
+
+
+def test_a_name_with_accents_is_read_whole():
+    assert names_in("Ines Valdór waved to Zoë across the square.") == [
+        ("Ines Valdór", False),
+        ("Zoë", False),
+    ]
+
+
+def test_a_first_name_is_the_full_name_its_title_goes_with():
+    ledger = read_ledger("Commander Ines Valdór watched the planet turn.")
+    later = entries_after("Commander Ines stood up, and Ines spoke.", ledger)
+    assert [e.name for e in later] == ["Commander Ines Valdór"]
+
+
+def test_a_titled_surname_is_not_a_longer_name_without_that_title():
+    ledger = read_ledger("After Mrs Smith-Hale spoke, the boy cried.")
+    assert [e.name for e in entries_after("Mrs Hale frowned.", ledger)] == ["Mrs Hale"]
