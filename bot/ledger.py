@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from bot.narration import narration_person
 from bot.store.records import LedgerEntry
@@ -117,6 +117,8 @@ NAMED_ACT = re.compile(
     r"|felt|thought|was|had|could|would|did|took|went|came|saw|ran|stood|sat|[a-z]{3,}ed)[,.]?"
 )
 """What follows a name at a sentence's start: a person speaks, is, has or does."""
+THINGS_DO = frozenset({"was", "had", "could", "would", "did", "went", "came"})
+"""Of those, what a thing does as well ("Flour went in", "Inside was dark")."""
 SENTENCE = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)]*\s+|\n+")
 ABBREVIATED = re.compile(r"\b(Mr|Mrs|Ms|Dr|St)\.")
 
@@ -155,17 +157,25 @@ def _is_name(run: str, at_start: bool) -> bool:
     return not (at_start and len(words) == 1 and run.lower() in english_words())
 
 
-def _acts_as_name(run: str, after: str, text: str) -> bool:
+def _acts_as_name(run: str, after: str, text: str, known: Collection[str]) -> bool:
     """Whether a single English word at a sentence's start is still a name ("Mira climbed"):
-    the text never writes it in lower case, and it speaks, owns or acts as people do."""
+    the text never writes it in lower case, and it speaks, owns or acts as people do. Named
+    only once and not yet `known`, it must do more than things do ("Flour went in by the
+    handful" names no one)."""
     if re.search(rf"\b{re.escape(run.lower())}\b", text):
         return False
     following = after.split()[:1]
-    return after.startswith("'s") or bool(following and NAMED_ACT.fullmatch(following[0]))
+    if not following:
+        return after.startswith("'s")
+    once = run not in known and len(re.findall(rf"\b{re.escape(run)}\b", text)) < 2
+    if once and following[0].strip(",.") in THINGS_DO:
+        return False
+    return after.startswith("'s") or bool(NAMED_ACT.fullmatch(following[0]))
 
 
-def names_in(text: str) -> list[tuple[str, bool]]:
-    """The names `text` mentions, in order, each with whether it reads as a place."""
+def names_in(text: str, known: Collection[str] = ()) -> list[tuple[str, bool]]:
+    """The names `text` mentions, in order, each with whether it reads as a place; `known`
+    holds the story's names already recorded."""
     found: list[tuple[str, bool]] = []
     for sentence in sentences(text):
         for match in NAME_RUN.finditer(sentence):
@@ -182,7 +192,7 @@ def names_in(text: str) -> list[tuple[str, bool]]:
             if not run:
                 continue
             named = _is_name(run, at_start)
-            if not named and not (at_start and _acts_as_name(run, after, text)):
+            if not named and not (at_start and _acts_as_name(run, after, text, known)):
                 continue
             owns = after.startswith(("'s", "\u2019s"))
             titled = words[0].rstrip(".") in TITLES
@@ -269,7 +279,8 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
     without a title, or a part of it with a title, is the one first recorded ("Commander Ines
     Valdór" of "Ines Valdór" and of "Commander Ines")."""
     entries: dict[str, LedgerEntry] = {}
-    found = names_in(text)
+    known = list(known)
+    found = names_in(text, {word for name in known for word in name.replace("-", " ").split()})
     longer = [n for n in [*known, *(name for name, _ in found)] if len(n.split()) > 1]
     short = {part: name for name in longer for part in called(name)[1:]}
     # A full name without its title, or a word of it with the title, to the form first recorded.

@@ -211,3 +211,13 @@ def test_a_first_name_is_the_full_name_its_title_goes_with():
 def test_a_titled_surname_is_not_a_longer_name_without_that_title():
     ledger = read_ledger("After Mrs Smith-Hale spoke, the boy cried.")
     assert [e.name for e in entries_after("Mrs Hale frowned.", ledger)] == ["Mrs Hale"]
+
+
+def test_an_english_word_named_once_must_act_as_only_people_do():
+    kitchen = "She liked the way he measured nothing. Flour went in by the handful."
+    assert names_in(kitchen) == []
+    assert names_in("Grace was late. Grace ran.") == [("Grace", False), ("Grace", False)]
+    assert names_in("Grace was late.", known={"Grace"}) == [("Grace", False)]
+    assert [e.name for e in entries_after("Grace was late.", read_ledger("I met Grace."))] == [
+        "Grace"
+    ]
