@@ -29,6 +29,8 @@ LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff"
 """Latin letters with their accents, so that "Valdór" and "Zoë" are whole words."""
 WORD = f"[{UPPER}][{LOWER}]+"
 NAME = rf"{TITLE}?{WORD}(?:[ -]{WORD})*"
+DESIGNATION = re.compile(r"-\d[\w-]*")
+"""What follows the name of a planet, a ship or a model ("Kepler-442b"), which is no one."""
 UNDERSCORED = re.compile(rf"\b{WORD}(?:_[{UPPER}{LOWER}]+)+\b")
 NAME_RUN = re.compile(rf"(?<![\w'\[])({NAME})(?![\w\]])")
 """A name: not a word's part, nor a template's blank ("Dear [Name],")."""
@@ -202,6 +204,9 @@ def names_in(text: str, known: Collection[str] = ()) -> list[tuple[str, bool]]:
             )
             if not place and (after_the or THE_BEFORE.search(before)):
                 continue
+            designation = DESIGNATION.match(after)
+            if designation:
+                run, place = run + designation.group(0), True
             found.append((run, place))
     return found
 
@@ -281,7 +286,9 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
     entries: dict[str, LedgerEntry] = {}
     known = list(known)
     found = names_in(text, {word for name in known for word in name.replace("-", " ").split()})
-    longer = [n for n in [*known, *(name for name, _ in found)] if len(n.split()) > 1]
+    longer = [
+        n for n in [*known, *(name for name, _ in found)] if len(n.replace("-", " ").split()) > 1
+    ]
     short = {part: name for name in longer for part in called(name)[1:]}
     # A full name without its title, or a word of it with the title, to the form first recorded.
     full: dict[str, str] = {}
@@ -298,7 +305,7 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
 
     for name, place in found:
         name = first_recorded(short.get(name, name))
-        kind = "place" if place else "character"
+        kind = "place" if place or DESIGNATION.search(name) else "character"
         key = name.lower()
         if key in entries and entries[key].kind == "place":
             continue

@@ -221,3 +221,17 @@ def test_an_english_word_named_once_must_act_as_only_people_do():
     assert [e.name for e in entries_after("Grace was late.", read_ledger("I met Grace."))] == [
         "Grace"
     ]
+
+
+def test_a_designated_planet_is_no_one_even_by_its_short_name():
+    opening = "Commander Ines Valdór watched the blue curve of Kepler-442b slide by."
+    ledger = read_ledger(opening)
+    assert {e.name: e.kind for e in ledger} == {
+        "Commander Ines Valdór": "character",
+        "Kepler-442b": "place",
+    }
+    later = entries_after("Kepler glowed below them, and Ines ran.", ledger)
+    assert {e.name: e.kind for e in later} == {
+        "Kepler-442b": "place",
+        "Commander Ines Valdór": "character",
+    }
