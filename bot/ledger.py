@@ -31,6 +31,7 @@ WORD = f"[{UPPER}][{LOWER}]+"
 NAME = rf"{TITLE}?{WORD}(?:[ -]{WORD})*"
 DESIGNATION = re.compile(r"-\d[\w-]*")
 """What follows the name of a planet, a ship or a model ("Kepler-442b"), which is no one."""
+DIGIT = re.compile(r"\d")
 UNDERSCORED = re.compile(rf"\b{WORD}(?:_[{UPPER}{LOWER}]+)+\b")
 NAME_RUN = re.compile(rf"(?<![\w'\[])({NAME})(?![\w\]])")
 """A name: not a word's part, nor a template's blank ("Dear [Name],")."""
@@ -359,7 +360,8 @@ def mutated_names(text: str, ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
     """Names in `text` that the ledger does not hold but that are a letter or two from one
     it does (Hale → Heale), or one it holds as two words run together (Carrow Head →
     Carrowhead, Carrow_head): a name of five letters or fewer may differ by one, a longer one
-    by two. Ordinary English words and plurals are not names gone wrong."""
+    by two. Ordinary English words, plurals and designations ("442b") are not names gone
+    wrong."""
     known = ledger_names(ledger)
     joined = {
         "".join(entry.name.replace("-", " ").split()).lower(): entry.name
@@ -375,7 +377,7 @@ def mutated_names(text: str, ledger: Sequence[LedgerEntry]) -> tuple[str, ...]:
             found.append(f"{name} \u2192 {run}")
     for name, _ in names_in(text):
         for word in name.replace("-", " ").split():
-            if word in known or len(word) < 4 or word.lower() in words:
+            if word in known or len(word) < 4 or word.lower() in words or DIGIT.search(word):
                 continue
             if word.lower() in joined:
                 found.append(f"{joined[word.lower()]} \u2192 {word}")

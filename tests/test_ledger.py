@@ -230,6 +230,7 @@ def test_a_designated_planet_is_no_one_even_by_its_short_name():
         "Commander Ines Valdór": "character",
         "Kepler-442b": "place",
     }
+    assert mutated_names("They orbited Kepler-452b.", ledger) == ()
     later = entries_after("Kepler glowed below them, and Ines ran.", ledger)
     assert {e.name: e.kind for e in later} == {
         "Kepler-442b": "place",
