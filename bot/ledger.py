@@ -197,7 +197,7 @@ def names_in(text: str, known: Collection[str] = ()) -> list[tuple[str, bool]]:
             named = _is_name(run, at_start)
             if not named and not (at_start and _acts_as_name(run, after, text, known)):
                 continue
-            owns = after.startswith(("'s", "\u2019s"))
+            owns = after.startswith(("'", "\u2019"))
             titled = words[0].rstrip(".") in TITLES
             place = not titled and (
                 (bool(PLACE_BEFORE.search(before)) and not owns)
@@ -306,7 +306,8 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
 
     for name, place in found:
         name = first_recorded(short.get(name, name))
-        kind = "place" if place or DESIGNATION.search(name) else "character"
+        place = (place and untitled(name) == name) or bool(DESIGNATION.search(name))
+        kind = "place" if place else "character"
         key = name.lower()
         if key in entries and entries[key].kind == "place":
             continue

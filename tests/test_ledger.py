@@ -236,3 +236,12 @@ def test_a_designated_planet_is_no_one_even_by_its_short_name():
         "Kepler-442b": "place",
         "Commander Ines Valdór": "character",
     }
+
+
+def test_a_titled_person_s_first_name_is_no_place():
+    ledger = read_ledger("Commander Ines Valdór watched the planet turn.")
+    later = entries_after("Ava ran to Ines. She took the box from Ines' hands.", ledger)
+    assert {e.name: e.kind for e in later if e.kind != "fact"} == {
+        "Ava": "character",
+        "Commander Ines Valdór": "character",
+    }
