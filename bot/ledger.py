@@ -33,8 +33,9 @@ DESIGNATION = re.compile(r"-\d[\w-]*")
 """What follows the name of a planet, a ship or a model ("Kepler-442b"), which is no one."""
 DIGIT = re.compile(r"\d")
 UNDERSCORED = re.compile(rf"\b{WORD}(?:_[{UPPER}{LOWER}]+)+\b")
-NAME_RUN = re.compile(rf"(?<![\w'\[])({NAME})(?![\w\]])")
-"""A name: not a word's part, nor a template's blank ("Dear [Name],")."""
+NAME_RUN = re.compile(rf"(?<![\w'\[])({NAME})(?![\w\]]|['\u2019]t\b)")
+"""A name: not a word's part, nor a template's blank ("Dear [Name],"), nor a contraction
+("Don't")."""
 PLACE_WORDS = frozenset({
     "island", "isle", "street", "road", "lane", "hall", "house", "castle", "church", "chapel",
     "village", "town", "city", "harbour", "harbor", "bay", "river", "lake", "sea", "mountain",
@@ -64,7 +65,8 @@ NOT_NAMES = frozenset({
     "march", "april", "may", "june", "july", "august", "september", "october", "november",
     "december", "english", "christmas", "earth", "chapter", "hello", "hi", "hey", "goodbye",
     "bye", "thanks", "please", "sorry", "okay", "ok", "well", "ah", "wow", "welcome", "how",
-    "why", "who", "whom", "whose", "which", "thank",
+    "why", "who", "whom", "whose", "which", "thank", "here", "today", "tonight", "tomorrow",
+    "yesterday",
 })  # fmt: skip
 EPITHETS = frozenset(
     ["old", "young", "little", "big", "great", "poor", "dear", "good", "bad", "saint"]
@@ -112,9 +114,9 @@ DEATH_WORDS = re.compile(
     r"|dream|dreamed|dreamt|late)\b",
     re.I,
 )
-OPENING_QUOTES = (', "', ", \u201c", ': "', ": \u201c")
-"""How a quotation opens inside a sentence (`Mira said, "After…`): its first word starts a
-sentence."""
+OPENING_QUOTE = re.compile(r"(?:^|[\s,:(\u2014-])[\"\u201c]$")
+"""How a quotation opens inside a sentence (`Mira said, "After…`, `a note - "Don't…`): its
+first word starts a sentence."""
 NAMED_ACT = re.compile(
     r"(?:said|asked|says|asks|whispered|shouted|replied|nodded|smiled|laughed|sighed|knew"
     r"|felt|thought|was|had|could|would|did|took|went|came|saw|ran|stood|sat|[a-z]{3,}ed)[,.]?"
@@ -186,7 +188,7 @@ def names_in(text: str, known: Collection[str] = ()) -> list[tuple[str, bool]]:
             words = run.split()
             before, after = sentence[: match.start()], sentence[match.end() :]
             opened = before.rstrip()
-            at_start = not opened.strip("\"'\u201c(") or opened.endswith(OPENING_QUOTES)
+            at_start = not opened.strip("\"'\u201c(") or bool(OPENING_QUOTE.search(opened))
             after_the = False
             while words and words[0].lower() in NOT_NAMES:
                 after_the = words[0].lower() == "the"

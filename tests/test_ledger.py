@@ -245,3 +245,9 @@ def test_a_titled_person_s_first_name_is_no_place():
         "Ava": "character",
         "Commander Ines Valdór": "character",
     }
+
+
+def test_a_contraction_or_here_is_no_one():
+    text = 'Tom Reid left a note - "Don\'t leave the shop." "Here\'s some more," Lena said.'
+    assert names_in(text) == [("Tom Reid", False), ("Lena", False)]
+    assert names_in("He wrote: \u201cDon\u2019t go.\u201d Today's bread rose.") == []
