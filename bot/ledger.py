@@ -66,7 +66,7 @@ NOT_NAMES = frozenset({
     "december", "english", "christmas", "earth", "chapter", "hello", "hi", "hey", "goodbye",
     "bye", "thanks", "please", "sorry", "okay", "ok", "well", "ah", "wow", "welcome", "how",
     "why", "who", "whom", "whose", "which", "thank", "here", "today", "tonight", "tomorrow",
-    "yesterday",
+    "yesterday", "dear",
 })  # fmt: skip
 EPITHETS = frozenset(
     ["old", "young", "little", "big", "great", "poor", "dear", "good", "bad", "saint"]
@@ -143,6 +143,25 @@ def called(name: str) -> list[str]:
     return [name, *plain]
 
 
+def named_as_place(name: str) -> bool:
+    """Whether `name` has a word such as "Island" or "Station" after its first ("Carrow
+    Head", "Relay Station Nine"), or is one such word alone."""
+    words = name.replace("-", " ").split()
+    return any(word.lower() in PLACE_WORDS for word in words[1:] or words)
+
+
+def runs_in(name: str) -> list[str]:
+    """The runs of two words or more inside a longer name ("Station Nine" of "Relay Station
+    Nine")."""
+    words = name.split()
+    return [
+        " ".join(words[start:end])
+        for start in range(len(words))
+        for end in range(start + 2, len(words) + 1)
+        if end - start < len(words)
+    ]
+
+
 def untitled(name: str) -> str:
     """`name` without the titles before it ("Ines Valdór" of "Commander Ines Valdór")."""
     words = name.split()
@@ -202,8 +221,7 @@ def names_in(text: str, known: Collection[str] = ()) -> list[tuple[str, bool]]:
             owns = after.startswith(("'", "\u2019"))
             titled = words[0].rstrip(".") in TITLES
             place = not titled and (
-                (bool(PLACE_BEFORE.search(before)) and not owns)
-                or any(word.lower() in PLACE_WORDS for word in words[1:] or words)
+                (bool(PLACE_BEFORE.search(before)) and not owns) or named_as_place(run)
             )
             if not place and (after_the or THE_BEFORE.search(before)):
                 continue
@@ -293,6 +311,7 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
         n for n in [*known, *(name for name, _ in found)] if len(n.replace("-", " ").split()) > 1
     ]
     short = {part: name for name in longer for part in called(name)[1:]}
+    short |= {run: name for name in longer if named_as_place(name) for run in runs_in(name)}
     # A full name without its title, or a word of it with the title, to the form first recorded.
     full: dict[str, str] = {}
     for name in longer:
@@ -308,7 +327,8 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
 
     for name, place in found:
         name = first_recorded(short.get(name, name))
-        place = (place and untitled(name) == name) or bool(DESIGNATION.search(name))
+        place = (place and untitled(name) == name) or named_as_place(name)
+        place = place or bool(DESIGNATION.search(name))
         kind = "place" if place else "character"
         key = name.lower()
         if key in entries and entries[key].kind == "place":

@@ -251,3 +251,9 @@ def test_a_contraction_or_here_is_no_one():
     text = 'Tom Reid left a note - "Don\'t leave the shop." "Here\'s some more," Lena said.'
     assert names_in(text) == [("Tom Reid", False), ("Lena", False)]
     assert names_in("He wrote: \u201cDon\u2019t go.\u201d Today's bread rose.") == []
+
+
+def test_part_of_a_place_s_name_is_that_place():
+    ledger = read_ledger("Relay Station Nine turned once every ninety seconds.")
+    later = entries_after("Station Nine's new resident arrived. Dear Aunt, I wrote.", ledger)
+    assert [(e.name, e.kind) for e in later] == [("Relay Station Nine", "place")]
