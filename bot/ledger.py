@@ -33,9 +33,9 @@ DESIGNATION = re.compile(r"-\d[\w-]*")
 """What follows the name of a planet, a ship or a model ("Kepler-442b"), which is no one."""
 DIGIT = re.compile(r"\d")
 UNDERSCORED = re.compile(rf"\b{WORD}(?:_[{UPPER}{LOWER}]+)+\b")
-NAME_RUN = re.compile(rf"(?<![\w'\[])({NAME})(?![\w\]]|['\u2019]t\b)")
-"""A name: not a word's part, nor a template's blank ("Dear [Name],"), nor a contraction
-("Don't")."""
+NAME_RUN = re.compile(rf"(?<![\w'\[-])({NAME})(?![\w\]]|['\u2019]t\b)")
+"""A name: not a word's part ("Commander-in-Chief"), nor a template's blank ("Dear
+[Name],"), nor a contraction ("Don't")."""
 PLACE_WORDS = frozenset({
     "island", "isle", "street", "road", "lane", "hall", "house", "castle", "church", "chapel",
     "village", "town", "city", "harbour", "harbor", "bay", "river", "lake", "sea", "mountain",

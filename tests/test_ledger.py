@@ -257,3 +257,8 @@ def test_part_of_a_place_s_name_is_that_place():
     ledger = read_ledger("Relay Station Nine turned once every ninety seconds.")
     later = entries_after("Station Nine's new resident arrived. Dear Aunt, I wrote.", ledger)
     assert [(e.name, e.kind) for e in later] == [("Relay Station Nine", "place")]
+
+
+def test_a_word_after_a_hyphen_is_part_of_another():
+    text = "Ines Valdór, Commander-in-Chief of the team, stood."
+    assert names_in(text) == [("Ines Valdór", False)]
