@@ -51,7 +51,6 @@ from bot.beats import first_sentence, refusal, repeats
 from bot.config import ConfigError, load_settings
 from bot.engine import Engine, EngineConfig
 from bot.judge import StoryView, judge_passage
-from bot.ledger import names_in
 from bot.llm import ModelError, Models, open_models
 from bot.llm.llama import DEFAULT_NAME, LocalModel
 from bot.llm.packaged import (
@@ -60,6 +59,7 @@ from bot.llm.packaged import (
     GEMMA_NAME,
     QWEN_NAME,
 )
+from bot.names import names_in
 from bot.settings import StorySettings
 from bot.split import SENTENCE_END
 from bot.store import Store

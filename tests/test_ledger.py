@@ -6,11 +6,11 @@ from bot.ledger import (
     entries_after,
     ledger_text,
     mutated_names,
-    names_in,
     narrator_names,
     narrators,
     read_ledger,
 )
+from bot.names import names_in
 
 PASSAGE = (
     "Mrs. Hale walked to Skerry Island with Tom Reid. Tom took the lantern. "
@@ -65,24 +65,6 @@ def test_the_name_a_first_person_narrator_is_called_by_is_the_narrator_s():
     assert narrator_names(spoken) == []
     told = 'Mira waited at the quay. "Tom, you came back," the ferryman said to him.'
     assert narrator_names(told) == [], "a third-person story's narrator is nobody in it"
-
-
-def test_a_sentence_starting_on_an_ordinary_word_names_no_one():
-    assert [name for name, _ in names_in("Then the rain came. Rain fell on Mira.")] == ["Mira"]
-
-
-def test_a_quotation_s_first_word_starts_a_sentence_and_let_s_names_no_one():
-    text = 'Grandpa Teodor said, "After mixing the flour, we wait." Lena said, "Let\'s go."'
-    assert [name for name, _ in names_in(text)] == ["Grandpa Teodor", "Lena"]
-    assert [name for name, _ in names_in('Lena said, "Tom Reid knows."')] == ["Lena", "Tom Reid"]
-
-
-def test_someone_whose_house_is_gone_to_is_no_place():
-    assert names_in("Mira walked over to Tom's house and knocked.") == [
-        ("Mira", False),
-        ("Tom", False),
-    ]
-    assert names_in("Mira sailed to Skerry at dawn.")[-1] == ("Skerry", True)
 
 
 def test_a_name_a_letter_or_two_from_a_known_one_has_mutated():
@@ -156,30 +138,6 @@ def test_a_name_with_a_plural_place_word_is_a_place():
     assert found == {"North Rocks": "place", "Tom": "character", "Black Cliffs": "place"}
 
 
-def test_someone_with_a_title_is_no_place():
-    found = names_in("A fire broke out near Mr Lea, and Dale saw a stranger at Mrs. Lee's door.")
-    assert ("Mr Lea", False) in found and ("Mrs Lee", False) in found
-    kitchen = "That morning the kitchen belonged to Grandpa Teodor, and Lena watched."
-    assert names_in(kitchen) == [("Grandpa Teodor", False), ("Lena", False)]
-
-
-def test_thanks_name_no_one():
-    assert names_in('Lena smiled back and said "Thank you, Grandpa Teodor."') == [
-        ("Lena", False),
-        ("Grandpa Teodor", False),
-    ]
-
-
-def test_a_template_s_blank_names_no_one():
-    letter = 'I read her message: "Dear [Name], we have heard that something happened to Admiral."'
-    assert [name for name, _ in names_in(letter)] == ["Admiral"]
-
-
-def test_a_question_word_is_no_one():
-    said = '"Wait!" Tom Reid said. "This can\'t be real! How did you get in here? Why now?"'
-    assert [name for name, _ in names_in(said)] == ["Tom Reid"]
-
-
 def test_a_full_name_with_or_without_its_title_is_one_person():
     ledger = read_ledger("Ines Valdór read the signal twice.")
     later = entries_after(
@@ -193,13 +151,6 @@ def test_a_full_name_with_or_without_its_title_is_one_person():
 def test_one_surname_with_two_titles_is_two_people():
     found = [e.name for e in read_ledger("Mr Hale and Mrs Hale argued in the hall.")]
     assert found == ["Mr Hale", "Mrs Hale"]
-
-
-def test_a_name_with_accents_is_read_whole():
-    assert names_in("Ines Valdór waved to Zoë across the square.") == [
-        ("Ines Valdór", False),
-        ("Zoë", False),
-    ]
 
 
 def test_a_first_name_is_the_full_name_its_title_goes_with():
@@ -247,18 +198,7 @@ def test_a_titled_person_s_first_name_is_no_place():
     }
 
 
-def test_a_contraction_or_here_is_no_one():
-    text = 'Tom Reid left a note - "Don\'t leave the shop." "Here\'s some more," Lena said.'
-    assert names_in(text) == [("Tom Reid", False), ("Lena", False)]
-    assert names_in("He wrote: \u201cDon\u2019t go.\u201d Today's bread rose.") == []
-
-
 def test_part_of_a_place_s_name_is_that_place():
     ledger = read_ledger("Relay Station Nine turned once every ninety seconds.")
     later = entries_after("Station Nine's new resident arrived. Dear Aunt, I wrote.", ledger)
     assert [(e.name, e.kind) for e in later] == [("Relay Station Nine", "place")]
-
-
-def test_a_word_after_a_hyphen_is_part_of_another():
-    text = "Ines Valdór, Commander-in-Chief of the team, stood."
-    assert names_in(text) == [("Ines Valdór", False)]
