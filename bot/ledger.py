@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from bot.names import (
     DESIGNATION,
@@ -186,10 +187,16 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
 def entries_after(text: str, ledger: Sequence[LedgerEntry]) -> list[LedgerEntry]:
     """What passage `text` adds to the story's `ledger` (`read_ledger`), less a second account
     of who someone is: the first holds, so a cat named in the opening stays a cat when a later
-    passage calls him a man."""
+    passage calls him a man. So does the first reading of a name as someone or somewhere: a
+    character whom a passage runs "to" stays a character."""
     described = {entry.name for entry in ledger if entry.key.endswith(IS)}
+    kinds = {entry.key: entry.kind for entry in ledger if entry.kind != "fact"}
     found = read_ledger(text, [entry.name for entry in ledger])
-    return [e for e in found if not (e.key.endswith(IS) and e.name in described)]
+    return [
+        replace(e, kind=kinds.get(e.key, e.kind)) if e.kind != "fact" else e
+        for e in found
+        if not (e.key.endswith(IS) and e.name in described)
+    ]
 
 
 def ledger_names(ledger: Iterable[LedgerEntry]) -> set[str]:

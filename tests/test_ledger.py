@@ -202,3 +202,12 @@ def test_part_of_a_place_s_name_is_that_place():
     ledger = read_ledger("Relay Station Nine turned once every ninety seconds.")
     later = entries_after("Station Nine's new resident arrived. Dear Aunt, I wrote.", ledger)
     assert [(e.name, e.kind) for e in later] == [("Relay Station Nine", "place")]
+
+
+def test_someone_first_read_as_a_character_stays_one():
+    ledger = read_ledger("Pell stood by the stall. Pell said nothing.")
+    later = entries_after("Tamsin ran to Pell in the rain.", ledger)
+    assert {e.name: e.kind for e in later if e.kind != "fact"} == {
+        "Tamsin": "character",
+        "Pell": "character",
+    }
