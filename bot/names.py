@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from wordfreq import zipf_frequency
+
 from bot.surface import english_words
 
 TITLES = (
@@ -21,8 +23,9 @@ LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff"
 """Latin letters with their accents, so that "Valdór" and "Zoë" are whole words."""
 WORD = f"[{UPPER}][{LOWER}]+"
 NAME = rf"{TITLE}?{WORD}(?:[ -]{WORD})*"
-DESIGNATION = re.compile(r"-\d[\w-]*")
-"""What follows the name of a planet, a ship or a model ("Kepler-442b"), which is no one."""
+DESIGNATION = re.compile(r"[- ]\d[\w-]*")
+"""What follows the name of a planet, a ship, a model or a numbered thing ("Kepler-442b",
+"Tank 117"), which is no one."""
 UNDERSCORED = re.compile(rf"\b{WORD}(?:_[{UPPER}{LOWER}]+)+\b")
 NAME_RUN = re.compile(rf"(?<![\w'\[-])({NAME})(?![\w\]]|['\u2019]t\b)")
 """A name: not a word's part ("Commander-in-Chief"), nor a template's blank ("Dear
@@ -71,6 +74,9 @@ NAMED_ACT = re.compile(
     r"|felt|thought|was|had|could|would|did|took|went|came|saw|ran|stood|sat|[a-z]{3,}ed)[,.]?"
 )
 """What follows a name at a sentence's start: a person speaks, is, has or does."""
+COMMON_ZIPF = 5.5
+"""How common an English word must be (wordfreq's Zipf scale) to name no one when it starts a
+sentence once ("Just wanted to make sure"), whatever follows it."""
 THINGS_DO = frozenset({"was", "had", "could", "would", "did", "went", "came"})
 """Of those, what a thing does as well ("Flour went in", "Inside was dark")."""
 SENTENCE = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)]*\s+|\n+")
@@ -141,7 +147,8 @@ def _acts_as_name(run: str, after: str, text: str, known: Collection[str]) -> bo
     if not following:
         return after.startswith("'s")
     once = run not in known and len(re.findall(rf"\b{re.escape(run)}\b", text)) < 2
-    if once and following[0].strip(",.") in THINGS_DO:
+    common = zipf_frequency(run.lower(), "en") >= COMMON_ZIPF
+    if once and (common or following[0].strip(",.") in THINGS_DO):
         return False
     return after.startswith("'s") or bool(NAMED_ACT.fullmatch(following[0]))
 

@@ -61,3 +61,8 @@ def test_a_contraction_or_here_is_no_one():
 def test_a_word_after_a_hyphen_is_part_of_another():
     text = "Ines Valdór, Commander-in-Chief of the team, stood."
     assert names_in(text) == [("Ines Valdór", False)]
+
+
+def test_a_numbered_thing_or_a_common_word_is_no_one():
+    assert names_in("All but Tank 117's lid were shut.") == [("Tank 117", True)]
+    assert names_in('"Just wanted to make sure," I said.') == []
