@@ -16,6 +16,7 @@ from functools import cache
 
 from bot import continuity, surface
 from bot.judge import ASSISTANT, META, longest_shared_run, matches
+from bot.names import WORD
 from bot.narration import drifts, narration, person_counts, tense
 from bot.prompts import LoreNote, chat_labels, labels, template
 from bot.repetition import ngrams, words
@@ -53,17 +54,17 @@ LIST_WORDS = {"and", "or", "the", "of", "a", "an"}
 NOW_WORDS = {"am", "is", "are", "has", "does", "says", "goes", "comes"}
 """Words that tell a beat in the present tense; a past-tense story's beat has none of them
 outside dialogue."""
-PRESENT_VERB = re.compile(r"\b(?:he|she|it|[A-Z][a-z]+)\s+([a-z]{2,}[^s\W]s)\b")
+PRESENT_VERB = re.compile(rf"\b(?:he|she|it|{WORD})\s+([a-z]{{2,}}[^s\W]s)\b")
 """A verb in the present tense after its subject: "Dale calls", "she opens"."""
 PRESENT_AFTER_APPOSITION = re.compile(
     r",\s+([a-z]{2,}[^s\W]s)\s+(?:the|a|an|his|her|their|its|to|into|toward|towards|through"
-    r"|at|on|in|out|up|down|back|with|from|[A-Z][a-z]+)\b"
+    rf"|at|on|in|out|up|down|back|with|from|{WORD})\b"
 )
 """The same after an apposition or a clause: "Tom, seeing the door, approaches the door",
 "Kepler, an alien, approaches Relay Station Nine"."""
 PRESENT_AFTER_NOUN = re.compile(
     r"\b(?:[Tt]he|[Aa]n?|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts|[Mm]y|[Oo]ur)\s+(?:[a-z]+\s+){1,2}"
-    r"([a-z]{2,}[^s\W]s)\s+(?:the|a|an|his|her|their|its|my|our|[A-Z][a-z]+)\b"
+    rf"([a-z]{{2,}}[^s\W]s)\s+(?:the|a|an|his|her|their|its|my|our|{WORD})\b"
 )
 """The same after a noun, when an object follows: "The stranger asks Tom", "the old boat hits
 the rocks" (a plural noun before a preposition, "the docks in the harbour", is no verb)."""

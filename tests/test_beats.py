@@ -99,6 +99,7 @@ def test_a_past_tense_story_s_beat_in_the_present_is_not_used():
         "A woman arrives and tells Agnes of the ferryman's death.",
         "Agnes and Callum arrive at the harbour the next morning.",
         "The first day, a new beginning.",
+        "Dr. Valdór arrives at the quay, shocked by the strange situation.",
     ):
         assert not usable(beat, VIEW)
     for beat in (
