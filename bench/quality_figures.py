@@ -13,6 +13,7 @@ from bench.common import mean, table
 from bot import continuity
 from bot.beats import is_stock, named_in, repeats
 from bot.judge import FAULTS
+from bot.names import called
 
 LOOP_OVERLAP = 0.3
 """As in bench/repetition.py: a passage sharing over 30% of its word 4-grams with one of the 3 texts
@@ -88,9 +89,10 @@ class Step:
 
 
 def names_one_of(text: str, cast: list[str]) -> bool:
-    """Whether `text` names one of `cast` anywhere, at a sentence's start too (true when there
-    is no one to keep)."""
-    return not cast or bool(named_in(text, cast))
+    """Whether `text` names one of `cast` anywhere, at a sentence's start too, by the whole
+    name or by one of its words other than a title ("Ines" of "Commander Ines Valdór"); true
+    when there is no one to keep."""
+    return not cast or bool(named_in(text, [word for name in cast for word in called(name)]))
 
 
 def summarize(steps: list[Step]) -> dict[str, Any]:
