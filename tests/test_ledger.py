@@ -189,13 +189,18 @@ def test_a_designated_planet_is_no_one_even_by_its_short_name():
     }
 
 
+def kinds_after(opening: str, passage: str) -> dict[str, str]:
+    """The names `passage` adds to the ledger of `opening`, each with its kind."""
+    later = entries_after(passage, read_ledger(opening))
+    return {e.name: e.kind for e in later if e.kind != "fact"}
+
+
 def test_a_titled_person_s_first_name_is_no_place():
-    ledger = read_ledger("Commander Ines Valdór watched the planet turn.")
-    later = entries_after("Ava ran to Ines. She took the box from Ines' hands.", ledger)
-    assert {e.name: e.kind for e in later if e.kind != "fact"} == {
-        "Ava": "character",
-        "Commander Ines Valdór": "character",
-    }
+    found = kinds_after(
+        "Commander Ines Valdór watched the planet turn.",
+        "Ava ran to Ines. She took the box from Ines' hands.",
+    )
+    assert found == {"Ava": "character", "Commander Ines Valdór": "character"}
 
 
 def test_part_of_a_place_s_name_is_that_place():
@@ -205,9 +210,5 @@ def test_part_of_a_place_s_name_is_that_place():
 
 
 def test_someone_first_read_as_a_character_stays_one():
-    ledger = read_ledger("Pell stood by the stall. Pell said nothing.")
-    later = entries_after("Tamsin ran to Pell in the rain.", ledger)
-    assert {e.name: e.kind for e in later if e.kind != "fact"} == {
-        "Tamsin": "character",
-        "Pell": "character",
-    }
+    found = kinds_after("Pell stood by the stall. Pell said nothing.", "Tamsin ran to Pell.")
+    assert found == {"Tamsin": "character", "Pell": "character"}
