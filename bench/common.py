@@ -176,18 +176,24 @@ class Timing(NamedTuple):
     calls: list[ModelCall]
     first_words: float
     """Seconds until the passage's first words were shown (0 when none were)."""
+    model_words: float
+    """Seconds until the shown passage first grew: the model's own first words after the lead
+    shown at once (0 when it never grew)."""
 
 
 async def timed_next(engine: Engine, store: Store, story_id: int, logged: int) -> Timing:
     """One `next` on the story as the bot makes it, timed; its model calls are those logged
     after the first `logged`."""
     started = time.perf_counter()
-    text, error, waited, first_words = "", "", 0.0, 0.0
+    text, error, waited, first_words, model_words = "", "", 0.0, 0.0, 0.0
+    first_shown = ""
 
     def shown(step: Step) -> None:
-        nonlocal first_words
+        nonlocal first_words, model_words, first_shown
         if step.text and not first_words:
-            first_words = time.perf_counter() - started
+            first_words, first_shown = time.perf_counter() - started, step.text
+        elif len(step.text) > len(first_shown) and first_words and not model_words:
+            model_words = time.perf_counter() - started
 
     try:
         text = (await engine.next(story_id, summarize=False, progress=shown)).text
@@ -197,4 +203,4 @@ async def timed_next(engine: Engine, store: Store, story_id: int, logged: int) -
         error = str(failure)
     seconds = time.perf_counter() - started
     calls = (await store.calls(story_id))[logged:]
-    return Timing(text, error, waited or seconds, seconds, calls, first_words)
+    return Timing(text, error, waited or seconds, seconds, calls, first_words, model_words)

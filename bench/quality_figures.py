@@ -61,6 +61,8 @@ class Step:
     """Until the passage was stored: what a member waits for."""
     first_words: float = 0.0
     """Until the passage's first words were shown."""
+    model_words: float = 0.0
+    """Until the model's own first words were shown, after the lead (0 when not measured)."""
     passage_calls: int = 0
     plan_calls: int = 0
     all_calls: int = 0
@@ -123,6 +125,8 @@ def summarize(steps: list[Step]) -> dict[str, Any]:
     figures["median_wait"] = statistics.median([s.waited for s in steps]) if steps else 0.0
     shown = [s.first_words for s in steps if s.first_words]
     figures["median_first_words"] = statistics.median(shown) if shown else 0.0
+    streamed = [s.model_words for s in steps if s.model_words]
+    figures["median_model_words"] = statistics.median(streamed) if streamed else 0.0
     figures["repeated_beats"] = sum(s.repeated_beat for s in beats)
     figures["thread_steps"] = sum(s.thread == "step" for s in written)
     figures["thread_answers"] = sum(s.thread == "answer" for s in written)
@@ -166,6 +170,7 @@ COSTS = [
     "prompt_reuse",
     "peak_rss_mb",
     "median_first_words",
+    "median_model_words",
     "median_wait",
     "median_seconds",
     "passage_calls",
@@ -178,7 +183,8 @@ def report(data: dict[str, Any], name: str) -> None:
     """Print every configuration's figures, then `name`'s against the targets."""
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "stock beats", "beat"]
     headers += ["beat after lead", "cast", "words", "repeated beats", "thread steps", "answers"]
-    headers += ["prompt reused", "peak MiB", "first words s", "median wait s", "median step s"]
+    headers += ["prompt reused", "peak MiB", "first words s", "model's words s", "median wait s"]
+    headers += ["median step s"]
     headers += ["gen calls/p"]
     headers += ["plan calls/p"]
     headers += ["calls/p"]
@@ -205,7 +211,8 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str, texts: dict[
     whole, the opening (from `texts`) and every passage with its beat and its faults."""
     headers = ["configuration", "passages", "good", *FAULTS, "loops", "stock beats", "beat"]
     headers += ["beat after lead", "cast", "words", "repeated beats", "thread steps", "answers"]
-    headers += ["prompt tokens reused", "peak MiB", "median first words s", "median wait s"]
+    headers += ["prompt tokens reused", "peak MiB", "median first words s"]
+    headers += ["median model's first words s", "median wait s"]
     headers += ["median step s"]
     headers += ["generation calls / passage"]
     headers += ["planner calls / passage", "all calls / passage"]
@@ -218,9 +225,10 @@ def markdown(data: dict[str, Any], samples: list[str], writer: str, texts: dict[
         cells += [f"{s['words']:.0f}"]
         cells += [str(s[key]) for key in ("repeated_beats", "thread_steps", "thread_answers")]
         cells += [f"{s['prompt_reuse']:.0%}", f"{s['peak_rss_mb']:.0f}"]
-        cells += [f"{s[key]:.1f}" for key in ("median_first_words", "median_wait")]
-        cells += [f"{s['median_seconds']:.1f}"]
-        cells += [f"{s[key]:.2f}" for key in COSTS[5:]]
+        cells += [f"{s['median_first_words']:.1f}"]
+        cells += [f"{s['median_model_words']:.1f}" if s.get("median_model_words") else "–"]
+        cells += [f"{s[key]:.1f}" for key in ("median_wait", "median_seconds")]
+        cells += [f"{s[key]:.2f}" for key in COSTS[6:]]
         lines.append("| " + " | ".join(cells) + " |")
     stories = data["configurations"].get(writer, {}).get("stories", {})
     for key in samples:
