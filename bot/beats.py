@@ -271,9 +271,9 @@ def refusal(beat: str, view: PlanView) -> str:
     names, not one that only goes on), in its person (a third-person beat has no "I" or "you"
     outside quotes at all; a first-person beat says what happens to the narrator, "I" or "we",
     so the passage stays in their voice), not about the story, not an echo of the planner's
-    prompt or a copy from the latest passage, the summary or the opening, not saying the same
-    words twice, not a recent beat again, and not in the present tense when the story is told
-    in the past."""
+    prompt or a copy from the latest passage, the summary or the opening, not what the latest
+    passage already told, not saying the same words twice, not a recent beat again, and not in
+    the present tense when the story is told in the past."""
     if len(beat.split()) < MIN_WORDS or not re.search(r"[.!\u2026][\"'\u201d]*$", beat):
         return "unfinished"
     if names_only(beat):
@@ -297,6 +297,8 @@ def refusal(beat: str, view: PlanView) -> str:
     told = [view.passage, view.summary, view.opening]
     if len(longest_shared_run(beat, told).split()) >= COPIED_WORDS:
         return "copied"
+    if continuity.told_already(view.passage, beat):
+        return "told"
     return "repeat" if repeats(beat, view.beats) else ""
 
 

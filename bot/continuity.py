@@ -3,6 +3,7 @@ no refrain from earlier passages, and tells the beat it was written toward. Pure
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.repetition import ngrams, words
@@ -39,6 +40,10 @@ BEAT_SHARE = 0.5
 BEAT_MIN_WORDS = 3
 """A beat of fewer key words ("something strange", "make it darker") asks for a mood, not an
 event that words can show; it is not checked."""
+
+TOLD_SHARE = 0.75
+"""A beat whose key words, names apart, a passage holds for at least this share has already
+happened there."""
 
 STEM = 5
 """Words are compared by their first letters, so "discovers" meets "discovered"."""
@@ -104,6 +109,18 @@ def beat_share(text: str, beat: str) -> float:
         return 1.0
     told = set(content_words(text))
     return sum(key in told for key in keys) / len(keys)
+
+
+def told_already(text: str, beat: str) -> bool:
+    """Whether `text` already tells `beat`: it holds TOLD_SHARE of the beat's key words other
+    than names, since people and places stay in a story while what they do must change
+    ("Dale looked at Nora, his eyes widening with concern" after "Dale turned around, his eyes
+    widening with concern"). A beat with fewer than BEAT_MIN_WORDS such words is not judged."""
+    keys = beat_words(re.sub(r"\b[A-Z][\w'\u2019-]*", " ", beat))
+    if len(keys) < BEAT_MIN_WORDS:
+        return False
+    told = set(content_words(text))
+    return sum(key in told for key in keys) / len(keys) >= TOLD_SHARE
 
 
 def beat_happened(text: str, beat: str) -> bool:

@@ -143,6 +143,7 @@ REFUSALS = [
     ("Agnes ran to the boat and Agnes ran to the boat again.", VIEW, "said twice"),
     ("The ferry did not come, and Agnes went back to the cottage.", VIEW, "copied"),
     ("At dawn the gulls rose over Skerry Island all at once.", OPENED, "copied"),
+    ("Agnes went to her cottage, for the ferry did not come.", VIEW, "told"),
     ("Agnes found the ferry moored empty in the harbour.", VIEW, "repeat"),
     ("Callum broke the lock on the boathouse and let the dogs out.", VIEW, ""),
 ]

@@ -1,6 +1,6 @@
 """Retellings, refrains and beats."""
 
-from bot.continuity import beat_happened, refrains, retold
+from bot.continuity import beat_happened, refrains, retold, told_already
 
 EARLIER = (
     "Agnes woke in the cold cottage and found the fire out. She pulled on her boots, walked "
@@ -45,3 +45,15 @@ def test_a_beat_happened_when_the_passage_tells_it():
     assert beat_happened(told, beat)
     assert not beat_happened("Agnes made tea and sat by the window.", beat)
     assert beat_happened("Agnes made tea.", "Make it darker.")
+
+
+def test_a_beat_the_latest_passage_already_tells_is_told():
+    passage = "Dale turned around, his eyes widening with concern. Nora looked at her watch."
+    assert told_already(passage, "Dale looked at Nora, his eyes widening with concern.")
+    assert not told_already(passage, "Dale locked Nora in the cellar of the shop.")
+
+
+def test_names_alone_do_not_make_a_beat_told():
+    passage = "Inspector Dale and Nora Price sat in the back room of Hale's Bakery."
+    assert not told_already(passage, "Inspector Dale and Nora Price fled the room.")
+    assert not told_already(passage, "Nora Price sat down.")
