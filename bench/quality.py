@@ -275,7 +275,7 @@ async def run_configuration(
                     print(f"  {name} {key}", flush=True)
                     story = await write_story(engine, store, opening, settings, steps)
                     entry["stories"][key] = {"steps": [asdict(s) for s in story]}
-                    entry["peak_rss_mb"] = peak_rss_mb()
+                    entry["peak_rss_mb"] = max(entry.get("peak_rss_mb", 0.0), peak_rss_mb())
                     entry["prompt_reuse"] = prompt_reuse(models)
                     save()
             finally:
