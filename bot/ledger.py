@@ -16,7 +16,9 @@ from bot.names import (
     DESIGNATION,
     NAME,
     NOT_NAMES,
+    TITLES,
     UNDERSCORED,
+    acts_as_person,
     called,
     is_name,
     named_as_place,
@@ -167,9 +169,18 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
     def first_recorded(name: str) -> str:
         return full.get(untitled(name)) or full.get(name) or name
 
+    # A title alone is the one person the story gives that title ("Grandpa" of "Grandpa Teodor").
+    titled: dict[str, set[str]] = {}
+    for name in longer:
+        title = name.split()[0].rstrip(".")
+        if title in TITLES:
+            titled.setdefault(title, set()).add(first_recorded(name))
+    short |= {title: names.pop() for title, names in titled.items() if len(names) == 1}
+
     for name, place in found:
         name = first_recorded(short.get(name, name))
-        place = (place and untitled(name) == name) or named_as_place(name)
+        place = place and untitled(name) == name and not acts_as_person(name, text)
+        place = place or named_as_place(name)
         place = place or bool(DESIGNATION.search(name))
         kind = "place" if place else "character"
         key = name.lower()
@@ -188,12 +199,20 @@ def entries_after(text: str, ledger: Sequence[LedgerEntry]) -> list[LedgerEntry]
     """What passage `text` adds to the story's `ledger` (`read_ledger`), less a second account
     of who someone is: the first holds, so a cat named in the opening stays a cat when a later
     passage calls him a man. So does the first reading of a name as someone or somewhere: a
-    character whom a passage runs "to" stays a character."""
+    character whom a passage runs "to" stays a character; a place becomes someone only when a
+    passage has them act as only people do ("Lena looked up")."""
     described = {entry.name for entry in ledger if entry.key.endswith(IS)}
     kinds = {entry.key: entry.kind for entry in ledger if entry.kind != "fact"}
     found = read_ledger(text, [entry.name for entry in ledger])
+
+    def kind(entry: LedgerEntry) -> str:
+        was = kinds.get(entry.key, entry.kind)
+        if was == "place" and entry.kind == "character" and acts_as_person(entry.name, text):
+            return "character"
+        return was
+
     return [
-        replace(e, kind=kinds.get(e.key, e.kind)) if e.kind != "fact" else e
+        replace(e, kind=kind(e)) if e.kind != "fact" else e
         for e in found
         if not (e.key.endswith(IS) and e.name in described)
     ]

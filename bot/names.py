@@ -79,6 +79,15 @@ COMMON_ZIPF = 5.5
 sentence once ("Just wanted to make sure"), whatever follows it."""
 THINGS_DO = frozenset({"was", "had", "could", "would", "did", "went", "came"})
 """Of those, what a thing does as well ("Flour went in", "Inside was dark")."""
+PERSON_ACT = (
+    r"(?:\s+[a-z]+ly)?\s+(?:said|asked|replied|answered|whispered|shouted|cried|sobbed|muttered"
+    r"|nodded|smiled|laughed|sighed|frowned|grinned|shrugged|gasped|knew|felt|thought|realized"
+    r"|realised|decided|wanted|hugged|looked (?:at|up|down|around|away))\b"
+    r"|['\u2019]s\s+(?:eyes|face|voice|hands?|heart|hair|smile|mother|father)\b"
+    r"|,\s+who\b"
+)
+"""What follows a name when someone speaks, looks, feels or thinks, has a face, or is "who":
+only people do ("Lena looked up", "Lena's eyes", "Lena, who was nine")."""
 SENTENCE = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)]*\s+|\n+")
 ABBREVIATED = re.compile(r"\b(Mr|Mrs|Ms|Dr|St)\.")
 
@@ -136,19 +145,28 @@ def is_name(run: str, at_start: bool) -> bool:
     return not (at_start and len(words) == 1 and run.lower() in english_words())
 
 
+def acts_as_person(name: str, text: str) -> bool:
+    """Whether `text` has someone called `name` (or a word of it) act as only people do
+    (PERSON_ACT)."""
+    return any(re.search(rf"\b{re.escape(word)}(?:{PERSON_ACT})", text) for word in called(name))
+
+
 def _acts_as_name(run: str, after: str, text: str, known: Collection[str]) -> bool:
-    """Whether a single English word at a sentence's start is still a name ("Mira climbed"):
-    the text never writes it in lower case, and it speaks, owns or acts as people do. Named
-    only once and not yet `known`, it must do more than things do ("Flour went in by the
-    handful" names no one)."""
+    """Whether a single English word at a sentence's start is still a name ("Mira climbed",
+    "Lena, who was nine"): the text never writes it in lower case, and it speaks, owns or acts
+    as people do. Named only once and not yet `known`, it is no very common word ("Just wanted
+    to make sure") and does more than things do ("Flour went in by the handful")."""
     if re.search(rf"\b{re.escape(run.lower())}\b", text):
         return False
+    once = run not in known and len(re.findall(rf"\b{re.escape(run)}\b", text)) < 2
+    if once and zipf_frequency(run.lower(), "en") >= COMMON_ZIPF:
+        return False
+    if re.match(rf"(?:{PERSON_ACT})", after):
+        return True
     following = after.split()[:1]
     if not following:
         return after.startswith("'s")
-    once = run not in known and len(re.findall(rf"\b{re.escape(run)}\b", text)) < 2
-    common = zipf_frequency(run.lower(), "en") >= COMMON_ZIPF
-    if once and (common or following[0].strip(",.") in THINGS_DO):
+    if once and following[0].strip(",.") in THINGS_DO:
         return False
     return after.startswith("'s") or bool(NAMED_ACT.fullmatch(following[0]))
 

@@ -212,3 +212,30 @@ def test_part_of_a_place_s_name_is_that_place():
 def test_someone_first_read_as_a_character_stays_one():
     found = kinds_after("Pell stood by the stall. Pell said nothing.", "Tamsin ran to Pell.")
     assert found == {"Tamsin": "character", "Pell": "character"}
+
+
+def test_someone_who_acts_as_only_people_do_is_no_place():
+    assert kinds_after("", "Grandpa Teodor turned to Lena. Lena looked up.") == {
+        "Grandpa Teodor": "character",
+        "Lena": "character",
+    }
+    assert kinds_after("The boat left Wellsby at dawn.", "Wellsby's eyes were red.") == {
+        "Wellsby": "character"
+    }
+    assert kinds_after("The boat left Wellsby at dawn.", "They rowed to Wellsby.") == {
+        "Wellsby": "place"
+    }
+
+
+def test_someone_introduced_with_who_is_named():
+    found = read_ledger("Lena, who was nine, watched from the stool.")
+    assert [(e.name, e.kind) for e in found] == [("Lena", "character")]
+
+
+def test_a_title_alone_is_the_one_person_with_that_title():
+    ledger = read_ledger("On Sundays the kitchen belonged to Grandpa Teodor.")
+    assert kinds_after("", '"Sorry," Grandpa replied.') == {"Grandpa": "character"}
+    later = entries_after('"Sorry, little one," Grandpa replied.', ledger)
+    assert [e.name for e in later] == ["Grandpa Teodor"]
+    two = read_ledger("Mr Hale met Mr Reid.")
+    assert [e.name for e in entries_after('"No," Mr replied.', two)] == ["Mr"]  # which one?
