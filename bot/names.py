@@ -77,6 +77,9 @@ NAMED_ACT = re.compile(
 COMMON_ZIPF = 5.5
 """How common an English word must be (wordfreq's Zipf scale) to name no one when it starts a
 sentence once ("Just wanted to make sure"), whatever follows it."""
+ADJECTIVE_ZIPF = 3.0
+"""How common the word an adverb is made from must be: "thankful" is, "bever" (of "Beverly")
+is not."""
 THINGS_DO = frozenset({"was", "had", "could", "would", "did", "went", "came"})
 """Of those, what a thing does as well ("Flour went in", "Inside was dark")."""
 PERSON_ACT = (
@@ -135,14 +138,28 @@ def untitled(name: str) -> str:
 
 
 def is_name(run: str, at_start: bool) -> bool:
-    """Whether a run of capitalised words names someone or something: not a pronoun or a
-    day, and, at a sentence's start, not a single ordinary English word ("Then", "Rain")."""
+    """Whether a run of capitalised words names someone or something: not a pronoun, a day
+    or an adverb, and, at a sentence's start, not a single ordinary English word ("Then",
+    "Rain")."""
     words = run.replace("-", " ").split()
     if words[0].rstrip(".") in TITLES:
         return len(words) > 1
-    if all(word.lower() in NOT_NAMES for word in words):
+    if all(word.lower() in NOT_NAMES for word in words) or (len(words) == 1 and adverb(run)):
         return False
     return not (at_start and len(words) == 1 and run.lower() in english_words())
+
+
+def adverb(word: str) -> bool:
+    """Whether `word` is an English adverb made from an English word of five letters or more
+    ("Thankfully", "Suddenly", "Luckily"), which names no one even where a sentence does not
+    seem to start ("Dear Aunt, Thankfully, …"). Names in -ly are not ("Emily", "Beverly":
+    "bever" is too rare a word)."""
+    low = word.lower()
+    stem = low.removesuffix("ly")
+    if stem == low or len(stem) < 5 or low not in english_words():
+        return False
+    stems = [stem, f"{stem[:-1]}y"] if stem.endswith("i") else [stem]
+    return any(zipf_frequency(s, "en") >= ADJECTIVE_ZIPF for s in stems)
 
 
 def acts_as_person(name: str, text: str) -> bool:

@@ -66,3 +66,12 @@ def test_a_word_after_a_hyphen_is_part_of_another():
 def test_a_numbered_thing_or_a_common_word_is_no_one():
     assert names_in("All but Tank 117's lid were shut.") == [("Tank 117", True)]
     assert names_in('"Just wanted to make sure," I said.') == []
+
+
+def test_an_adverb_names_no_one_wherever_it_stands():
+    assert names_in("Dear Aunt, Thankfully, my aunt is not dead yet.") == []
+    assert names_in("I saw Emily, Beverly and Kelly.") == [
+        ("Emily", False),
+        ("Beverly", False),
+        ("Kelly", False),
+    ]
