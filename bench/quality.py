@@ -201,8 +201,8 @@ async def write_story(
         step = Step(step=number)
         ledger = tuple(await store.ledger(story.id))
         found = await timed_next(engine, store, story.id, logged)
-        step.text, step.error, step.waited, step.seconds, new = found[:5]
-        step.first_words, step.model_words = found.first_words, found.model_words
+        step.text, step.error, step.waited, step.seconds, new, *timings = found
+        step.first_words, step.model_words = timings
         logged += len(new)
         step.passage_calls = sum(c.purpose == "passage" for c in new)
         step.plan_calls = sum(c.purpose == "plan" for c in new)

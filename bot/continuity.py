@@ -116,11 +116,10 @@ def told_already(text: str, beat: str) -> bool:
     than names, since people and places stay in a story while what they do must change
     ("Dale looked at Nora, his eyes widening with concern" after "Dale turned around, his eyes
     widening with concern"). A beat with fewer than BEAT_MIN_WORDS such words is not judged."""
-    keys = beat_words(re.sub(r"\b[A-Z][\w'\u2019-]*", " ", beat))
-    if len(keys) < BEAT_MIN_WORDS:
+    unnamed = re.sub(r"\b[A-Z][\w'\u2019-]*", " ", beat)
+    if len(beat_words(unnamed)) < BEAT_MIN_WORDS:
         return False
-    told = set(content_words(text))
-    return sum(key in told for key in keys) / len(keys) >= TOLD_SHARE
+    return beat_share(text, unnamed) >= TOLD_SHARE
 
 
 def beat_happened(text: str, beat: str) -> bool:

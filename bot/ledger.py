@@ -175,7 +175,7 @@ def read_ledger(text: str, known: Iterable[str] = ()) -> list[LedgerEntry]:
         title = name.split()[0].rstrip(".")
         if title in TITLES:
             titled.setdefault(title, set()).add(first_recorded(name))
-    short |= {title: names.pop() for title, names in titled.items() if len(names) == 1}
+    short |= {title: next(iter(names)) for title, names in titled.items() if len(names) == 1}
 
     for name, place in found:
         name = first_recorded(short.get(name, name))
